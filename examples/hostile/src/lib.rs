@@ -1,0 +1,122 @@
+//! `hostile`: a misbehaving function, used by the host's tests to show what the sandbox
+//! stops (runaway loops, memory bombs, traps, floods of output, escapes).
+//!
+//! Input `{"action": "...", ...}`. Actions: `echo` (returns the input), `error` (a `Boom`
+//! error), `log` (a line at every level, plus stdout and stderr), `loop` (spins forever),
+//! `bomb` (allocates 1 MiB chunks forever), `grow` (one 1 GiB allocation), `panic`,
+//! `unreachable` (a wasm trap), `print` (`mb` MiB of stdout), `recurse` (stack overflow),
+//! and the escape attempts `read_file`, `env` and `socket`, which report in `ok` whether
+//! they got anywhere. Never deploy it.
+
+use std::hint::black_box;
+use std::io::Write;
+
+use cloudexec_sdk::{Error, debug, error, function, info, trace, warn};
+use serde_json::{Value, json};
+
+/// Runs the misbehaviour named by `action`.
+#[function]
+fn hostile(input: Value) -> Result<Value, Error> {
+    match input
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+    {
+        "echo" => Ok(input),
+        "error" => Err(Error::new("Boom", "guest chose to fail")),
+        "log" => Ok(log()),
+        "loop" => spin(),
+        "bomb" => bomb(),
+        "grow" => Ok(grow()),
+        "panic" => panic!("hostile guest panicked on purpose"),
+        "unreachable" => core::arch::wasm32::unreachable(),
+        "print" => print(&input),
+        "recurse" => Ok(json!(recurse(0, &[0; 16]))),
+        "read_file" => Ok(read_file()),
+        "env" => Ok(env()),
+        "socket" => Ok(socket()),
+        other => Err(Error::new(
+            "InvalidArgument",
+            format!("unknown action {other:?}"),
+        )),
+    }
+}
+
+fn log() -> Value {
+    trace!("level trace");
+    debug!("level debug");
+    info!("level info");
+    warn!("level warn");
+    error!("level error");
+    println!("to stdout");
+    eprintln!("to stderr");
+    json!({ "ok": true })
+}
+
+fn spin() -> ! {
+    let mut counter = 0u64;
+    loop {
+        counter = black_box(counter.wrapping_add(1));
+    }
+}
+
+fn bomb() -> ! {
+    let mut chunks = Vec::new();
+    loop {
+        chunks.push(vec![0xA5u8; 1 << 20]);
+        black_box(&mut chunks);
+    }
+}
+
+fn grow() -> Value {
+    let mut big = Vec::<u8>::with_capacity(1 << 30);
+    big.spare_capacity_mut()[(1 << 30) - 1].write(1);
+    black_box(&big);
+    json!({ "ok": true })
+}
+
+/// Writes `mb` MiB to stdout in 1 KiB lines.
+fn print(input: &Value) -> Result<Value, Error> {
+    let Some(mb) = input.get("mb").and_then(Value::as_u64) else {
+        return Err(Error::new("InvalidArgument", "mb must be a whole number"));
+    };
+    let line = "x".repeat(1023);
+    let mut out = std::io::stdout().lock();
+    for _ in 0..mb * 1024 {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    Ok(json!({ "ok": true, "printed_mb": mb }))
+}
+
+/// Recurses until the stack runs out. Each frame lends itself to the next call and the
+/// result goes through `black_box`, so the optimizer can neither reuse frames nor turn
+/// the recursion into a loop.
+fn recurse(depth: u64, caller: &[u64; 16]) -> u64 {
+    let frame = black_box([depth; 16]);
+    if black_box(depth) == u64::MAX {
+        return caller[0];
+    }
+    black_box(recurse(depth + 1, &frame)).wrapping_add(frame[15])
+}
+
+fn read_file() -> Value {
+    let passwd = std::fs::read_to_string("/etc/passwd");
+    let root = std::fs::read_dir("/").map(|dir| dir.flatten().count());
+    let ok = passwd.is_ok() || root.is_ok();
+    json!({ "ok": ok, "detail": format!("/etc/passwd: {passwd:?}; read_dir(/): {root:?}") })
+}
+
+fn env() -> Value {
+    let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ok = !vars.is_empty() || !args.is_empty();
+    json!({ "ok": ok, "detail": format!("vars: {}; args: {}", vars.join(", "), args.join(" ")) })
+}
+
+fn socket() -> Value {
+    let connect = std::net::TcpStream::connect("127.0.0.1:80");
+    let bind = std::net::TcpListener::bind("127.0.0.1:0");
+    let ok = connect.is_ok() || bind.is_ok();
+    json!({ "ok": ok, "detail": format!("connect: {connect:?}; bind: {bind:?}") })
+}

@@ -1,0 +1,43 @@
+//! `vars`: the variables of the instance being run.
+
+use super::wit::vars::Host;
+use super::{HostState, bins_only};
+use crate::engine::bindings::{WitError, WitTypedValue, WitValue, WitVariable};
+use crate::engine::value::{infer_from_wit, typed_from_wit, typed_to_wit};
+
+impl Host for HostState {
+    fn get(&mut self, key: String) -> Option<WitTypedValue> {
+        self.bin
+            .as_ref()?
+            .state
+            .variables
+            .get(&key)
+            .map(typed_to_wit)
+    }
+
+    fn set(&mut self, key: String, value: WitValue) -> Result<(), WitError> {
+        let bin = self.bin.as_mut().ok_or_else(|| bins_only("variables"))?;
+        bin.state.variables.insert(key, infer_from_wit(value));
+        Ok(())
+    }
+
+    fn set_typed(&mut self, key: String, value: WitTypedValue) -> Result<(), WitError> {
+        let bin = self.bin.as_mut().ok_or_else(|| bins_only("variables"))?;
+        bin.state.variables.insert(key, typed_from_wit(value));
+        Ok(())
+    }
+
+    fn list(&mut self) -> Vec<WitVariable> {
+        let Some(bin) = &self.bin else {
+            return Vec::new();
+        };
+        bin.state
+            .variables
+            .iter()
+            .map(|(key, v)| WitVariable {
+                key: key.clone(),
+                value: typed_to_wit(v),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,151 @@
+//! Loaded modules: a compiled component checked against its world and kept
+//! pre-instantiated, so an invocation only creates a store and instantiates.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::bindings::bin::BinPre;
+use super::bindings::function::FunctionPre;
+use super::capture::CapturedLog;
+use super::compile::module_hash;
+use super::error::EngineError;
+use super::host::{BinContext, Calls, HostState};
+use super::instance::InstanceState;
+use super::limits::FREE_PLAN_MEMORY;
+use super::manifest::Manifest;
+use super::{Engine, trap};
+
+/// How long a bin's `manifest` export may run at upload.
+const MANIFEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Log cap while reading a manifest: only kept for error messages.
+const MANIFEST_LOG_BYTES: usize = 16 * 1024;
+
+/// A cloud function: a component of the `function` world, ready to instantiate.
+pub struct FunctionModule {
+    pub(crate) pre: FunctionPre<HostState>,
+    /// sha256 of the module's bytes.
+    pub sha256: String,
+    /// Size of the module's bytes.
+    pub size: usize,
+}
+
+/// A bin: a component of the `bin` world with its manifest, ready to instantiate.
+pub struct BinModule {
+    pub(crate) pre: BinPre<HostState>,
+    /// sha256 of the module's bytes.
+    pub sha256: String,
+    /// Size of the module's bytes.
+    pub size: usize,
+    /// What the bin declared about itself.
+    pub manifest: Arc<Manifest>,
+}
+
+impl std::fmt::Debug for FunctionModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionModule")
+            .field("sha256", &self.sha256)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BinModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinModule")
+            .field("sha256", &self.sha256)
+            .field("manifest", &self.manifest)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Validates, compiles (or loads from the cache) and pre-instantiates a function.
+    /// Identical bytes are compiled once per process and once per cache directory.
+    pub fn load_function(&self, bytes: &[u8]) -> Result<Arc<FunctionModule>, EngineError> {
+        let sha256 = module_hash(bytes);
+        if let Some(module) = self.inner.functions.get(&sha256) {
+            return Ok(module.clone());
+        }
+        let pre = self.instance_pre(bytes, &sha256, "function")?;
+        let pre = FunctionPre::new(pre).map_err(|e| wrong_world("function", &e))?;
+        let module = Arc::new(FunctionModule {
+            pre,
+            sha256: sha256.clone(),
+            size: bytes.len(),
+        });
+        self.inner.functions.insert(sha256, module.clone());
+        Ok(module)
+    }
+
+    /// Like [`Engine::load_function`] for a bin; also reads and checks its manifest.
+    pub fn load_bin(&self, bytes: &[u8]) -> Result<Arc<BinModule>, EngineError> {
+        let sha256 = module_hash(bytes);
+        if let Some(module) = self.inner.bins.get(&sha256) {
+            return Ok(module.clone());
+        }
+        let pre = self.instance_pre(bytes, &sha256, "bin")?;
+        let pre = BinPre::new(pre).map_err(|e| wrong_world("bin", &e))?;
+        let manifest = self.read_manifest(&pre)?;
+        manifest
+            .validate()
+            .map_err(|detail| EngineError::WrongWorld {
+                expected: "bin",
+                detail: format!("invalid manifest: {detail}"),
+            })?;
+        let module = Arc::new(BinModule {
+            pre,
+            sha256: sha256.clone(),
+            size: bytes.len(),
+            manifest: Arc::new(manifest),
+        });
+        self.inner.bins.insert(sha256, module.clone());
+        Ok(module)
+    }
+
+    fn instance_pre(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+        world: &'static str,
+    ) -> Result<wasmtime::component::InstancePre<HostState>, EngineError> {
+        let component = self.inner.compiler.compile(bytes, sha256)?;
+        self.inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| wrong_world(world, &e))
+    }
+
+    fn read_manifest(&self, pre: &BinPre<HostState>) -> Result<Manifest, EngineError> {
+        let log = CapturedLog::new(MANIFEST_LOG_BYTES);
+        let calls = Calls {
+            resolver: None,
+            deadline: Instant::now() + MANIFEST_TIMEOUT,
+            instance_id: None,
+        };
+        let context = BinContext {
+            state: InstanceState::default(),
+            manifest: Arc::new(Manifest::default()),
+        };
+        let mut store = self.new_store(
+            HostState::new(log.clone(), FREE_PLAN_MEMORY, calls, Some(context)),
+            MANIFEST_TIMEOUT,
+        );
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|bin| bin.call_manifest(&mut store))
+            .map_err(|e| trap::classify(e, &store, MANIFEST_TIMEOUT, &log));
+        result
+            .map(Manifest::from)
+            .map_err(|e| EngineError::WrongWorld {
+                expected: "bin",
+                detail: format!("its `manifest` export failed: {e}"),
+            })
+    }
+}
+
+fn wrong_world(expected: &'static str, e: &wasmtime::Error) -> EngineError {
+    EngineError::WrongWorld {
+        expected,
+        detail: format!("{e:#}"),
+    }
+}

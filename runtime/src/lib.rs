@@ -1,0 +1,11 @@
+//! cloudexec: a serverless runtime that runs user code as WebAssembly components.
+//!
+//! The [`engine`] runs cloud functions and stateful bins in sandboxed stores; the
+//! [`testing`] module lets a function author run their `.wasm` from `cargo test`; the
+//! [`cli`] is the `cloudexec` binary's command line; [`local`] binds function keys to
+//! local wasm files for both.
+
+pub mod cli;
+pub mod engine;
+pub mod local;
+pub mod testing;
