@@ -81,8 +81,10 @@ pub use vars::{TypedValue, Variable};
 /// Export a Rust function as the guest's `handle`: `fn(I) -> Result<O, E>`.
 ///
 /// `I: serde::de::DeserializeOwned` is parsed from the input (a parse failure is an
-/// `InvalidArgument` error), `O: serde::Serialize` is the output and
-/// `E: Into<`[`Error`]`>`. Use it once per crate, on a function at module level.
+/// `InvalidArgument` error), `O: serde::Serialize` is the output (one that cannot be
+/// serialized is an `InvalidOutput` error) and `E: Into<`[`Error`]`>` is returned as is.
+/// Positional parameters (a call from a bin) arrive as a JSON array, so take them as a
+/// tuple. Use it once per crate, on a function at module level.
 ///
 /// ```no_run
 /// #[cloudexec_sdk::function]

@@ -34,7 +34,7 @@ fn hostile(input: Value) -> Result<Value, Error> {
         "recurse" => Ok(json!(recurse(0, &[0; 16]))),
         "read_file" => Ok(read_file()),
         "env" => Ok(env()),
-        "socket" => Ok(socket()),
+        "socket" => Ok(socket(&input)),
         other => Err(Error::new(
             "InvalidArgument",
             format!("unknown action {other:?}"),
@@ -114,8 +114,13 @@ fn env() -> Value {
     json!({ "ok": ok, "detail": format!("vars: {}; args: {}", vars.join(", "), args.join(" ")) })
 }
 
-fn socket() -> Value {
-    let connect = std::net::TcpStream::connect("127.0.0.1:80");
+/// Connects to `addr` from the input (a port the test is listening on) and binds a port.
+fn socket(input: &Value) -> Value {
+    let addr = input
+        .get("addr")
+        .and_then(Value::as_str)
+        .unwrap_or("127.0.0.1:80");
+    let connect = std::net::TcpStream::connect(addr);
     let bind = std::net::TcpListener::bind("127.0.0.1:0");
     let ok = connect.is_ok() || bind.is_ok();
     json!({ "ok": ok, "detail": format!("connect: {connect:?}; bind: {bind:?}") })
