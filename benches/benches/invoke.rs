@@ -25,10 +25,7 @@ struct BareState {
 
 impl WasiView for BareState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -47,11 +44,7 @@ impl wit::vars::Host for BareState {
     fn set(&mut self, _key: String, _value: wit::types::Value) -> Result<(), wit::types::Error> {
         Ok(())
     }
-    fn set_typed(
-        &mut self,
-        _key: String,
-        _value: wit::types::TypedValue,
-    ) -> Result<(), wit::types::Error> {
+    fn set_typed(&mut self, _key: String, _value: wit::types::TypedValue) -> Result<(), wit::types::Error> {
         Ok(())
     }
     fn list(&mut self) -> Vec<wit::types::Variable> {
@@ -60,15 +53,8 @@ impl wit::vars::Host for BareState {
 }
 
 impl wit::functions::Host for BareState {
-    fn call(
-        &mut self,
-        _key: String,
-        _params: Vec<wit::types::Value>,
-    ) -> Result<wit::types::Value, wit::types::Error> {
-        Err(wit::types::Error {
-            code: "NotBound".into(),
-            message: String::new(),
-        })
+    fn call(&mut self, _key: String, _params: Vec<wit::types::Value>) -> Result<wit::types::Value, wit::types::Error> {
+        Err(wit::types::Error { code: "NotBound".into(), message: String::new() })
     }
 }
 
@@ -81,13 +67,9 @@ impl wit::state_machine::Host for BareState {
     }
 }
 
-fn bare_wasmtime(
-    bytes: &[u8],
-) -> wasmtime::Result<(wasmtime::Engine, bare::FunctionPre<BareState>)> {
+fn bare_wasmtime(bytes: &[u8]) -> wasmtime::Result<(wasmtime::Engine, bare::FunctionPre<BareState>)> {
     let mut config = Config::new();
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(
-        PoolingAllocationConfig::new(),
-    ));
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingAllocationConfig::new()));
     let engine = wasmtime::Engine::new(&config)?;
     let component = Component::new(&engine, bytes)?;
     let mut linker = Linker::new(&engine);
@@ -119,11 +101,7 @@ fn invoke_hello(c: &mut Criterion) {
     });
     group.bench_function("bare_wasmtime", |b| {
         b.iter(|| {
-            let state = BareState {
-                wasi: WasiCtx::builder().build(),
-                table: ResourceTable::new(),
-                log: Vec::new(),
-            };
+            let state = BareState { wasi: WasiCtx::builder().build(), table: ResourceTable::new(), log: Vec::new() };
             let mut store = Store::new(&bare_engine, state);
             let function = bare_pre.instantiate(&mut store).expect("instantiates");
             let out = function.call_handle(&mut store, &bare_input).expect("runs");

@@ -33,10 +33,7 @@ impl Error {
     /// assert_eq!(e.code, "Mismatch");
     /// ```
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
+        Self { code: code.into(), message: message.into() }
     }
 }
 

@@ -29,6 +29,5 @@ pub fn call<R: DeserializeOwned>(key: &str, params: impl Serialize) -> Result<R,
         single => vec![from_json(single)],
     };
     let result = imports::call(key, &params).map_err(Error::from)?;
-    R::deserialize(&host_json(result))
-        .map_err(|e| Error::new("InvalidData", format!("result of {key:?}: {e}")))
+    R::deserialize(&host_json(result)).map_err(|e| Error::new("InvalidData", format!("result of {key:?}: {e}")))
 }

@@ -33,10 +33,7 @@ pub fn log(level: Level, message: &str) {
 
 impl From<Error> for WitError {
     fn from(e: Error) -> Self {
-        Self {
-            code: e.code,
-            message: e.message,
-        }
+        Self { code: e.code, message: e.message }
     }
 }
 
@@ -54,8 +51,7 @@ where
     E: Into<Error>,
     F: FnOnce(I) -> Result<O, E>,
 {
-    let invalid =
-        |e: serde_json::Error| Error::new("InvalidArgument", format!("invalid input: {e}"));
+    let invalid = |e: serde_json::Error| Error::new("InvalidArgument", format!("invalid input: {e}"));
     let json = value::to_json(input).map_err(invalid)?;
     let input = I::deserialize(&json).map_err(invalid)?;
     let output = f(input).map_err(|e| WitError::from(e.into()))?;

@@ -54,9 +54,7 @@ impl Updates {
         let Some(typed) = self.get_typed(key) else {
             return Ok(None);
         };
-        T::deserialize(&typed.value)
-            .map(Some)
-            .map_err(|e| Error::new("InvalidData", format!("update {key:?}: {e}")))
+        T::deserialize(&typed.value).map(Some).map_err(|e| Error::new("InvalidData", format!("update {key:?}: {e}")))
     }
 
     /// The update of `key` with its `len` and `type_code`, if `key` was updated.

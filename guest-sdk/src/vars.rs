@@ -59,20 +59,13 @@ pub struct Variable {
 
 impl From<WitTypedValue> for TypedValue {
     fn from(v: WitTypedValue) -> Self {
-        Self {
-            value: host_json(v.value),
-            len: v.len,
-            type_code: v.type_code,
-        }
+        Self { value: host_json(v.value), len: v.len, type_code: v.type_code }
     }
 }
 
 impl From<WitVariable> for Variable {
     fn from(v: WitVariable) -> Self {
-        Self {
-            key: v.key,
-            value: v.value.into(),
-        }
+        Self { key: v.key, value: v.value.into() }
     }
 }
 
@@ -129,11 +122,7 @@ pub fn set<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<(), Error> {
 /// # }
 /// ```
 pub fn set_typed(key: &str, value: TypedValue) -> Result<(), Error> {
-    let typed = WitTypedValue {
-        value: from_json(value.value),
-        len: value.len,
-        type_code: value.type_code,
-    };
+    let typed = WitTypedValue { value: from_json(value.value), len: value.len, type_code: value.type_code };
     imports::set_typed(key, &typed).map_err(Error::from)
 }
 

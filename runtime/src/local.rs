@@ -7,18 +7,13 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 
-use crate::engine::{
-    CallError, Engine, EngineError, FunctionCall, FunctionModule, FunctionResolver, Limits,
-};
+use crate::engine::{CallError, Engine, EngineError, FunctionCall, FunctionModule, FunctionResolver, Limits};
 
 type Stub = dyn Fn(&[Json]) -> Result<Json, CallError> + Send + Sync;
 
 #[derive(Clone)]
 enum Binding {
-    Wasm {
-        module: Arc<FunctionModule>,
-        limits: Limits,
-    },
+    Wasm { module: Arc<FunctionModule>, limits: Limits },
     Stub(Arc<Stub>),
 }
 
@@ -33,30 +28,19 @@ pub struct LocalBindings {
 
 impl std::fmt::Debug for LocalBindings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalBindings")
-            .field("keys", &self.bindings.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("LocalBindings").field("keys", &self.bindings.keys().collect::<Vec<_>>()).finish()
     }
 }
 
 impl LocalBindings {
     /// No bindings yet; wasm functions will run on `engine`.
     pub fn new(engine: Engine) -> Self {
-        Self {
-            engine,
-            bindings: HashMap::new(),
-        }
+        Self { engine, bindings: HashMap::new() }
     }
 
     /// Binds `key` to a loaded function, run under `limits`.
-    pub fn bind_wasm(
-        &mut self,
-        key: impl Into<String>,
-        module: Arc<FunctionModule>,
-        limits: Limits,
-    ) {
-        self.bindings
-            .insert(key.into(), Binding::Wasm { module, limits });
+    pub fn bind_wasm(&mut self, key: impl Into<String>, module: Arc<FunctionModule>, limits: Limits) {
+        self.bindings.insert(key.into(), Binding::Wasm { module, limits });
     }
 
     /// Binds `key` to a closure, e.g. a stub in a test.
@@ -65,8 +49,7 @@ impl LocalBindings {
         key: impl Into<String>,
         stub: impl Fn(&[Json]) -> Result<Json, CallError> + Send + Sync + 'static,
     ) {
-        self.bindings
-            .insert(key.into(), Binding::Stub(Arc::new(stub)));
+        self.bindings.insert(key.into(), Binding::Stub(Arc::new(stub)));
     }
 
     /// Whether `key` is bound.
@@ -78,10 +61,7 @@ impl LocalBindings {
 impl FunctionResolver for LocalBindings {
     fn call(&self, call: &FunctionCall<'_>) -> Result<Json, CallError> {
         let binding = self.bindings.get(call.function_key).ok_or_else(|| {
-            CallError::new(
-                "NotBound",
-                format!("no function is bound to key {:?}", call.function_key),
-            )
+            CallError::new("NotBound", format!("no function is bound to key {:?}", call.function_key))
         })?;
         match binding {
             Binding::Stub(stub) => stub(call.params),
@@ -89,10 +69,7 @@ impl FunctionResolver for LocalBindings {
                 let remaining = call.deadline.saturating_duration_since(Instant::now());
                 let limits = limits.with_timeout(limits.timeout.min(remaining));
                 let input = Json::Array(call.params.to_vec());
-                self.engine
-                    .invoke(module, &input, &limits)
-                    .result
-                    .map_err(call_error)
+                self.engine.invoke(module, &input, &limits).result.map_err(call_error)
             }
         }
     }

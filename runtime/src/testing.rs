@@ -28,8 +28,8 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use crate::engine::{
-    BinModule, BinRun, CallError, Engine, EngineConfig, EngineError, FunctionModule, InstanceState,
-    Invocation, Limits, RunOptions, parse_updates,
+    BinModule, BinRun, CallError, Engine, EngineConfig, EngineError, FunctionModule, InstanceState, Invocation, Limits,
+    RunOptions, parse_updates,
 };
 use crate::local::LocalBindings;
 
@@ -61,9 +61,7 @@ pub struct TestRuntime {
 impl TestRuntime {
     /// An engine with the default configuration and no disk cache.
     pub fn new() -> Result<Self, TestError> {
-        Ok(Self {
-            engine: Engine::new(EngineConfig::default())?,
-        })
+        Ok(Self { engine: Engine::new(EngineConfig::default())? })
     }
 
     /// A harness over an engine you configured yourself.
@@ -79,28 +77,18 @@ impl TestRuntime {
     /// Loads a function component from a file.
     pub fn function(&self, path: impl AsRef<Path>) -> Result<TestFunction, TestError> {
         let module = self.engine.load_function(&read(path.as_ref())?)?;
-        Ok(TestFunction {
-            engine: self.engine.clone(),
-            module,
-            limits: Limits::default(),
-        })
+        Ok(TestFunction { engine: self.engine.clone(), module, limits: Limits::default() })
     }
 
     /// Loads a bin component from a file.
     pub fn bin(&self, path: impl AsRef<Path>) -> Result<TestBin, TestError> {
         let module = self.engine.load_bin(&read(path.as_ref())?)?;
-        Ok(TestBin {
-            engine: self.engine.clone(),
-            module,
-        })
+        Ok(TestBin { engine: self.engine.clone(), module })
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TestError> {
-    std::fs::read(path).map_err(|source| TestError::Read {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read(path).map_err(|source| TestError::Read { path: path.display().to_string(), source })
 }
 
 /// A loaded function.
@@ -191,13 +179,8 @@ impl TestInstance {
     /// `varList`). The state is committed unless the run trapped or hit a limit.
     pub fn run(&mut self, updates: Json) -> Result<BinRun, TestError> {
         let updates = parse_updates(&updates).map_err(TestError::Updates)?;
-        let options = RunOptions {
-            resolver: Some(self.bindings.clone()),
-            instance_id: Some("test-instance".into()),
-        };
-        let run = self
-            .engine
-            .run_bin(&self.module, &self.state, updates, options, &self.limits);
+        let options = RunOptions { resolver: Some(self.bindings.clone()), instance_id: Some("test-instance".into()) };
+        let run = self.engine.run_bin(&self.module, &self.state, updates, options, &self.limits);
         if let Some(state) = &run.state {
             self.state = state.clone();
         }

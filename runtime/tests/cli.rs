@@ -6,10 +6,7 @@ use serde_json::Value;
 
 fn cloudexec(args: &[&str]) -> anyhow::Result<Output> {
     let cache = cloudexec_tests::repo_root().join("target/test-module-cache");
-    Ok(Command::new(env!("CARGO_BIN_EXE_cloudexec"))
-        .env("CLOUDEXEC_CACHE_DIR", cache)
-        .args(args)
-        .output()?)
+    Ok(Command::new(env!("CARGO_BIN_EXE_cloudexec")).env("CLOUDEXEC_CACHE_DIR", cache).args(args).output()?)
 }
 
 fn guest(name: &str) -> anyhow::Result<String> {
@@ -25,15 +22,9 @@ fn invoke_prints_output_log_memory_and_time() -> anyhow::Result<()> {
     let out = cloudexec(&["invoke", &guest("hello")?, "--input", r#"{"name":"CLI"}"#])?;
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(
-        text.contains(r#"output: {"greeting":"Hello, CLI!"}"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"output: {"greeting":"Hello, CLI!"}"#), "{text}");
     assert!(text.contains("[INFO] greeting CLI"), "{text}");
-    assert!(
-        text.contains("peak memory:") && text.contains("time:"),
-        "{text}"
-    );
+    assert!(text.contains("peak memory:") && text.contains("time:"), "{text}");
     Ok(())
 }
 
@@ -47,15 +38,7 @@ fn invoke_json_report_and_exit_codes_follow_the_outcome() -> anyhow::Result<()> 
         (r#"{"action":"panic"}"#, 6, "trap"),
     ];
     for (input, code, kind) in cases {
-        let out = cloudexec(&[
-            "invoke",
-            &hostile,
-            "--input",
-            input,
-            "--timeout-ms",
-            "300",
-            "--json",
-        ])?;
+        let out = cloudexec(&["invoke", &hostile, "--input", input, "--timeout-ms", "300", "--json"])?;
         assert_eq!(out.status.code(), Some(code), "{input}: {}", stdout(&out));
         let report: Value = serde_json::from_slice(&out.stdout)?;
         assert_eq!(report["ok"], Value::Bool(false));
@@ -83,21 +66,14 @@ fn bad_files_and_arguments_have_their_own_exit_codes() -> anyhow::Result<()> {
 
     let wrong_world = cloudexec(&["run-bin", &guest("hello")?])?;
     assert_eq!(wrong_world.status.code(), Some(3));
-    assert_eq!(
-        cloudexec(&["invoke"])?.status.code(),
-        Some(2),
-        "usage error"
-    );
+    assert_eq!(cloudexec(&["invoke"])?.status.code(), Some(2), "usage error");
     Ok(())
 }
 
 #[test]
 fn run_bin_walks_the_shop_with_bound_functions() -> anyhow::Result<()> {
     let bind = |key: &str, crate_name: &str| -> anyhow::Result<String> {
-        Ok(format!(
-            "utcook.jar:com.ut.BuzMethod.{key}={}",
-            guest(crate_name)?
-        ))
+        Ok(format!("utcook.jar:com.ut.BuzMethod.{key}={}", guest(crate_name)?))
     };
     let out = cloudexec(&[
         "run-bin",
@@ -117,10 +93,7 @@ fn run_bin_walks_the_shop_with_bound_functions() -> anyhow::Result<()> {
     ])?;
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(
-        text.contains("1: paid (path: cart -> ordered -> paid)"),
-        "{text}"
-    );
+    assert!(text.contains("1: paid (path: cart -> ordered -> paid)"), "{text}");
     assert!(text.contains(r#"orderId = "order-apple-250""#), "{text}");
     assert!(text.contains("run 3: ok"), "{text}");
     Ok(())
@@ -142,9 +115,6 @@ fn run_bin_reports_a_trap_and_keeps_the_state_before_it() -> anyhow::Result<()> 
     assert_eq!(report["runs"][1]["kind"], "trap");
     assert_eq!(report["state"]["machines"]["1"]["current"], "a", "{report}");
     assert!(report["state"]["variables"].get("touched").is_none());
-    assert!(
-        report["state"]["variables"].get("callError").is_some(),
-        "the first run was kept"
-    );
+    assert!(report["state"]["variables"].get("callError").is_some(), "the first run was kept");
     Ok(())
 }

@@ -29,16 +29,8 @@ fn an_infinite_loop_stops_at_the_deadline() -> anyhow::Result<()> {
         "{:?}",
         out.result
     );
-    assert!(
-        out.duration >= Duration::from_millis(200),
-        "{:?}",
-        out.duration
-    );
-    assert!(
-        out.duration < Duration::from_secs(3),
-        "stopped promptly: {:?}",
-        out.duration
-    );
+    assert!(out.duration >= Duration::from_millis(200), "{:?}", out.duration);
+    assert!(out.duration < Duration::from_secs(3), "stopped promptly: {:?}", out.duration);
     still_serves(&f)
 }
 
@@ -54,11 +46,7 @@ fn a_memory_bomb_stops_at_the_plan_cap() -> anyhow::Result<()> {
             other => panic!("expected the memory cap, got {other:?}"),
         }
         assert!(out.peak_memory_bytes <= plan.memory_bytes());
-        assert!(
-            out.peak_memory_bytes > plan.memory_bytes() / 2,
-            "it got near the cap: {}",
-            out.peak_memory_bytes
-        );
+        assert!(out.peak_memory_bytes > plan.memory_bytes() / 2, "it got near the cap: {}", out.peak_memory_bytes);
         still_serves(&f)?;
     }
     Ok(())
@@ -68,11 +56,7 @@ fn a_memory_bomb_stops_at_the_plan_cap() -> anyhow::Result<()> {
 fn one_huge_allocation_is_a_memory_error() -> anyhow::Result<()> {
     let f = hostile(Limits::default())?;
     let out = f.invoke(json!({"action": "grow"}));
-    assert!(
-        matches!(out.result, Err(EngineError::MemoryLimitExceeded { .. })),
-        "{:?}",
-        out.result
-    );
+    assert!(matches!(out.result, Err(EngineError::MemoryLimitExceeded { .. })), "{:?}", out.result);
     still_serves(&f)
 }
 
@@ -82,19 +66,12 @@ fn a_panic_is_a_trap_with_the_panic_message() -> anyhow::Result<()> {
     let out = f.invoke(json!({"action": "panic"}));
     match &out.result {
         Err(EngineError::Trap { message, backtrace }) => {
-            assert!(
-                message.contains("hostile guest panicked on purpose"),
-                "{message}"
-            );
+            assert!(message.contains("hostile guest panicked on purpose"), "{message}");
             assert!(!backtrace.is_empty(), "a backtrace summary is kept");
         }
         other => panic!("expected a trap, got {other:?}"),
     }
-    assert!(
-        out.log.text.contains("panicked"),
-        "stderr is in the log: {}",
-        out.log.text
-    );
+    assert!(out.log.text.contains("panicked"), "stderr is in the log: {}", out.log.text);
     still_serves(&f)
 }
 
@@ -126,28 +103,13 @@ fn deep_recursion_is_a_clean_stack_overflow_error() -> anyhow::Result<()> {
 
 #[test]
 fn printing_100_mb_is_truncated_at_the_log_cap() -> anyhow::Result<()> {
-    let limits = Limits {
-        timeout: Duration::from_secs(60),
-        ..Limits::default()
-    };
+    let limits = Limits { timeout: Duration::from_secs(60), ..Limits::default() };
     let f = hostile(limits)?;
     let out = f.invoke(json!({"action": "print", "mb": 100}));
-    assert_eq!(
-        out.result?,
-        json!({"ok": true, "printed_mb": 100}),
-        "the guest kept running"
-    );
+    assert_eq!(out.result?, json!({"ok": true, "printed_mb": 100}), "the guest kept running");
     assert!(out.log.truncated());
-    assert!(
-        out.log.dropped_bytes >= 99 << 20,
-        "{}",
-        out.log.dropped_bytes
-    );
-    assert!(
-        out.log.text.len() < limits.log_bytes + 200,
-        "{}",
-        out.log.text.len()
-    );
+    assert!(out.log.dropped_bytes >= 99 << 20, "{}", out.log.dropped_bytes);
+    assert!(out.log.text.len() < limits.log_bytes + 200, "{}", out.log.text.len());
     assert!(out.log.text.ends_with("bytes dropped]\n"));
     still_serves(&f)
 }
@@ -169,18 +131,8 @@ fn a_guest_error_is_reported_with_its_code() -> anyhow::Result<()> {
 fn log_levels_stdout_and_stderr_land_in_one_log() -> anyhow::Result<()> {
     let out = hostile(Limits::default())?.invoke(json!({"action": "log"}));
     assert_eq!(out.result?, json!({"ok": true}));
-    for line in [
-        "[TRACE] level trace",
-        "[INFO] level info",
-        "[ERROR] level error",
-        "to stdout",
-        "to stderr",
-    ] {
-        assert!(
-            out.log.text.contains(line),
-            "missing {line:?} in {:?}",
-            out.log.text
-        );
+    for line in ["[TRACE] level trace", "[INFO] level info", "[ERROR] level error", "to stdout", "to stderr"] {
+        assert!(out.log.text.contains(line), "missing {line:?} in {:?}", out.log.text);
     }
     Ok(())
 }
@@ -191,11 +143,7 @@ fn a_bin_that_traps_after_changes_commits_nothing() -> anyhow::Result<()> {
     let mut instance = b.instance();
     let before = instance.state().clone();
     let run = instance.run(json!({"trap": true}))?;
-    assert!(
-        matches!(run.result, Err(EngineError::Trap { .. })),
-        "{:?}",
-        run.result
-    );
+    assert!(matches!(run.result, Err(EngineError::Trap { .. })), "{:?}", run.result);
     assert!(run.state.is_none());
     assert_eq!(instance.state(), &before, "variables and path unchanged");
     assert_eq!(instance.path(1), ["a"]);
@@ -208,11 +156,7 @@ fn a_bin_that_loops_is_stopped_and_rolled_back() -> anyhow::Result<()> {
     let mut instance = b.instance();
     instance.set_limits(Limits::default().with_timeout(Duration::from_millis(150)));
     let run = instance.run(json!({"loop": true}))?;
-    assert!(
-        matches!(run.result, Err(EngineError::DeadlineExceeded { .. })),
-        "{:?}",
-        run.result
-    );
+    assert!(matches!(run.result, Err(EngineError::DeadlineExceeded { .. })), "{:?}", run.result);
     assert_eq!(instance.var("touched"), None);
     assert_eq!(instance.var("loop"), None, "not even the updates are kept");
     Ok(())
@@ -223,26 +167,12 @@ fn a_bin_cannot_call_undeclared_keys_or_make_undeclared_moves() -> anyhow::Resul
     let b = bin("hostile-bin")?;
     let mut instance = b.instance();
     instance.stub("not.declared", |_| Ok(json!("should never run")));
-    instance
-        .run(json!({"undeclared": true, "bad_transition": true}))?
-        .result?;
-    let call_error = instance
-        .var("callError")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    assert!(
-        call_error.contains("not declared in the bin's manifest"),
-        "{call_error}"
-    );
-    let errors = instance
-        .var("transitionErrors")
-        .cloned()
-        .unwrap_or_default();
+    instance.run(json!({"undeclared": true, "bad_transition": true}))?.result?;
+    let call_error = instance.var("callError").and_then(Value::as_str).unwrap_or_default();
+    assert!(call_error.contains("not declared in the bin's manifest"), "{call_error}");
+    let errors = instance.var("transitionErrors").cloned().unwrap_or_default();
     let text = errors.to_string();
-    assert!(
-        text.contains("cannot move from") && text.contains("no state"),
-        "{text}"
-    );
+    assert!(text.contains("cannot move from") && text.contains("no state"), "{text}");
     assert_eq!(instance.path(1), ["a"]);
     Ok(())
 }
@@ -252,11 +182,7 @@ fn a_bin_error_keeps_what_the_bin_chose() -> anyhow::Result<()> {
     let b = bin("hostile-bin")?;
     let mut instance = b.instance();
     let run = instance.run(json!({"fail": true}))?;
-    assert!(
-        matches!(&run.result, Err(EngineError::Guest { code, .. }) if code == "BinFailed"),
-        "{:?}",
-        run.result
-    );
+    assert!(matches!(&run.result, Err(EngineError::Guest { code, .. }) if code == "BinFailed"), "{:?}", run.result);
     assert_eq!(instance.var("beforeFail"), Some(&json!(true)));
     Ok(())
 }
@@ -265,10 +191,32 @@ fn a_bin_error_keeps_what_the_bin_chose() -> anyhow::Result<()> {
 fn a_stubbed_function_answers_a_bin() -> anyhow::Result<()> {
     let b = bin("hostile-bin")?;
     let mut instance = b.instance();
-    instance.stub("test.echo", |params| {
-        Ok(params.first().cloned().unwrap_or_default())
-    });
+    instance.stub("test.echo", |params| Ok(params.first().cloned().unwrap_or_default()));
     instance.run(json!({"echo": "ping"}))?.result?;
     assert_eq!(instance.var("echoed"), Some(&json!("ping")));
+    Ok(())
+}
+
+#[test]
+fn a_looping_guest_does_not_hold_up_other_invocations() -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let looping = hostile(Limits::default().with_timeout(Duration::from_secs(3)))?;
+    let finished = Arc::new(AtomicBool::new(false));
+    let flag = finished.clone();
+    let spinner = std::thread::spawn(move || {
+        let out = looping.invoke(json!({"action": "loop"}));
+        flag.store(true, Ordering::SeqCst);
+        out.result
+    });
+    let hello = function("hello")?;
+    for i in 0..10 {
+        let out = hello.invoke(json!({"name": format!("n{i}")}));
+        assert_eq!(out.result?, json!({"greeting": format!("Hello, n{i}!")}));
+    }
+    assert!(!finished.load(Ordering::SeqCst), "the other invocations finished while the loop still ran");
+    let looped = spinner.join().map_err(|_| anyhow::anyhow!("the looping thread panicked"))?;
+    assert!(matches!(looped, Err(EngineError::DeadlineExceeded { .. })), "{looped:?}");
     Ok(())
 }

@@ -30,12 +30,6 @@ fn a_guest_cannot_open_sockets() -> anyhow::Result<()> {
     let addr = listener.local_addr()?.to_string();
     let out = probe(json!({"action": "socket", "addr": addr}))?;
     assert_eq!(out["ok"], json!(false), "{out}");
-    assert!(
-        out["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("connect: Err"),
-        "{out}"
-    );
+    assert!(out["detail"].as_str().unwrap_or_default().contains("connect: Err"), "{out}");
     Ok(())
 }

@@ -10,10 +10,7 @@ use serde_json::{Number, Value, json};
 fn end_node(input: Value) -> Result<Value, Error> {
     let number = |key: &str| input.get(key).and_then(Value::as_number).cloned();
     let (Some(result), Some(expect)) = (number("result_number"), number("expect_number")) else {
-        return Err(Error::new(
-            "InvalidArgument",
-            "result_number and expect_number must be numbers",
-        ));
+        return Err(Error::new("InvalidArgument", "result_number and expect_number must be numbers"));
     };
     if !same(&result, &expect) {
         let message = format!("result_number {result} != expect_number {expect}");

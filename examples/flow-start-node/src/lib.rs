@@ -10,10 +10,7 @@ use serde_json::{Number, Value, json};
 fn start_node(input: Value) -> Result<Value, Error> {
     let number = |key: &str| input.get(key).and_then(Value::as_number).cloned();
     let (Some(left), Some(right)) = (number("left"), number("right")) else {
-        return Err(Error::new(
-            "InvalidArgument",
-            "left and right must be numbers",
-        ));
+        return Err(Error::new("InvalidArgument", "left and right must be numbers"));
     };
     Ok(json!({ "result_number": add(&left, &right) }))
 }

@@ -20,7 +20,5 @@ struct Reply {
 fn hello(input: Greeting) -> Result<Reply, Error> {
     let name = input.name.unwrap_or_else(|| "world".to_owned());
     info!("greeting {name}");
-    Ok(Reply {
-        greeting: format!("Hello, {name}!"),
-    })
+    Ok(Reply { greeting: format!("Hello, {name}!") })
 }

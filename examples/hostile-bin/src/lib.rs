@@ -10,21 +10,13 @@ use cloudexec_sdk::{Error, FunctionDecl, Manifest, StateMachineDecl, Transition,
 use cloudexec_sdk::{bin, functions, state_machine, vars};
 
 const MANIFEST: Manifest = Manifest {
-    functions: &[FunctionDecl {
-        key: "test.echo",
-        name: "echo",
-        params: &["string"],
-        returns: "string",
-    }],
+    functions: &[FunctionDecl { key: "test.echo", name: "echo", params: &["string"], returns: "string" }],
     state_machines: &[StateMachineDecl {
         id: 1,
         name: "phase",
         states: &["a", "b", "c"],
         initial: "a",
-        transitions: &[
-            Transition { from: "a", to: "b" },
-            Transition { from: "b", to: "c" },
-        ],
+        transitions: &[Transition { from: "a", to: "b" }, Transition { from: "b", to: "c" }],
     }],
 };
 
@@ -57,12 +49,9 @@ fn run(updates: Updates) -> Result<(), Error> {
                 Err(e) => vars::set("callError", &e.message)?,
             },
             "bad_transition" => {
-                let message =
-                    |r: Result<(), Error>| r.err().map_or("unexpected ok".into(), |e| e.message);
-                let errors = [
-                    message(state_machine::transition(1, "c")),
-                    message(state_machine::transition(1, "nope")),
-                ];
+                let message = |r: Result<(), Error>| r.err().map_or("unexpected ok".into(), |e| e.message);
+                let errors =
+                    [message(state_machine::transition(1, "c")), message(state_machine::transition(1, "nope"))];
                 vars::set("transitionErrors", &errors)?;
             }
             "fail" => {

@@ -17,11 +17,7 @@ use serde_json::{Value, json};
 /// Runs the misbehaviour named by `action`.
 #[function]
 fn hostile(input: Value) -> Result<Value, Error> {
-    match input
-        .get("action")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-    {
+    match input.get("action").and_then(Value::as_str).unwrap_or_default() {
         "echo" => Ok(input),
         "error" => Err(Error::new("Boom", "guest chose to fail")),
         "log" => Ok(log()),
@@ -35,10 +31,7 @@ fn hostile(input: Value) -> Result<Value, Error> {
         "read_file" => Ok(read_file()),
         "env" => Ok(env()),
         "socket" => Ok(socket(&input)),
-        other => Err(Error::new(
-            "InvalidArgument",
-            format!("unknown action {other:?}"),
-        )),
+        other => Err(Error::new("InvalidArgument", format!("unknown action {other:?}"))),
     }
 }
 
@@ -116,10 +109,7 @@ fn env() -> Value {
 
 /// Connects to `addr` from the input (a port the test is listening on) and binds a port.
 fn socket(input: &Value) -> Value {
-    let addr = input
-        .get("addr")
-        .and_then(Value::as_str)
-        .unwrap_or("127.0.0.1:80");
+    let addr = input.get("addr").and_then(Value::as_str).unwrap_or("127.0.0.1:80");
     let connect = std::net::TcpStream::connect(addr);
     let bind = std::net::TcpListener::bind("127.0.0.1:0");
     let ok = connect.is_ok() || bind.is_ok();

@@ -15,40 +15,16 @@ const MACHINE: u32 = 1;
 
 const MANIFEST: Manifest = Manifest {
     functions: &[
-        FunctionDecl {
-            key: CART,
-            name: "shoppingCart",
-            params: &["string"],
-            returns: "bool",
-        },
-        FunctionDecl {
-            key: ORDER,
-            name: "order",
-            params: &["string", "double"],
-            returns: "string",
-        },
-        FunctionDecl {
-            key: PAY,
-            name: "payOrder",
-            params: &["string"],
-            returns: "bool",
-        },
+        FunctionDecl { key: CART, name: "shoppingCart", params: &["string"], returns: "bool" },
+        FunctionDecl { key: ORDER, name: "order", params: &["string", "double"], returns: "string" },
+        FunctionDecl { key: PAY, name: "payOrder", params: &["string"], returns: "bool" },
     ],
     state_machines: &[StateMachineDecl {
         id: MACHINE,
         name: "order",
         states: &["cart", "ordered", "paid"],
         initial: "cart",
-        transitions: &[
-            Transition {
-                from: "cart",
-                to: "ordered",
-            },
-            Transition {
-                from: "ordered",
-                to: "paid",
-            },
-        ],
+        transitions: &[Transition { from: "cart", to: "ordered" }, Transition { from: "ordered", to: "paid" }],
     }],
 };
 

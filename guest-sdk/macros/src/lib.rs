@@ -37,10 +37,7 @@ fn into_output(result: syn::Result<TokenStream2>) -> TokenStream {
 
 fn expand_function(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     if !attr.is_empty() {
-        return Err(syn::Error::new(
-            attr.span(),
-            "#[function] takes no arguments",
-        ));
+        return Err(syn::Error::new(attr.span(), "#[function] takes no arguments"));
     }
     let func: ItemFn = syn::parse2(item)?;
     check_signature(&func, "#[function]")?;
@@ -77,10 +74,7 @@ fn expand_bin(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream
     let func: ItemFn = syn::parse2(item)?;
     check_signature(&func, "#[bin]")?;
     let ident = &func.sig.ident;
-    let bindings = generate(
-        "bin",
-        quote!("cloudexec:runtime/manifest-types@0.1.0": generate,),
-    );
+    let bindings = generate("bin", quote!("cloudexec:runtime/manifest-types@0.1.0": generate,));
     let manifest_fn = manifest_fn();
     Ok(quote! {
         #func
@@ -129,9 +123,7 @@ fn parse_manifest_arg(attr: TokenStream2) -> syn::Result<Expr> {
 /// One plain argument, a return type, no `async`, no generics, no receiver.
 fn check_signature(func: &ItemFn, name: &str) -> syn::Result<()> {
     let sig = &func.sig;
-    let fail = |span: proc_macro2::Span, what: &str| {
-        Err(syn::Error::new(span, format!("{name} functions {what}")))
-    };
+    let fail = |span: proc_macro2::Span, what: &str| Err(syn::Error::new(span, format!("{name} functions {what}")));
     if let Some(token) = &sig.asyncness {
         return fail(token.span(), "cannot be async");
     }

@@ -63,19 +63,13 @@ pub struct CliError {
 
 impl CliError {
     fn input(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            code: ExitCode::Input,
-        }
+        Self { message: message.into(), code: ExitCode::Input }
     }
 }
 
 impl From<EngineError> for CliError {
     fn from(error: EngineError) -> Self {
-        Self {
-            code: ExitCode::of(&error),
-            message: error.to_string(),
-        }
+        Self { code: ExitCode::of(&error), message: error.to_string() }
     }
 }
 
@@ -132,15 +126,11 @@ impl RunFlags {
             PlanArg::Personal => Plan::Personal,
         };
         let limits = Limits::sync(plan);
-        self.timeout_ms
-            .map_or(limits, |ms| limits.with_timeout(Duration::from_millis(ms)))
+        self.timeout_ms.map_or(limits, |ms| limits.with_timeout(Duration::from_millis(ms)))
     }
 
     fn engine(&self) -> Result<Engine, CliError> {
-        Ok(Engine::new(EngineConfig {
-            cache_dir: self.cache_dir.clone(),
-            ..EngineConfig::default()
-        })?)
+        Ok(Engine::new(EngineConfig { cache_dir: self.cache_dir.clone(), ..EngineConfig::default() })?)
     }
 }
 
@@ -149,8 +139,7 @@ fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
 }
 
 fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, CliError> {
-    serde_json::from_str(text)
-        .map_err(|e| CliError::input(format!("{what} is not valid JSON: {e}")))
+    serde_json::from_str(text).map_err(|e| CliError::input(format!("{what} is not valid JSON: {e}")))
 }
 
 /// Runs a parsed command line; returns the exit code to use.

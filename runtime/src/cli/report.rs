@@ -32,9 +32,6 @@ pub(super) fn print_log(log: &str) {
 
 /// Prints peak memory and time taken.
 pub(super) fn print_usage(peak_bytes: u64, duration: Duration) {
-    println!(
-        "peak memory: {:.1} MiB ({peak_bytes} bytes)",
-        peak_bytes as f64 / (1024.0 * 1024.0)
-    );
+    println!("peak memory: {:.1} MiB ({peak_bytes} bytes)", peak_bytes as f64 / (1024.0 * 1024.0));
     println!("time: {:.2} ms", duration.as_secs_f64() * 1e3);
 }

@@ -30,30 +30,19 @@ pub struct RunBinArgs {
 }
 
 pub(super) fn run(args: RunBinArgs) -> Result<ExitCode, CliError> {
-    let runs = args
-        .vars
-        .iter()
-        .map(|v| parse_json("--vars", v))
-        .collect::<Result<Vec<_>, _>>()?;
-    let runs = runs
-        .iter()
-        .map(|v| parse_updates(v).map_err(CliError::input))
-        .collect::<Result<Vec<_>, _>>()?;
+    let runs = args.vars.iter().map(|v| parse_json("--vars", v)).collect::<Result<Vec<_>, _>>()?;
+    let runs = runs.iter().map(|v| parse_updates(v).map_err(CliError::input)).collect::<Result<Vec<_>, _>>()?;
     let engine = args.flags.engine()?;
     let bin = engine.load_bin(&read_file(&args.file)?)?;
     let limits = args.flags.limits();
     let mut bindings = LocalBindings::new(engine.clone());
     for spec in &args.bind {
-        let (key, file) = spec
-            .split_once('=')
-            .ok_or_else(|| CliError::input(format!("--bind {spec:?}: expected KEY=FILE")))?;
+        let (key, file) =
+            spec.split_once('=').ok_or_else(|| CliError::input(format!("--bind {spec:?}: expected KEY=FILE")))?;
         let module = engine.load_function(&read_file(file.as_ref())?)?;
         bindings.bind_wasm(key, module, limits);
     }
-    let options = RunOptions {
-        resolver: Some(Arc::new(bindings)),
-        instance_id: Some("local".into()),
-    };
+    let options = RunOptions { resolver: Some(Arc::new(bindings)), instance_id: Some("local".into()) };
     let mut state = InstanceState::new(&bin.manifest);
     let (mut log, mut peak, mut time) = (String::new(), 0, Duration::ZERO);
     let mut results = Vec::new();
@@ -84,29 +73,16 @@ pub(super) fn run(args: RunBinArgs) -> Result<ExitCode, CliError> {
     Ok(code)
 }
 
-fn print_text(
-    results: &[Option<Json>],
-    state: &InstanceState,
-    log: &str,
-    peak: u64,
-    time: Duration,
-) {
+fn print_text(results: &[Option<Json>], state: &InstanceState, log: &str, peak: u64, time: Duration) {
     for (i, result) in results.iter().enumerate() {
         match result {
             None => println!("run {}: ok", i + 1),
-            Some(error) => println!(
-                "run {}: error: {}",
-                i + 1,
-                error["message"].as_str().unwrap_or_default()
-            ),
+            Some(error) => println!("run {}: error: {}", i + 1, error["message"].as_str().unwrap_or_default()),
         }
     }
     println!("variables:");
     for (key, value) in &state.variables {
-        println!(
-            "  {key} = {} (type {}, len {})",
-            value.data, value.type_code, value.len
-        );
+        println!("  {key} = {} (type {}, len {})", value.data, value.type_code, value.len);
     }
     println!("state machines:");
     for (id, machine) in &state.machines {

@@ -45,17 +45,12 @@ impl LogOutput {
 
 impl CapturedLog {
     pub(crate) fn new(cap: usize) -> Self {
-        Self(Arc::new(Mutex::new(Buffer {
-            cap,
-            ..Buffer::default()
-        })))
+        Self(Arc::new(Mutex::new(Buffer { cap, ..Buffer::default() })))
     }
 
     fn lock(&self) -> MutexGuard<'_, Buffer> {
         // A poisoned buffer still holds valid bytes; keep logging into it.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Appends raw bytes, keeping what fits under the cap.
@@ -87,15 +82,9 @@ impl CapturedLog {
             if !text.ends_with('\n') {
                 text.push('\n');
             }
-            text.push_str(&format!(
-                "[cloudexec: log truncated at {} bytes, {} bytes dropped]\n",
-                buf.cap, buf.dropped
-            ));
+            text.push_str(&format!("[cloudexec: log truncated at {} bytes, {} bytes dropped]\n", buf.cap, buf.dropped));
         }
-        LogOutput {
-            text,
-            dropped_bytes: buf.dropped,
-        }
+        LogOutput { text, dropped_bytes: buf.dropped }
     }
 }
 
@@ -136,11 +125,7 @@ impl Pollable for CapturedLog {
 }
 
 impl tokio::io::AsyncWrite for CapturedLog {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         self.append(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -163,10 +148,7 @@ mod tests {
         let log = CapturedLog::new(10);
         log.append(b"0123456789abc");
         let out = log.output();
-        assert!(
-            out.text
-                .starts_with("0123456789\n[cloudexec: log truncated at 10 bytes, 3 bytes dropped]")
-        );
+        assert!(out.text.starts_with("0123456789\n[cloudexec: log truncated at 10 bytes, 3 bytes dropped]"));
         assert_eq!(out.dropped_bytes, 3);
         assert!(out.truncated());
     }

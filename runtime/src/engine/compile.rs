@@ -33,19 +33,13 @@ impl Compiler {
         max_module_bytes: usize,
     ) -> Result<Self, EngineError> {
         if let Some(dir) = &cache_dir {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                EngineError::Internal(format!("cannot create cache dir {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| EngineError::Internal(format!("cannot create cache dir {}: {e}", dir.display())))?;
         }
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let compat = format!("{:016x}", hasher.finish());
-        Ok(Self {
-            engine,
-            cache_dir,
-            compat,
-            max_module_bytes,
-        })
+        Ok(Self { engine, cache_dir, compat, max_module_bytes })
     }
 
     /// Validates and compiles `bytes` (or loads the cached artifact of identical bytes).
@@ -57,8 +51,8 @@ impl Compiler {
         {
             return Ok(component);
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| EngineError::InvalidModule(format!("{e:#}")))?;
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| EngineError::InvalidModule(format!("{e:#}")))?;
         if let Some(path) = cached {
             self.store_artifact(&component, &path);
         }
@@ -66,9 +60,7 @@ impl Compiler {
     }
 
     fn artifact_path(&self, hash: &str) -> Option<PathBuf> {
-        self.cache_dir
-            .as_ref()
-            .map(|dir| dir.join(format!("{hash}-{}.cwasm", self.compat)))
+        self.cache_dir.as_ref().map(|dir| dir.join(format!("{hash}-{}.cwasm", self.compat)))
     }
 
     fn load_artifact(&self, path: &Path) -> Option<Component> {
@@ -93,16 +85,13 @@ impl Compiler {
     /// Writes the artifact atomically (temp file + rename) so a concurrent reader or a
     /// crash never sees half a file. A failure only costs a recompile later.
     fn store_artifact(&self, component: &Component, path: &Path) {
-        let result = component
-            .serialize()
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                let dir = path.parent().ok_or("artifact path has no parent")?;
-                let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
-                tmp.write_all(&bytes).map_err(|e| e.to_string())?;
-                tmp.persist(path).map_err(|e| e.to_string())?;
-                Ok(())
-            });
+        let result = component.serialize().map_err(|e| e.to_string()).and_then(|bytes| {
+            let dir = path.parent().ok_or("artifact path has no parent")?;
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
+            tmp.write_all(&bytes).map_err(|e| e.to_string())?;
+            tmp.persist(path).map_err(|e| e.to_string())?;
+            Ok(())
+        });
         if let Err(error) = result {
             tracing::warn!(path = %path.display(), %error, "could not cache compiled module");
         }
@@ -113,18 +102,14 @@ impl Compiler {
 /// that says what it is instead.
 fn check_format(bytes: &[u8], max: usize) -> Result<(), EngineError> {
     if bytes.len() > max {
-        return Err(EngineError::ModuleTooLarge {
-            size: bytes.len(),
-            limit: max,
-        });
+        return Err(EngineError::ModuleTooLarge { size: bytes.len(), limit: max });
     }
     if wasmparser::Parser::is_core_wasm(bytes) {
         return Err(EngineError::NotAComponent);
     }
     if !wasmparser::Parser::is_component(bytes) {
         return Err(EngineError::InvalidModule(
-            "not a WebAssembly binary: the file does not start with the `\\0asm` magic and a component version"
-                .into(),
+            "not a WebAssembly binary: the file does not start with the `\\0asm` magic and a component version".into(),
         ));
     }
     Ok(())

@@ -87,10 +87,7 @@ impl EngineError {
     pub fn is_load_error(&self) -> bool {
         matches!(
             self,
-            Self::InvalidModule(_)
-                | Self::NotAComponent
-                | Self::WrongWorld { .. }
-                | Self::ModuleTooLarge { .. }
+            Self::InvalidModule(_) | Self::NotAComponent | Self::WrongWorld { .. } | Self::ModuleTooLarge { .. }
         )
     }
 }

@@ -39,9 +39,7 @@ pub struct InstanceState {
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl InstanceState {
@@ -52,48 +50,25 @@ impl InstanceState {
             .state_machines
             .iter()
             .map(|m| {
-                let entry = PathEntry {
-                    state: m.initial.clone(),
-                    at_ms,
-                };
-                (
-                    m.id,
-                    MachineState {
-                        current: m.initial.clone(),
-                        path: vec![entry],
-                    },
-                )
+                let entry = PathEntry { state: m.initial.clone(), at_ms };
+                (m.id, MachineState { current: m.initial.clone(), path: vec![entry] })
             })
             .collect();
-        Self {
-            variables: BTreeMap::new(),
-            machines,
-        }
+        Self { variables: BTreeMap::new(), machines }
     }
 
     /// Moves machine `id` to `to` if the manifest allows it; the error says why not.
     pub fn transition(&mut self, manifest: &Manifest, id: u32, to: &str) -> Result<(), String> {
-        let decl = manifest
-            .machine(id)
-            .ok_or_else(|| format!("state machine {id} is not declared"))?;
+        let decl = manifest.machine(id).ok_or_else(|| format!("state machine {id} is not declared"))?;
         if !decl.states.iter().any(|s| s == to) {
-            return Err(format!(
-                "state machine {id} ({:?}) has no state {to:?}",
-                decl.name
-            ));
+            return Err(format!("state machine {id} ({:?}) has no state {to:?}", decl.name));
         }
         let machine = self.machines.entry(id).or_insert_with(|| MachineState {
             current: decl.initial.clone(),
-            path: vec![PathEntry {
-                state: decl.initial.clone(),
-                at_ms: now_ms(),
-            }],
+            path: vec![PathEntry { state: decl.initial.clone(), at_ms: now_ms() }],
         });
-        let allowed = decl.transitions.is_empty()
-            || decl
-                .transitions
-                .iter()
-                .any(|t| t.from == machine.current && t.to == to);
+        let allowed =
+            decl.transitions.is_empty() || decl.transitions.iter().any(|t| t.from == machine.current && t.to == to);
         if !allowed {
             return Err(format!(
                 "state machine {id} ({:?}) cannot move from {:?} to {to:?}",
@@ -101,10 +76,7 @@ impl InstanceState {
             ));
         }
         machine.current = to.to_string();
-        machine.path.push(PathEntry {
-            state: to.to_string(),
-            at_ms: now_ms(),
-        });
+        machine.path.push(PathEntry { state: to.to_string(), at_ms: now_ms() });
         Ok(())
     }
 
@@ -115,9 +87,7 @@ impl InstanceState {
 
     /// The states machine `id` went through, in order.
     pub fn path(&self, id: u32) -> Option<Vec<&str>> {
-        self.machines
-            .get(&id)
-            .map(|m| m.path.iter().map(|p| p.state.as_str()).collect())
+        self.machines.get(&id).map(|m| m.path.iter().map(|p| p.state.as_str()).collect())
     }
 }
 
@@ -127,10 +97,7 @@ mod tests {
     use crate::engine::manifest::{StateMachineDecl, TransitionDecl};
 
     fn manifest() -> Manifest {
-        let t = |from: &str, to: &str| TransitionDecl {
-            from: from.into(),
-            to: to.into(),
-        };
+        let t = |from: &str, to: &str| TransitionDecl { from: from.into(), to: to.into() };
         Manifest {
             functions: vec![],
             state_machines: vec![StateMachineDecl {
@@ -157,21 +124,9 @@ mod tests {
     fn refuses_undeclared_moves_states_and_machines() {
         let m = manifest();
         let mut s = InstanceState::new(&m);
-        assert!(
-            s.transition(&m, 1, "paid")
-                .unwrap_err()
-                .contains("cannot move from \"cart\"")
-        );
-        assert!(
-            s.transition(&m, 1, "shipped")
-                .unwrap_err()
-                .contains("no state")
-        );
-        assert!(
-            s.transition(&m, 2, "cart")
-                .unwrap_err()
-                .contains("not declared")
-        );
+        assert!(s.transition(&m, 1, "paid").unwrap_err().contains("cannot move from \"cart\""));
+        assert!(s.transition(&m, 1, "shipped").unwrap_err().contains("no state"));
+        assert!(s.transition(&m, 2, "cart").unwrap_err().contains("not declared"));
         assert_eq!(s.path(1), Some(vec!["cart"]));
     }
 }

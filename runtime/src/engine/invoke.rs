@@ -46,34 +46,19 @@ impl Engine {
     ) -> Invocation {
         let started = Instant::now();
         let log = CapturedLog::new(limits.log_bytes);
-        let calls = Calls {
-            resolver,
-            deadline: started + limits.timeout,
-            instance_id: None,
-        };
-        let mut store = self.new_store(
-            HostState::new(log.clone(), limits.memory_bytes, calls, None),
-            limits.timeout,
-        );
+        let calls = Calls { resolver, deadline: started + limits.timeout, instance_id: None };
+        let mut store = self.new_store(HostState::new(log.clone(), limits.memory_bytes, calls, None), limits.timeout);
         let result = module
             .pre
             .instantiate(&mut store)
             .and_then(|function| function.call_handle(&mut store, &from_json(input)))
             .map_err(|e| trap::classify(e, &store, limits.timeout, &log))
             .and_then(|returned| {
-                returned.map(to_json).map_err(|e| EngineError::Guest {
-                    code: e.code,
-                    message: e.message,
-                })
+                returned.map(to_json).map_err(|e| EngineError::Guest { code: e.code, message: e.message })
             });
         let peak_memory_bytes = store.data().limiter.peak();
         drop(store);
-        Invocation {
-            result,
-            log: log.output(),
-            peak_memory_bytes,
-            duration: started.elapsed(),
-        }
+        Invocation { result, log: log.output(), peak_memory_bytes, duration: started.elapsed() }
     }
 
     /// A store with the memory limiter and an epoch deadline of `timeout`.

@@ -74,19 +74,12 @@ impl Default for Limits {
 impl Limits {
     /// Limits of a synchronous invocation on `plan`.
     pub fn sync(plan: Plan) -> Self {
-        Self {
-            memory_bytes: plan.memory_bytes(),
-            timeout: SYNC_TIMEOUT,
-            log_bytes: DEFAULT_LOG_BYTES,
-        }
+        Self { memory_bytes: plan.memory_bytes(), timeout: SYNC_TIMEOUT, log_bytes: DEFAULT_LOG_BYTES }
     }
 
     /// Limits of an asynchronous invocation on `plan`.
     pub fn batch(plan: Plan) -> Self {
-        Self {
-            timeout: ASYNC_TIMEOUT,
-            ..Self::sync(plan)
-        }
+        Self { timeout: ASYNC_TIMEOUT, ..Self::sync(plan) }
     }
 
     /// The same limits with another deadline.
@@ -108,12 +101,7 @@ pub(crate) struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub(crate) fn new(cap: u64) -> Self {
-        Self {
-            cap,
-            total: 0,
-            peak: 0,
-            denied: false,
-        }
+        Self { cap, total: 0, peak: 0, denied: false }
     }
 
     /// The largest linear memory the guest reached, in bytes.
@@ -133,16 +121,8 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let after = self
-            .total
-            .saturating_sub(current as u64)
-            .saturating_add(desired as u64);
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let after = self.total.saturating_sub(current as u64).saturating_add(desired as u64);
         if after > self.cap {
             self.denied = true;
             return Ok(false);
@@ -152,12 +132,7 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }

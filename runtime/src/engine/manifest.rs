@@ -72,16 +72,10 @@ impl Manifest {
         let mut keys = HashSet::new();
         for f in &self.functions {
             if f.function_key.trim().is_empty() {
-                return Err(format!(
-                    "function {:?} has an empty functionKey",
-                    f.function_name
-                ));
+                return Err(format!("function {:?} has an empty functionKey", f.function_name));
             }
             if !keys.insert(f.function_key.as_str()) {
-                return Err(format!(
-                    "functionKey {:?} is declared twice",
-                    f.function_key
-                ));
+                return Err(format!("functionKey {:?} is declared twice", f.function_key));
             }
         }
         let mut ids = HashSet::new();
@@ -106,10 +100,7 @@ fn validate_machine(m: &StateMachineDecl) -> Result<(), String> {
     for t in &m.transitions {
         for s in [&t.from, &t.to] {
             if !known(s) {
-                return Err(format!(
-                    "state machine {} ({:?}): transition names unknown state {s:?}",
-                    m.id, m.name
-                ));
+                return Err(format!("state machine {} ({:?}): transition names unknown state {s:?}", m.id, m.name));
             }
         }
     }
@@ -137,14 +128,7 @@ impl From<wit::Manifest> for Manifest {
                     name: s.name,
                     states: s.states,
                     initial: s.initial,
-                    transitions: s
-                        .transitions
-                        .into_iter()
-                        .map(|t| TransitionDecl {
-                            from: t.from,
-                            to: t.to,
-                        })
-                        .collect(),
+                    transitions: s.transitions.into_iter().map(|t| TransitionDecl { from: t.from, to: t.to }).collect(),
                 })
                 .collect(),
         }

@@ -32,8 +32,7 @@ pub use error::EngineError;
 pub use instance::{InstanceState, MachineState, PathEntry, now_ms};
 pub use invoke::Invocation;
 pub use limits::{
-    ASYNC_TIMEOUT, DEFAULT_LOG_BYTES, FREE_PLAN_MEMORY, Limits, PERSONAL_PLAN_MEMORY, Plan,
-    SYNC_TIMEOUT,
+    ASYNC_TIMEOUT, DEFAULT_LOG_BYTES, FREE_PLAN_MEMORY, Limits, PERSONAL_PLAN_MEMORY, Plan, SYNC_TIMEOUT,
 };
 pub use manifest::{FunctionDecl, Manifest, StateMachineDecl, TransitionDecl};
 pub use module::{BinModule, FunctionModule};
@@ -65,10 +64,7 @@ struct Inner {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("pooling", &self.inner.pooling)
-            .field("config", &self.inner.config)
-            .finish()
+        f.debug_struct("Engine").field("pooling", &self.inner.pooling).field("config", &self.inner.config).finish()
     }
 }
 
@@ -77,11 +73,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
         let (wasmtime, pooling) = build_wasmtime(&config)?;
         let linker = host::linker(&wasmtime)?;
-        let compiler = Compiler::new(
-            wasmtime.clone(),
-            config.cache_dir.clone(),
-            config.max_module_bytes,
-        )?;
+        let compiler = Compiler::new(wasmtime.clone(), config.cache_dir.clone(), config.max_module_bytes)?;
         let ticker = EpochTicker::start(wasmtime.clone(), config.epoch_tick)
             .map_err(|e| EngineError::Internal(format!("cannot start the epoch ticker: {e}")))?;
         let inner = Inner {
@@ -94,9 +86,7 @@ impl Engine {
             pooling,
             _ticker: ticker,
         };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// Whether the pooling allocator is in use (false after a fallback to on-demand).
@@ -116,25 +106,15 @@ impl Engine {
 }
 
 fn build_wasmtime(config: &EngineConfig) -> Result<(wasmtime::Engine, bool), EngineError> {
-    let internal =
-        |e: wasmtime::Error| EngineError::Internal(format!("cannot create the wasm engine: {e:#}"));
+    let internal = |e: wasmtime::Error| EngineError::Internal(format!("cannot create the wasm engine: {e:#}"));
     match config.allocator {
-        Allocator::OnDemand => Ok((
-            wasmtime::Engine::new(&config.wasmtime_config(false)).map_err(internal)?,
-            false,
-        )),
-        Allocator::Pooling => Ok((
-            wasmtime::Engine::new(&config.wasmtime_config(true)).map_err(internal)?,
-            true,
-        )),
+        Allocator::OnDemand => Ok((wasmtime::Engine::new(&config.wasmtime_config(false)).map_err(internal)?, false)),
+        Allocator::Pooling => Ok((wasmtime::Engine::new(&config.wasmtime_config(true)).map_err(internal)?, true)),
         Allocator::Auto => match wasmtime::Engine::new(&config.wasmtime_config(true)) {
             Ok(engine) => Ok((engine, true)),
             Err(e) => {
                 tracing::warn!(error = %e, "pooling allocator unavailable, falling back to on-demand allocation");
-                Ok((
-                    wasmtime::Engine::new(&config.wasmtime_config(false)).map_err(internal)?,
-                    false,
-                ))
+                Ok((wasmtime::Engine::new(&config.wasmtime_config(false)).map_err(internal)?, false))
             }
         },
     }

@@ -42,19 +42,13 @@ pub struct BinModule {
 
 impl std::fmt::Debug for FunctionModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FunctionModule")
-            .field("sha256", &self.sha256)
-            .field("size", &self.size)
-            .finish()
+        f.debug_struct("FunctionModule").field("sha256", &self.sha256).field("size", &self.size).finish()
     }
 }
 
 impl std::fmt::Debug for BinModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BinModule")
-            .field("sha256", &self.sha256)
-            .field("manifest", &self.manifest)
-            .finish()
+        f.debug_struct("BinModule").field("sha256", &self.sha256).field("manifest", &self.manifest).finish()
     }
 }
 
@@ -68,11 +62,7 @@ impl Engine {
         }
         let pre = self.instance_pre(bytes, &sha256, "function")?;
         let pre = FunctionPre::new(pre).map_err(|e| wrong_world("function", &e))?;
-        let module = Arc::new(FunctionModule {
-            pre,
-            sha256: sha256.clone(),
-            size: bytes.len(),
-        });
+        let module = Arc::new(FunctionModule { pre, sha256: sha256.clone(), size: bytes.len() });
         self.inner.functions.insert(sha256, module.clone());
         Ok(module)
     }
@@ -86,18 +76,12 @@ impl Engine {
         let pre = self.instance_pre(bytes, &sha256, "bin")?;
         let pre = BinPre::new(pre).map_err(|e| wrong_world("bin", &e))?;
         let manifest = self.read_manifest(&pre)?;
-        manifest
-            .validate()
-            .map_err(|detail| EngineError::WrongWorld {
-                expected: "bin",
-                detail: format!("invalid manifest: {detail}"),
-            })?;
-        let module = Arc::new(BinModule {
-            pre,
-            sha256: sha256.clone(),
-            size: bytes.len(),
-            manifest: Arc::new(manifest),
-        });
+        manifest.validate().map_err(|detail| EngineError::WrongWorld {
+            expected: "bin",
+            detail: format!("invalid manifest: {detail}"),
+        })?;
+        let module =
+            Arc::new(BinModule { pre, sha256: sha256.clone(), size: bytes.len(), manifest: Arc::new(manifest) });
         self.inner.bins.insert(sha256, module.clone());
         Ok(module)
     }
@@ -109,43 +93,26 @@ impl Engine {
         world: &'static str,
     ) -> Result<wasmtime::component::InstancePre<HostState>, EngineError> {
         let component = self.inner.compiler.compile(bytes, sha256)?;
-        self.inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| wrong_world(world, &e))
+        self.inner.linker.instantiate_pre(&component).map_err(|e| wrong_world(world, &e))
     }
 
     fn read_manifest(&self, pre: &BinPre<HostState>) -> Result<Manifest, EngineError> {
         let log = CapturedLog::new(MANIFEST_LOG_BYTES);
-        let calls = Calls {
-            resolver: None,
-            deadline: Instant::now() + MANIFEST_TIMEOUT,
-            instance_id: None,
-        };
-        let context = BinContext {
-            state: InstanceState::default(),
-            manifest: Arc::new(Manifest::default()),
-        };
-        let mut store = self.new_store(
-            HostState::new(log.clone(), FREE_PLAN_MEMORY, calls, Some(context)),
-            MANIFEST_TIMEOUT,
-        );
+        let calls = Calls { resolver: None, deadline: Instant::now() + MANIFEST_TIMEOUT, instance_id: None };
+        let context = BinContext { state: InstanceState::default(), manifest: Arc::new(Manifest::default()) };
+        let mut store =
+            self.new_store(HostState::new(log.clone(), FREE_PLAN_MEMORY, calls, Some(context)), MANIFEST_TIMEOUT);
         let result = pre
             .instantiate(&mut store)
             .and_then(|bin| bin.call_manifest(&mut store))
             .map_err(|e| trap::classify(e, &store, MANIFEST_TIMEOUT, &log));
-        result
-            .map(Manifest::from)
-            .map_err(|e| EngineError::WrongWorld {
-                expected: "bin",
-                detail: format!("its `manifest` export failed: {e}"),
-            })
+        result.map(Manifest::from).map_err(|e| EngineError::WrongWorld {
+            expected: "bin",
+            detail: format!("its `manifest` export failed: {e}"),
+        })
     }
 }
 
 fn wrong_world(expected: &'static str, e: &wasmtime::Error) -> EngineError {
-    EngineError::WrongWorld {
-        expected,
-        detail: format!("{e:#}"),
-    }
+    EngineError::WrongWorld { expected, detail: format!("{e:#}") }
 }

@@ -26,9 +26,7 @@ pub struct RunOptions {
 
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions")
-            .field("instance_id", &self.instance_id)
-            .finish_non_exhaustive()
+        f.debug_struct("RunOptions").field("instance_id", &self.instance_id).finish_non_exhaustive()
     }
 }
 
@@ -61,24 +59,13 @@ impl Engine {
     ) -> BinRun {
         let started = Instant::now();
         let mut state = state.clone();
-        let wit_updates: Vec<WitVariable> = updates
-            .iter()
-            .map(|(key, v)| WitVariable {
-                key: key.clone(),
-                value: typed_to_wit(v),
-            })
-            .collect();
+        let wit_updates: Vec<WitVariable> =
+            updates.iter().map(|(key, v)| WitVariable { key: key.clone(), value: typed_to_wit(v) }).collect();
         state.variables.extend(updates);
         let log = CapturedLog::new(limits.log_bytes);
-        let calls = Calls {
-            resolver: options.resolver,
-            deadline: started + limits.timeout,
-            instance_id: options.instance_id,
-        };
-        let context = BinContext {
-            state,
-            manifest: bin.manifest.clone(),
-        };
+        let calls =
+            Calls { resolver: options.resolver, deadline: started + limits.timeout, instance_id: options.instance_id };
+        let context = BinContext { state, manifest: bin.manifest.clone() };
         let host = HostState::new(log.clone(), limits.memory_bytes, calls, Some(context));
         let mut store = self.new_store(host, limits.timeout);
         let outcome = bin
@@ -90,21 +77,9 @@ impl Engine {
         let finished = store.into_data().bin.map(|b| b.state);
         let (result, state) = match outcome {
             Ok(Ok(())) => (Ok(()), finished),
-            Ok(Err(e)) => (
-                Err(EngineError::Guest {
-                    code: e.code,
-                    message: e.message,
-                }),
-                finished,
-            ),
+            Ok(Err(e)) => (Err(EngineError::Guest { code: e.code, message: e.message }), finished),
             Err(e) => (Err(e), None),
         };
-        BinRun {
-            result,
-            state,
-            log: log.output(),
-            peak_memory_bytes,
-            duration: started.elapsed(),
-        }
+        BinRun { result, state, log: log.output(), peak_memory_bytes, duration: started.elapsed() }
     }
 }

@@ -16,18 +16,13 @@ impl EpochTicker {
     pub(crate) fn start(engine: wasmtime::Engine, tick: Duration) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("cloudexec-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    engine.increment_epoch();
-                }
-            })?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
+        let thread = std::thread::Builder::new().name("cloudexec-epoch".into()).spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                engine.increment_epoch();
+            }
+        })?;
+        Ok(Self { stop, thread: Some(thread) })
     }
 }
 

@@ -26,14 +26,9 @@ pub(crate) fn classify(
     }
     let limiter = &store.data().limiter;
     if limiter.denied() {
-        return EngineError::MemoryLimitExceeded {
-            limit_bytes: limiter.cap(),
-        };
+        return EngineError::MemoryLimitExceeded { limit_bytes: limiter.cap() };
     }
-    let backtrace = err
-        .downcast_ref::<WasmBacktrace>()
-        .map(summarize)
-        .unwrap_or_default();
+    let backtrace = err.downcast_ref::<WasmBacktrace>().map(summarize).unwrap_or_default();
     let message = match trap {
         Some(Trap::StackOverflow) => "stack overflow: the guest recursed too deeply".to_string(),
         // Rust and C guests keep their stack at the bottom of linear memory, so a deep

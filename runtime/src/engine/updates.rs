@@ -16,16 +16,9 @@ pub fn parse_updates(json: &Json) -> Result<Vec<(String, TypedValue)>, String> {
         return parse_updates(inner);
     }
     match map.get("varList") {
-        Some(Json::Array(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, item)| parse_var(i, item))
-            .collect(),
+        Some(Json::Array(list)) => list.iter().enumerate().map(|(i, item)| parse_var(i, item)).collect(),
         Some(_) => Err("`varList` must be an array".into()),
-        None => Ok(map
-            .iter()
-            .map(|(k, v)| (k.clone(), TypedValue::infer(v.clone())))
-            .collect()),
+        None => Ok(map.iter().map(|(k, v)| (k.clone(), TypedValue::infer(v.clone()))).collect()),
     }
 }
 
@@ -34,18 +27,11 @@ fn parse_var(index: usize, item: &Json) -> Result<(String, TypedValue), String> 
         Some(Json::String(s)) => s.clone(),
         Some(Json::Number(n)) => n.to_string(),
         _ => {
-            return Err(format!(
-                "varList[{index}]: `varPtr.variableKey` must be a string or number"
-            ));
+            return Err(format!("varList[{index}]: `varPtr.variableKey` must be a string or number"));
         }
     };
-    let object = item
-        .get("object")
-        .ok_or_else(|| format!("varList[{index}]: `object` is missing"))?;
-    let data = object
-        .get("data")
-        .cloned()
-        .ok_or_else(|| format!("varList[{index}]: `object.data` is missing"))?;
+    let object = item.get("object").ok_or_else(|| format!("varList[{index}]: `object` is missing"))?;
+    let data = object.get("data").cloned().ok_or_else(|| format!("varList[{index}]: `object.data` is missing"))?;
     let inferred = TypedValue::infer(data);
     let field = |name: &str, default: u32| -> Result<u32, String> {
         match object.get(name) {
@@ -53,21 +39,12 @@ fn parse_var(index: usize, item: &Json) -> Result<(String, TypedValue), String> 
             Some(v) => v
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| {
-                    format!("varList[{index}]: `object.{name}` must be a non-negative integer")
-                }),
+                .ok_or_else(|| format!("varList[{index}]: `object.{name}` must be a non-negative integer")),
         }
     };
     let len = field("len", inferred.len)?;
     let type_code = field("type", inferred.type_code)?;
-    Ok((
-        key,
-        TypedValue {
-            len,
-            type_code,
-            ..inferred
-        },
-    ))
+    Ok((key, TypedValue { len, type_code, ..inferred }))
 }
 
 #[cfg(test)]
@@ -79,34 +56,21 @@ mod tests {
     fn parses_the_seed_shape_verbatim() {
         let body = json!({"updateVarInfo": {"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 1, "len": 4, "type": 64}}]}});
         let updates = parse_updates(&body).unwrap();
-        assert_eq!(
-            updates,
-            vec![(
-                "1".to_string(),
-                TypedValue {
-                    data: json!(1),
-                    len: 4,
-                    type_code: 64
-                }
-            )]
-        );
+        assert_eq!(updates, vec![("1".to_string(), TypedValue { data: json!(1), len: 4, type_code: 64 })]);
     }
 
     #[test]
     fn parses_plain_maps_and_numeric_keys() {
         let updates = parse_updates(&json!({"item": "apple"})).unwrap();
         assert_eq!(updates[0].1.type_code, 66);
-        let numeric = parse_updates(
-            &json!({"varList": [{"varPtr": {"variableKey": 1}, "object": {"data": "x"}}]}),
-        )
-        .unwrap();
+        let numeric =
+            parse_updates(&json!({"varList": [{"varPtr": {"variableKey": 1}, "object": {"data": "x"}}]})).unwrap();
         assert_eq!(numeric[0].0, "1");
     }
 
     #[test]
     fn names_the_bad_entry() {
-        let err = parse_updates(&json!({"varList": [{"varPtr": {}, "object": {"data": 1}}]}))
-            .unwrap_err();
+        let err = parse_updates(&json!({"varList": [{"varPtr": {}, "object": {"data": 1}}]})).unwrap_err();
         assert!(err.contains("varList[0]"), "{err}");
         assert!(parse_updates(&json!([1])).is_err());
     }

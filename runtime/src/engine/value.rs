@@ -52,11 +52,7 @@ impl TypedValue {
             Json::String(s) => (TYPE_STRING, saturating_len(s.len())),
             Json::Array(_) | Json::Object(_) => (TYPE_JSON, saturating_len(data.to_string().len())),
         };
-        Self {
-            data,
-            len,
-            type_code,
-        }
+        Self { data, len, type_code }
     }
 }
 
@@ -93,46 +89,29 @@ pub fn from_json(json: &Json) -> WitValue {
 
 /// Converts a guest's typed value into the stored shape.
 pub fn typed_from_wit(value: WitTypedValue) -> TypedValue {
-    TypedValue {
-        data: to_json(value.value),
-        len: value.len,
-        type_code: value.type_code,
-    }
+    TypedValue { data: to_json(value.value), len: value.len, type_code: value.type_code }
 }
 
 /// Converts a stored typed value into the guest's shape; bytes come back as bytes.
 pub fn typed_to_wit(value: &TypedValue) -> WitTypedValue {
     let wit = match (&value.data, value.type_code) {
-        (Json::Array(items), TYPE_BYTES) => {
-            bytes_of(items).map_or_else(|| from_json(&value.data), WitValue::Bytes)
-        }
+        (Json::Array(items), TYPE_BYTES) => bytes_of(items).map_or_else(|| from_json(&value.data), WitValue::Bytes),
         (data, _) => from_json(data),
     };
-    WitTypedValue {
-        value: wit,
-        len: value.len,
-        type_code: value.type_code,
-    }
+    WitTypedValue { value: wit, len: value.len, type_code: value.type_code }
 }
 
 /// Infers the type code of a value a guest set, keeping bytes as bytes.
 pub fn infer_from_wit(value: WitValue) -> TypedValue {
     if let WitValue::Bytes(bytes) = &value {
         let len = saturating_len(bytes.len());
-        return TypedValue {
-            data: to_json(value),
-            len,
-            type_code: TYPE_BYTES,
-        };
+        return TypedValue { data: to_json(value), len, type_code: TYPE_BYTES };
     }
     TypedValue::infer(to_json(value))
 }
 
 fn bytes_of(items: &[Json]) -> Option<Vec<u8>> {
-    items
-        .iter()
-        .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
-        .collect()
+    items.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect()
 }
 
 #[cfg(test)]
@@ -142,14 +121,7 @@ mod tests {
 
     #[test]
     fn infers_seed_type_codes_and_lengths() {
-        assert_eq!(
-            TypedValue::infer(json!(1)),
-            TypedValue {
-                data: json!(1),
-                len: 4,
-                type_code: 64
-            }
-        );
+        assert_eq!(TypedValue::infer(json!(1)), TypedValue { data: json!(1), len: 4, type_code: 64 });
         assert_eq!(TypedValue::infer(json!(1_i64 << 40)).len, 8);
         assert_eq!(TypedValue::infer(json!(2.5)).type_code, TYPE_FLOAT);
         assert_eq!(TypedValue::infer(json!("abc")).len, 3);
@@ -158,14 +130,7 @@ mod tests {
 
     #[test]
     fn json_round_trips_through_guest_values() {
-        for v in [
-            json!(null),
-            json!(true),
-            json!(-3),
-            json!(1.5),
-            json!("x"),
-            json!([1, {"a": [2]}]),
-        ] {
+        for v in [json!(null), json!(true), json!(-3), json!(1.5), json!("x"), json!([1, {"a": [2]}])] {
             assert_eq!(to_json(from_json(&v)), v);
         }
     }
@@ -174,19 +139,13 @@ mod tests {
     fn bytes_survive_storage_as_bytes() {
         let stored = infer_from_wit(WitValue::Bytes(vec![1, 2, 255]));
         assert_eq!(stored.type_code, TYPE_BYTES);
-        assert_eq!(
-            typed_to_wit(&stored).value,
-            WitValue::Bytes(vec![1, 2, 255])
-        );
+        assert_eq!(typed_to_wit(&stored).value, WitValue::Bytes(vec![1, 2, 255]));
     }
 
     #[test]
     fn seed_shape_serializes_with_type_key() {
-        let v: TypedValue = serde_json::from_value(json!({"data": 1, "len": 4, "type": 64}))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            serde_json::to_value(&v).ok(),
-            Some(json!({"data": 1, "len": 4, "type": 64}))
-        );
+        let v: TypedValue =
+            serde_json::from_value(json!({"data": 1, "len": 4, "type": 64})).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(serde_json::to_value(&v).ok(), Some(json!({"data": 1, "len": 4, "type": 64})));
     }
 }

@@ -15,18 +15,10 @@ impl Host for HostState {
         let result = self.resolve(&function_key, params);
         let ms = started.elapsed().as_millis();
         match &result {
-            Ok(_) => self
-                .log
-                .line(Level::Info, &format!("call {function_key:?} ok in {ms} ms")),
-            Err(e) => self.log.line(
-                Level::Warn,
-                &format!("call {function_key:?} failed in {ms} ms: {e}"),
-            ),
+            Ok(_) => self.log.line(Level::Info, &format!("call {function_key:?} ok in {ms} ms")),
+            Err(e) => self.log.line(Level::Warn, &format!("call {function_key:?} failed in {ms} ms: {e}")),
         }
-        result.map(|v| from_json(&v)).map_err(|e| WitError {
-            code: e.code,
-            message: e.message,
-        })
+        result.map(|v| from_json(&v)).map_err(|e| WitError { code: e.code, message: e.message })
     }
 }
 
@@ -40,14 +32,13 @@ impl HostState {
                 format!("function key {key:?} is not declared in the bin's manifest"),
             ));
         }
-        let resolver = self.calls.resolver.as_ref().ok_or_else(|| {
-            CallError::new("NotBound", format!("no function is bound to key {key:?}"))
-        })?;
+        let resolver = self
+            .calls
+            .resolver
+            .as_ref()
+            .ok_or_else(|| CallError::new("NotBound", format!("no function is bound to key {key:?}")))?;
         if Instant::now() >= self.calls.deadline {
-            return Err(CallError::new(
-                "DeadlineExceeded",
-                "the caller's deadline has passed",
-            ));
+            return Err(CallError::new("DeadlineExceeded", "the caller's deadline has passed"));
         }
         let params: Vec<_> = params.into_iter().map(to_json).collect();
         let call = FunctionCall {

@@ -49,33 +49,15 @@ pub(crate) struct HostState {
 impl HostState {
     /// A sandbox with no files, no environment, no arguments and no network: WASI's
     /// defaults deny sockets and name lookups; stdout and stderr go to the captured log.
-    pub(crate) fn new(
-        log: CapturedLog,
-        memory_cap: u64,
-        calls: Calls,
-        bin: Option<BinContext>,
-    ) -> Self {
-        let wasi = WasiCtxBuilder::new()
-            .stdout(log.clone())
-            .stderr(log.clone())
-            .build();
-        Self {
-            wasi,
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(memory_cap),
-            log,
-            calls,
-            bin,
-        }
+    pub(crate) fn new(log: CapturedLog, memory_cap: u64, calls: Calls, bin: Option<BinContext>) -> Self {
+        let wasi = WasiCtxBuilder::new().stdout(log.clone()).stderr(log.clone()).build();
+        Self { wasi, table: ResourceTable::new(), limiter: MemoryLimiter::new(memory_cap), log, calls, bin }
     }
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -91,8 +73,7 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>, Eng
         wit::state_machine::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
         Ok(())
     };
-    setup(&mut linker)
-        .map_err(|e| EngineError::Internal(format!("linking host interfaces: {e:#}")))?;
+    setup(&mut linker).map_err(|e| EngineError::Internal(format!("linking host interfaces: {e:#}")))?;
     Ok(linker)
 }
 
@@ -100,8 +81,5 @@ impl wit::types::Host for HostState {}
 
 /// The error a function gets when it calls a bin-only import.
 fn bins_only(what: &str) -> WitError {
-    WitError {
-        code: "NotAvailable".into(),
-        message: format!("{what} exist only in bins, not in functions"),
-    }
+    WitError { code: "NotAvailable".into(), message: format!("{what} exist only in bins, not in functions") }
 }

@@ -7,12 +7,7 @@ use crate::engine::value::{infer_from_wit, typed_from_wit, typed_to_wit};
 
 impl Host for HostState {
     fn get(&mut self, key: String) -> Option<WitTypedValue> {
-        self.bin
-            .as_ref()?
-            .state
-            .variables
-            .get(&key)
-            .map(typed_to_wit)
+        self.bin.as_ref()?.state.variables.get(&key).map(typed_to_wit)
     }
 
     fn set(&mut self, key: String, value: WitValue) -> Result<(), WitError> {
@@ -31,13 +26,6 @@ impl Host for HostState {
         let Some(bin) = &self.bin else {
             return Vec::new();
         };
-        bin.state
-            .variables
-            .iter()
-            .map(|(key, v)| WitVariable {
-                key: key.clone(),
-                value: typed_to_wit(v),
-            })
-            .collect()
+        bin.state.variables.iter().map(|(key, v)| WitVariable { key: key.clone(), value: typed_to_wit(v) }).collect()
     }
 }
