@@ -139,3 +139,19 @@ fn the_on_demand_allocator_runs_the_same_guests() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_full_instance_pool_is_a_busy_error_not_a_trap() -> anyhow::Result<()> {
+    let engine =
+        Engine::new(EngineConfig { allocator: Allocator::Pooling, pool_instances: 1, ..EngineConfig::default() })?;
+    let rt = cloudexec::testing::TestRuntime::with_engine(engine);
+    let callee = rt.function(cloudexec_tests::guest("hello")?)?;
+    let bin = rt.bin(cloudexec_tests::guest("hostile-bin")?)?;
+    let mut instance = bin.instance();
+    instance.bind("test.echo", &callee);
+    instance.run(json!({"echo": "ping"}))?.result?;
+    let error = instance.var("callError").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    assert!(error.contains("engine at capacity"), "the nested call found no free slot: {error}");
+    assert_eq!(callee.invoke(json!({"name": "later"})).result?, json!({"greeting": "Hello, later!"}));
+    Ok(())
+}

@@ -34,6 +34,8 @@ pub enum ExitCode {
     Input = 7,
     /// A failure of cloudexec itself.
     Internal = 8,
+    /// The engine had no free instance slot; retrying later may succeed.
+    Busy = 9,
 }
 
 impl ExitCode {
@@ -46,6 +48,7 @@ impl ExitCode {
             EngineError::MemoryLimitExceeded { .. } => Self::Memory,
             EngineError::Trap { .. } => Self::Trap,
             EngineError::InvalidInput(_) => Self::Input,
+            EngineError::Busy(_) => Self::Busy,
             _ => Self::Internal,
         }
     }

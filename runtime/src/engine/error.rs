@@ -58,6 +58,9 @@ pub enum EngineError {
         /// The guest's message.
         message: String,
     },
+    /// Every instance slot of the pooling allocator is in use; try again later.
+    #[error("engine at capacity: {0}")]
+    Busy(String),
     /// The input could not be given to the guest (e.g. it is not representable).
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -78,6 +81,7 @@ impl EngineError {
             Self::MemoryLimitExceeded { .. } => "memory_limit_exceeded",
             Self::Trap { .. } => "trap",
             Self::Guest { .. } => "guest_error",
+            Self::Busy(_) => "busy",
             Self::InvalidInput(_) => "invalid_input",
             Self::Internal(_) => "internal",
         }

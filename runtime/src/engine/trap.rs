@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wasmtime::{Store, Trap, WasmBacktrace};
+use wasmtime::{PoolConcurrencyLimitError, Store, Trap, WasmBacktrace};
 
 use super::capture::CapturedLog;
 use super::error::EngineError;
@@ -11,15 +11,19 @@ use super::host::HostState;
 /// Frames of the wasm backtrace kept in a trap error.
 const BACKTRACE_FRAMES: usize = 8;
 
-/// Classifies a failure of instantiation or a call: deadline first (an interrupted
-/// guest may also have hit other limits), then memory (a refused growth makes a Rust
-/// guest abort with `unreachable`, so it must win over the trap), then the trap itself.
+/// Classifies a failure of instantiation or a call: a full instance pool is `Busy`;
+/// then deadline (an interrupted guest may also have hit other limits), then memory (a
+/// refused growth makes a Rust guest abort with `unreachable`, so it must win over the
+/// trap), then the trap itself.
 pub(crate) fn classify(
     err: wasmtime::Error,
     store: &Store<HostState>,
     timeout: Duration,
     log: &CapturedLog,
 ) -> EngineError {
+    if let Some(full) = err.downcast_ref::<PoolConcurrencyLimitError>() {
+        return EngineError::Busy(full.to_string());
+    }
     let trap = err.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return EngineError::DeadlineExceeded { limit: timeout };
