@@ -5,7 +5,13 @@
 //! [`cli`] is the `cloudexec` binary's command line; [`local`] binds function keys to
 //! local wasm files for both.
 
+pub mod apps;
 pub mod cli;
 pub mod engine;
+pub mod error;
+pub mod functions;
+pub mod http;
 pub mod local;
+pub mod server;
+pub mod store;
 pub mod testing;

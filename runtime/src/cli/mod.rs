@@ -4,6 +4,7 @@
 mod invoke;
 mod report;
 mod run_bin;
+mod serve;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -92,6 +93,10 @@ pub enum Command {
     Invoke(invoke::InvokeArgs),
     /// Run a bin component: each --vars is one run on the same instance.
     RunBin(run_bin::RunBinArgs),
+    /// Start the HTTP server with its embedded database.
+    Serve(serve::ServeArgs),
+    /// Print the default app's token from a server's data dir.
+    Token(serve::TokenArgs),
 }
 
 /// Memory plans as the CLI names them.
@@ -150,5 +155,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Invoke(args) => invoke::run(args),
         Command::RunBin(args) => run_bin::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Token(args) => serve::token(args),
     }
 }

@@ -67,6 +67,11 @@ impl Engine {
         Ok(module)
     }
 
+    /// The function already loaded from bytes with this sha256, if any.
+    pub fn cached_function(&self, sha256: &str) -> Option<Arc<FunctionModule>> {
+        self.inner.functions.get(sha256).map(|m| m.clone())
+    }
+
     /// Like [`Engine::load_function`] for a bin; also reads and checks its manifest.
     pub fn load_bin(&self, bytes: &[u8]) -> Result<Arc<BinModule>, EngineError> {
         let sha256 = module_hash(bytes);

@@ -1,0 +1,262 @@
+//! Jobs: sync invocations (run now, record the finished job) and async ones (record a
+//! waiting job durably, answer, and let the dispatcher run it). The dispatcher claims
+//! waiting jobs from the store as slots free up, so a job accepted before a restart runs
+//! after it: jobs left executing by a stopped process are requeued at start (at-least-
+//! once start; the terminal record is written once).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::outcome::{job_outcome, not_run};
+use super::{Executor, Functions, millis, plan_memory};
+use crate::engine::{DEFAULT_LOG_BYTES, Engine, Limits};
+use crate::error::ServiceError;
+use crate::store::{JobFilter, JobRecord, JobStatus, NewJob, PageRequest, Store, sqlite::now_us};
+
+/// How often the dispatcher looks for waiting jobs when nobody wakes it.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Limits of the job runner.
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerConfig {
+    /// Guests running at once.
+    pub max_concurrency: usize,
+    /// Sync invocations waiting for a slot before new ones get 429.
+    pub max_queue: usize,
+    /// Async jobs waiting before new ones get 429.
+    pub max_waiting_jobs: i64,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self { max_concurrency: 16, max_queue: 64, max_waiting_jobs: 100_000 }
+    }
+}
+
+/// Runs functions as jobs.
+#[derive(Clone)]
+pub struct JobRunner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    engine: Engine,
+    functions: Functions,
+    executor: Executor,
+    config: RunnerConfig,
+    wake: Notify,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for JobRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobRunner").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl JobRunner {
+    /// A runner; call [`JobRunner::start`] to run async jobs.
+    pub fn new(store: Arc<dyn Store>, engine: Engine, functions: Functions, config: RunnerConfig) -> Self {
+        let executor = Executor::new(config.max_concurrency, config.max_queue);
+        let inner = Inner {
+            store,
+            engine,
+            functions,
+            executor,
+            config,
+            wake: Notify::new(),
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Requeues jobs a previous process left executing, then starts the dispatcher.
+    pub async fn start(&self) -> Result<u64, ServiceError> {
+        let requeued = self.inner.store.requeue_executing().await?;
+        if requeued > 0 {
+            tracing::warn!(requeued, "requeued jobs that were executing when the server stopped");
+        }
+        let runner = self.clone();
+        self.inner.tasks.spawn(async move { runner.dispatch().await });
+        Ok(requeued)
+    }
+
+    /// Stops claiming jobs and waits for the running ones to finish. Waiting jobs stay
+    /// waiting in the store for the next start.
+    pub async fn shutdown(&self) {
+        self.inner.stop.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    /// Guests running or queued for a slot.
+    pub fn in_flight(&self) -> usize {
+        self.inner.executor.in_flight()
+    }
+
+    /// Runs the function now and records the finished job (`time_sensitive`).
+    pub async fn invoke_sync(
+        &self,
+        app_key: i64,
+        name: &str,
+        input: Json,
+        source: &str,
+    ) -> Result<JobRecord, ServiceError> {
+        let inner = &self.inner;
+        let function = inner.functions.get(app_key, name).await?;
+        let ticket = inner.executor.try_enter().map_err(|t| ServiceError::Throttled(t.to_string()))?;
+        let module = inner.functions.module(&function.module_sha256).await?;
+        let job = NewJob {
+            app_key,
+            function_id: function.id,
+            version: function.version,
+            module_sha256: function.module_sha256.clone(),
+            memory_limit: i64::try_from(plan_memory(&function.plan)).unwrap_or(i64::MAX),
+            source: source.to_string(),
+            service_type: "time_sensitive".into(),
+            input,
+            timeout_ms: function.sync_timeout_ms,
+            created_at: now_us(),
+        };
+        let limits = limits_of(&job);
+        let (engine, input) = (inner.engine.clone(), job.input.clone());
+        let (inv, started_at) = inner
+            .executor
+            .run(ticket, move || {
+                let started_at = now_us();
+                (engine.invoke(&module, &input, &limits), started_at)
+            })
+            .await;
+        let outcome = job_outcome(inv, started_at);
+        let id = inner.store.insert_finished_job(job, outcome).await?;
+        inner.store.get_job(app_key, id).await?.ok_or_else(|| ServiceError::Internal(format!("job {id} vanished")))
+    }
+
+    /// Records a waiting job (`batch`) and wakes the dispatcher; returns the job id.
+    pub async fn submit_async(&self, app_key: i64, name: &str, input: Json, source: &str) -> Result<i64, ServiceError> {
+        let inner = &self.inner;
+        let function = inner.functions.get(app_key, name).await?;
+        let waiting = inner.store.count_waiting().await?;
+        if waiting >= inner.config.max_waiting_jobs {
+            return Err(ServiceError::Throttled(format!("{waiting} async jobs are already waiting; try again later")));
+        }
+        let job = NewJob {
+            app_key,
+            function_id: function.id,
+            version: function.version,
+            module_sha256: function.module_sha256,
+            memory_limit: i64::try_from(plan_memory(&function.plan)).unwrap_or(i64::MAX),
+            source: source.to_string(),
+            service_type: "batch".into(),
+            input,
+            timeout_ms: function.async_timeout_ms,
+            created_at: now_us(),
+        };
+        let id = inner.store.insert_waiting_job(job).await?;
+        inner.wake.notify_one();
+        Ok(id)
+    }
+
+    /// One job of the app.
+    pub async fn job(&self, app_key: i64, id: i64) -> Result<JobRecord, ServiceError> {
+        self.inner.store.get_job(app_key, id).await?.ok_or_else(|| job_not_found(id))
+    }
+
+    /// A job's log (empty while it has not finished).
+    pub async fn log(&self, app_key: i64, id: i64) -> Result<String, ServiceError> {
+        self.job(app_key, id).await?;
+        Ok(self.inner.store.job_log(app_key, id).await?.unwrap_or_default())
+    }
+
+    /// A page of a function's jobs, newest first, and the total.
+    pub async fn list(
+        &self,
+        app_key: i64,
+        name: &str,
+        filter: JobFilter,
+        page: PageRequest,
+    ) -> Result<(Vec<JobRecord>, i64), ServiceError> {
+        let function = self.inner.functions.get(app_key, name).await?;
+        Ok(self.inner.store.list_jobs(function.id, filter, page).await?)
+    }
+
+    async fn dispatch(&self) {
+        let inner = &self.inner;
+        loop {
+            let free = inner.executor.free_slots();
+            if free > 0 {
+                match inner.store.claim_jobs(free, now_us()).await {
+                    Ok(jobs) => {
+                        let claimed = jobs.len();
+                        for job in jobs {
+                            let runner = self.clone();
+                            inner.tasks.spawn(async move { runner.run_claimed(job).await });
+                        }
+                        if claimed == free {
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
+                    }
+                    Err(error) => tracing::error!(%error, "claiming waiting jobs failed"),
+                }
+            }
+            tokio::select! {
+                () = inner.stop.cancelled() => return,
+                () = inner.wake.notified() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    async fn run_claimed(&self, job: JobRecord) {
+        let inner = &self.inner;
+        let outcome = match inner.functions.module(&job.module_sha256).await {
+            Ok(module) => {
+                let limits = limits_of_record(&job);
+                let (engine, input) = (inner.engine.clone(), job.input.clone());
+                let ticket = inner.executor.enter();
+                let (inv, started_at) = inner
+                    .executor
+                    .run(ticket, move || {
+                        let started_at = now_us();
+                        (engine.invoke(&module, &input, &limits), started_at)
+                    })
+                    .await;
+                job_outcome(inv, started_at)
+            }
+            Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
+        };
+        if let Err(error) = inner.store.finish_job(job.id, outcome).await {
+            tracing::error!(job = job.id, %error, "recording a finished job failed");
+        }
+        inner.wake.notify_one();
+    }
+}
+
+fn job_not_found(id: i64) -> ServiceError {
+    ServiceError::NotFound { kind: "Job", what: format!("job {id}") }
+}
+
+fn limits_of(job: &NewJob) -> Limits {
+    Limits {
+        memory_bytes: u64::try_from(job.memory_limit).unwrap_or(0),
+        timeout: millis(job.timeout_ms),
+        log_bytes: DEFAULT_LOG_BYTES,
+    }
+}
+
+fn limits_of_record(job: &JobRecord) -> Limits {
+    Limits {
+        memory_bytes: u64::try_from(job.memory_limit).unwrap_or(0),
+        timeout: millis(job.timeout_ms),
+        log_bytes: DEFAULT_LOG_BYTES,
+    }
+}

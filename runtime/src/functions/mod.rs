@@ -1,0 +1,218 @@
+//! Cloud functions: create, update (new code = new immutable version), list, get,
+//! delete, and invoke them as jobs (see [`jobs`]).
+
+mod executor;
+pub mod jobs;
+mod outcome;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::{Engine, FunctionModule, Plan, module_hash};
+use crate::error::ServiceError;
+use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Store, sqlite::now_us};
+
+pub use executor::{Executor, Throttled};
+pub use jobs::{JobRunner, RunnerConfig};
+
+/// Longest function name accepted.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest deadline a function may ask for: 15 minutes.
+pub const MAX_TIMEOUT_MS: i64 = 15 * 60 * 1000;
+
+/// A function to create, as the API layers hand it over.
+#[derive(Debug, Clone, Default)]
+pub struct CreateFunction {
+    /// Name: letters, digits, `_` and `-`.
+    pub name: String,
+    /// The wasm component.
+    pub wasm: Vec<u8>,
+    /// Free text.
+    pub remark: Option<String>,
+    /// `P_FREE` (default) or `P_PERSONAL`.
+    pub plan: Option<String>,
+    /// Sync deadline, ms (default 5000).
+    pub sync_timeout_ms: Option<i64>,
+    /// Async deadline, ms (default 300000).
+    pub async_timeout_ms: Option<i64>,
+}
+
+/// Changes to a function; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeFunction {
+    /// New name.
+    pub name: Option<String>,
+    /// New code: a new version.
+    pub wasm: Option<Vec<u8>>,
+    /// New remark.
+    pub remark: Option<String>,
+    /// New plan.
+    pub plan: Option<String>,
+    /// New sync deadline.
+    pub sync_timeout_ms: Option<i64>,
+    /// New async deadline.
+    pub async_timeout_ms: Option<i64>,
+}
+
+/// The functions service.
+#[derive(Clone)]
+pub struct Functions {
+    store: Arc<dyn Store>,
+    engine: Engine,
+}
+
+impl std::fmt::Debug for Functions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Functions").finish_non_exhaustive()
+    }
+}
+
+impl Functions {
+    /// A service over `store`, compiling and running on `engine`.
+    pub fn new(store: Arc<dyn Store>, engine: Engine) -> Self {
+        Self { store, engine }
+    }
+
+    /// Validates and compiles the code, stores it once per content, creates the function.
+    pub async fn create(&self, app_key: i64, req: CreateFunction) -> Result<FunctionRecord, ServiceError> {
+        validate_name(&req.name)?;
+        let plan = validate_plan(req.plan.as_deref())?;
+        let sync_ms = validate_timeout("sync_timeout_ms", req.sync_timeout_ms, 5_000)?;
+        let async_ms = validate_timeout("async_timeout_ms", req.async_timeout_ms, 300_000)?;
+        let sha = self.compile_and_store(req.wasm).await?;
+        let new = NewFunction {
+            app_key,
+            name: req.name,
+            remark: req.remark.unwrap_or_default(),
+            plan: plan.name().to_string(),
+            sync_timeout_ms: sync_ms,
+            async_timeout_ms: async_ms,
+            module_sha256: sha,
+            now: now_us(),
+        };
+        Ok(self.store.create_function(new).await?)
+    }
+
+    /// Applies `change`; new code is compiled first and becomes a new version.
+    pub async fn update(
+        &self,
+        app_key: i64,
+        name: &str,
+        change: ChangeFunction,
+    ) -> Result<FunctionRecord, ServiceError> {
+        self.get(app_key, name).await?;
+        if let Some(new_name) = &change.name {
+            validate_name(new_name)?;
+        }
+        let plan = change.plan.as_deref().map(|p| validate_plan(Some(p))).transpose()?;
+        let sync_ms = change.sync_timeout_ms.map(|v| validate_timeout("sync_timeout_ms", Some(v), 0)).transpose()?;
+        let async_ms = change.async_timeout_ms.map(|v| validate_timeout("async_timeout_ms", Some(v), 0)).transpose()?;
+        let module_sha256 = match change.wasm {
+            Some(wasm) => Some(self.compile_and_store(wasm).await?),
+            None => None,
+        };
+        let update = FunctionUpdate {
+            name: change.name,
+            remark: change.remark,
+            plan: plan.map(|p| p.name().to_string()),
+            sync_timeout_ms: sync_ms,
+            async_timeout_ms: async_ms,
+            module_sha256,
+            now: now_us(),
+        };
+        Ok(self.store.update_function(app_key, name, update).await?)
+    }
+
+    /// One function of the app.
+    pub async fn get(&self, app_key: i64, name: &str) -> Result<FunctionRecord, ServiceError> {
+        self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))
+    }
+
+    /// A page of the app's functions and the total.
+    pub async fn list(&self, app_key: i64, page: PageRequest) -> Result<(Vec<FunctionRecord>, i64), ServiceError> {
+        Ok(self.store.list_functions(app_key, page).await?)
+    }
+
+    /// Deletes a function with its versions and jobs.
+    pub async fn delete(&self, app_key: i64, name: &str) -> Result<(), ServiceError> {
+        match self.store.delete_function(app_key, name).await? {
+            true => Ok(()),
+            false => Err(ServiceError::function_not_found(name)),
+        }
+    }
+
+    /// The compiled module of `sha256`: from memory, or from the store (and the disk
+    /// cache of compiled artifacts) after a restart.
+    pub async fn module(&self, sha256: &str) -> Result<Arc<FunctionModule>, ServiceError> {
+        if let Some(module) = self.engine.cached_function(sha256) {
+            return Ok(module);
+        }
+        let bytes = self
+            .store
+            .get_module(sha256)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("module {sha256} is missing from the store")))?;
+        let engine = self.engine.clone();
+        let loaded = tokio::task::spawn_blocking(move || engine.load_function(&bytes))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        loaded.map_err(ServiceError::InvalidModule)
+    }
+
+    async fn compile_and_store(&self, wasm: Vec<u8>) -> Result<String, ServiceError> {
+        if wasm.is_empty() {
+            return Err(ServiceError::InvalidArgument("the wasm module is empty".into()));
+        }
+        let engine = self.engine.clone();
+        let (wasm, loaded) = tokio::task::spawn_blocking(move || {
+            let loaded = engine.load_function(&wasm);
+            (wasm, loaded)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        loaded.map_err(ServiceError::InvalidModule)?;
+        let sha = module_hash(&wasm);
+        self.store.put_module(&sha, wasm).await?;
+        Ok(sha)
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), ServiceError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::InvalidArgument(format!(
+            "invalid function name {name:?}: use 1 to {MAX_NAME_LEN} letters, digits, `_` or `-`"
+        )))
+    }
+}
+
+fn validate_plan(plan: Option<&str>) -> Result<Plan, ServiceError> {
+    match plan {
+        None | Some("") => Ok(Plan::Free),
+        Some(name) => Plan::from_name(name)
+            .ok_or_else(|| ServiceError::InvalidArgument(format!("unknown plan {name:?}: use P_FREE or P_PERSONAL"))),
+    }
+}
+
+fn validate_timeout(field: &str, value: Option<i64>, default: i64) -> Result<i64, ServiceError> {
+    let ms = value.unwrap_or(default);
+    if (1..=MAX_TIMEOUT_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(ServiceError::InvalidArgument(format!("{field} must be between 1 and {MAX_TIMEOUT_MS}, got {ms}")))
+    }
+}
+
+/// The plan's memory cap for a stored plan name.
+pub fn plan_memory(plan: &str) -> u64 {
+    Plan::from_name(plan).unwrap_or_default().memory_bytes()
+}
+
+/// A deadline in ms as a duration (negative values are treated as zero).
+pub fn millis(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}

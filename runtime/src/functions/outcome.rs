@@ -1,0 +1,61 @@
+//! How an invocation's report becomes a job's terminal record.
+
+use crate::engine::{EngineError, Invocation};
+use crate::store::{JobOutcome, JobStatus};
+
+/// The job outcome of `inv`, which started at `started_at` (µs since the epoch).
+pub(crate) fn job_outcome(inv: Invocation, started_at: i64) -> JobOutcome {
+    let finished_at = started_at + i64::try_from(inv.duration.as_micros()).unwrap_or(i64::MAX / 2);
+    let mem_usage = i64::try_from(inv.peak_memory_bytes).unwrap_or(i64::MAX);
+    let (status, output, error) = match inv.result {
+        Ok(output) => (JobStatus::Fulfilled, Some(output), None),
+        Err(error) => (status_of(&error), None, Some(error)),
+    };
+    JobOutcome {
+        status,
+        output,
+        error_code: error.as_ref().map(error_code),
+        error_message: error.as_ref().map(ToString::to_string),
+        mem_usage,
+        started_at,
+        finished_at,
+        log: inv.log.text,
+    }
+}
+
+/// The terminal status a failed invocation gets.
+pub(crate) fn status_of(error: &EngineError) -> JobStatus {
+    match error {
+        EngineError::DeadlineExceeded { .. } => JobStatus::DeadlineExceeded,
+        EngineError::Busy(_) => JobStatus::ScheduleFailed,
+        e if e.is_load_error() => JobStatus::ExecutionRejected,
+        _ => JobStatus::ExecutionFailed,
+    }
+}
+
+/// The error code recorded with a failed job: the guest's own, or the engine's kind.
+pub(crate) fn error_code(error: &EngineError) -> String {
+    match error {
+        EngineError::Guest { code, .. } => code.clone(),
+        EngineError::DeadlineExceeded { .. } => "DeadlineExceeded".into(),
+        EngineError::MemoryLimitExceeded { .. } => "MemoryLimitExceeded".into(),
+        EngineError::Trap { .. } => "Trap".into(),
+        EngineError::Busy(_) => "ResourceThrottled".into(),
+        e if e.is_load_error() => "InvalidModule".into(),
+        _ => "InternalError".into(),
+    }
+}
+
+/// The outcome of a job that could not run at all (e.g. its module is gone).
+pub(crate) fn not_run(status: JobStatus, code: &str, message: String, at: i64) -> JobOutcome {
+    JobOutcome {
+        status,
+        output: None,
+        error_code: Some(code.to_string()),
+        error_message: Some(message),
+        mem_usage: 0,
+        started_at: at,
+        finished_at: at,
+        log: String::new(),
+    }
+}

@@ -1,0 +1,57 @@
+//! The HTTP API: one router per API family, built without a listener so tests and the
+//! server share it.
+
+mod admin;
+mod auth;
+mod body;
+pub mod error;
+mod functions;
+mod jobs;
+mod views;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use crate::apps::Apps;
+use crate::functions::{Functions, JobRunner};
+pub use error::ApiError;
+
+/// Default request body cap: 16 MiB (a base64 module in JSON is 4/3 of its size).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
+
+/// What handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Apps and tokens.
+    pub apps: Apps,
+    /// Functions.
+    pub functions: Functions,
+    /// Jobs.
+    pub jobs: JobRunner,
+    /// Request body cap.
+    pub max_body_bytes: usize,
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let limit = state.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/apps", post(admin::create).get(admin::list))
+        .route("/v1/apps/{app_key}/tokens", post(admin::issue_token))
+        .route("/v1/functions", post(functions::create).get(functions::list))
+        .route("/v1/functions/{name}", get(functions::get).patch(functions::update).delete(functions::delete))
+        .route("/v1/functions/{name}/invoke", post(functions::invoke))
+        .route("/v1/functions/{name}/jobs", get(functions::jobs))
+        .route("/v1/jobs/{id}", get(jobs::get))
+        .route("/v1/jobs/{id}/log", get(jobs::log))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NotFound", format!("no route for {} {}", req.method(), req.uri().path()))
+}

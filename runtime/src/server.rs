@@ -1,0 +1,202 @@
+//! `cloudexec serve`: the store in the data dir, the engine with its artifact cache
+//! there too, first-start bootstrap of the admin token and the default app, the job
+//! dispatcher, and the HTTP listener with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::apps::{Apps, new_token};
+use crate::engine::{Engine, EngineConfig};
+use crate::error::ServiceError;
+use crate::functions::{Functions, JobRunner, RunnerConfig};
+use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Store, TokenGrant};
+
+/// File in the data dir holding the admin token.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+/// File in the data dir holding the default app's token.
+pub const APP_TOKEN_FILE: &str = "token";
+/// The database file in the data dir.
+pub const DATABASE_FILE: &str = "cloudexec.db";
+/// Compiled-module cache in the data dir.
+pub const MODULE_CACHE_DIR: &str = "module-cache";
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data dir or a token file could not be used.
+    #[error("{0}")]
+    Io(String),
+    /// The store, engine or bootstrap failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where the database, tokens and compiled modules live.
+    pub data_dir: PathBuf,
+    /// Admin token to use instead of a generated one.
+    pub admin_token: Option<String>,
+    /// Default app token to use instead of a generated one.
+    pub app_token: Option<String>,
+    /// Concurrency, queue and waiting-job limits.
+    pub runner: RunnerConfig,
+    /// Request body cap.
+    pub max_body_bytes: usize,
+    /// Engine settings (its cache dir is set to the data dir's).
+    pub engine: EngineConfig,
+}
+
+impl ServerConfig {
+    /// Defaults for a data dir.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            admin_token: None,
+            app_token: None,
+            runner: RunnerConfig::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// The tokens the server starts with, to print for the user.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    /// The admin token.
+    pub admin_token: String,
+    /// The default app's key.
+    pub app_key: i64,
+    /// The default app's token.
+    pub app_token: String,
+}
+
+/// A started server, not yet listening.
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+    store: Arc<SqliteStore>,
+    /// Tokens of the admin and the default app.
+    pub bootstrap: Bootstrap,
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServerError {
+    ServerError::Io(format!("cannot {what} {}: {e}", path.display()))
+}
+
+impl Server {
+    /// Opens the store, migrates it, bootstraps tokens and starts the job dispatcher.
+    pub async fn open(config: ServerConfig) -> Result<Self, ServerError> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+        let store = Arc::new(SqliteStore::open(&dir.join(DATABASE_FILE)).map_err(ServiceError::from)?);
+        let engine_config = EngineConfig { cache_dir: Some(dir.join(MODULE_CACHE_DIR)), ..config.engine.clone() };
+        let engine = Engine::new(engine_config).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let apps = Apps::new(dyn_store.clone());
+        let bootstrap = bootstrap(&apps, dyn_store.as_ref(), &config).await?;
+        let functions = Functions::new(dyn_store.clone(), engine.clone());
+        let jobs = JobRunner::new(dyn_store, engine, functions.clone(), config.runner);
+        jobs.start().await?;
+        let state = AppState { apps, functions, jobs, max_body_bytes: config.max_body_bytes };
+        Ok(Self { state, store, bootstrap })
+    }
+
+    /// The API router.
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` resolves; then lets in-flight requests finish, waits for
+    /// running async jobs (waiting ones stay queued in the store) and closes the store.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        self.state.jobs.shutdown().await;
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        served
+    }
+
+    /// Binds `addr` and serves until SIGINT or SIGTERM.
+    pub async fn run(self, addr: SocketAddr) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "listening");
+        self.serve(listener, shutdown_signal()).await
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests and running jobs");
+}
+
+/// First start: an admin token and a default app with a token, written into the data
+/// dir. Later starts: the files are read back; tokens given in the config are added.
+async fn bootstrap(apps: &Apps, store: &dyn Store, config: &ServerConfig) -> Result<Bootstrap, ServerError> {
+    let dir = &config.data_dir;
+    let admin_token = token_file(dir, ADMIN_TOKEN_FILE, config.admin_token.as_deref())?;
+    apps.register_token(&admin_token, TokenGrant::Admin).await?;
+    let app = match apps.list().await?.into_iter().next() {
+        Some(app) => app,
+        None => store.create_app("default").await.map_err(ServiceError::from)?,
+    };
+    let app_token = token_file(dir, APP_TOKEN_FILE, config.app_token.as_deref())?;
+    apps.register_token(&app_token, TokenGrant::App(app.app_key)).await?;
+    Ok(Bootstrap { admin_token, app_key: app.app_key, app_token })
+}
+
+/// The token in `dir/name`: the one given (written there), the one already there, or a new one.
+fn token_file(dir: &Path, name: &str, given: Option<&str>) -> Result<String, ServerError> {
+    let path = dir.join(name);
+    let token = match given {
+        Some(token) => token.to_string(),
+        None => match std::fs::read_to_string(&path) {
+            Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
+            Ok(_) => new_token()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_token()?,
+            Err(e) => return Err(io_error("read", &path, e)),
+        },
+    };
+    write_private(&path, &token).map_err(|e| io_error("write", &path, e))?;
+    Ok(token)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, format!("{text}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}

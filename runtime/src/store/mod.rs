@@ -1,0 +1,83 @@
+//! Persistence behind one async trait: apps, tokens, modules, functions and their
+//! versions, jobs and job logs. SQLite ([`sqlite::SqliteStore`]) is the embedded default;
+//! the schema keeps to types PostgreSQL has too, so a second implementation can follow.
+
+pub mod sqlite;
+mod types;
+
+use async_trait::async_trait;
+
+pub use types::*;
+
+/// What can go wrong in the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A unique name is taken (e.g. a function name within an app).
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The row to change does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The database failed; the message is for the log, not the client.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything cloudexec keeps. Every query that reads or changes an app's resource takes
+/// the app's key, so one app can never reach another's rows.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an app; its key is assigned by the store.
+    async fn create_app(&self, name: &str) -> StoreResult<App>;
+    /// All apps, by key.
+    async fn list_apps(&self) -> StoreResult<Vec<App>>;
+    /// One app.
+    async fn get_app(&self, app_key: i64) -> StoreResult<Option<App>>;
+    /// Records a token by its hash (the token itself is never stored).
+    async fn insert_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<()>;
+    /// What a token (by hash) grants, if it exists.
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>>;
+
+    /// Stores module bytes under their sha256 unless already there (identical code is kept once).
+    async fn put_module(&self, sha256: &str, bytes: Vec<u8>) -> StoreResult<()>;
+    /// Module bytes by sha256.
+    async fn get_module(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Creates a function with its first version.
+    async fn create_function(&self, new: NewFunction) -> StoreResult<FunctionRecord>;
+    /// A function of an app by name.
+    async fn get_function(&self, app_key: i64, name: &str) -> StoreResult<Option<FunctionRecord>>;
+    /// A page of an app's functions by name, and the total count.
+    async fn list_functions(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<FunctionRecord>, i64)>;
+    /// Changes metadata and, with new code, adds a version.
+    async fn update_function(&self, app_key: i64, name: &str, update: FunctionUpdate) -> StoreResult<FunctionRecord>;
+    /// Deletes a function, its versions, jobs and logs. False when there was none.
+    async fn delete_function(&self, app_key: i64, name: &str) -> StoreResult<bool>;
+
+    /// Records a job that already ran (a sync invocation) with its outcome; returns its id.
+    async fn insert_finished_job(&self, job: NewJob, outcome: JobOutcome) -> StoreResult<i64>;
+    /// Records a waiting async job; it is durable when this returns.
+    async fn insert_waiting_job(&self, job: NewJob) -> StoreResult<i64>;
+    /// Moves up to `limit` waiting jobs to executing, oldest first, and returns them.
+    async fn claim_jobs(&self, limit: usize, started_at: i64) -> StoreResult<Vec<JobRecord>>;
+    /// Writes the terminal outcome of an executing job (once: later calls change nothing).
+    async fn finish_job(&self, id: i64, outcome: JobOutcome) -> StoreResult<()>;
+    /// Moves jobs left executing by a stopped process back to waiting; returns how many.
+    async fn requeue_executing(&self) -> StoreResult<u64>;
+    /// How many async jobs wait to run.
+    async fn count_waiting(&self) -> StoreResult<i64>;
+    /// A job of an app.
+    async fn get_job(&self, app_key: i64, id: i64) -> StoreResult<Option<JobRecord>>;
+    /// A page of a function's jobs, newest first, and the total count.
+    async fn list_jobs(
+        &self,
+        function_id: i64,
+        filter: JobFilter,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<JobRecord>, i64)>;
+    /// A job's captured log.
+    async fn job_log(&self, app_key: i64, id: i64) -> StoreResult<Option<String>>;
+}

@@ -1,0 +1,130 @@
+//! Jobs and their logs.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::db_error;
+use super::rows::{JOB_COLUMNS, job};
+use crate::store::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, StoreError};
+
+fn insert(conn: &Connection, job: &NewJob, status: JobStatus) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
+             module_sha256, memory_limit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            job.app_key,
+            job.function_id,
+            job.version,
+            job.source,
+            job.service_type,
+            status.as_str(),
+            job.input.to_string(),
+            job.timeout_ms,
+            job.created_at,
+            job.module_sha256,
+            job.memory_limit,
+        ])
+    })
+    .map_err(db_error)?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub(super) fn insert_waiting(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
+    insert(conn, job, JobStatus::Waiting)
+}
+
+pub(super) fn insert_finished(conn: &Connection, job: &NewJob, outcome: &JobOutcome) -> Result<i64, StoreError> {
+    let id = insert(conn, job, JobStatus::Executing)?;
+    finish(conn, id, outcome)?;
+    Ok(id)
+}
+
+/// Writes the outcome only if the job is still executing, so it ends exactly once.
+pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE jobs SET status = ?1, output = ?2, error_code = ?3, error_message = ?4, mem_usage = ?5,
+                 started_at = ?6, finished_at = ?7 WHERE id = ?8 AND status = 'executing'",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                outcome.status.as_str(),
+                outcome.output.as_ref().map(|o| o.to_string()),
+                outcome.error_code,
+                outcome.error_message,
+                outcome.mem_usage,
+                outcome.started_at,
+                outcome.finished_at,
+                id,
+            ])
+        })
+        .map_err(db_error)?;
+    if changed > 0 {
+        conn.prepare_cached("INSERT INTO job_logs (job_id, text) VALUES (?1, ?2) ON CONFLICT (job_id) DO NOTHING")
+            .and_then(|mut stmt| stmt.execute(params![id, outcome.log]))
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+pub(super) fn claim(conn: &Connection, limit: usize, started_at: i64) -> Result<Vec<JobRecord>, StoreError> {
+    let sql = format!(
+        "UPDATE jobs SET status = 'executing', started_at = ?1 WHERE id IN
+             (SELECT id FROM jobs WHERE status = 'waiting' ORDER BY id LIMIT ?2)
+         RETURNING {JOB_COLUMNS}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_error)?;
+    let mut jobs: Vec<JobRecord> =
+        stmt.query_map(params![started_at, limit as i64], job).and_then(Iterator::collect).map_err(db_error)?;
+    jobs.sort_by_key(|j| j.id);
+    Ok(jobs)
+}
+
+pub(super) fn requeue_executing(conn: &Connection) -> Result<u64, StoreError> {
+    let n = conn
+        .execute("UPDATE jobs SET status = 'waiting', started_at = NULL WHERE status = 'executing'", [])
+        .map_err(db_error)?;
+    Ok(n as u64)
+}
+
+pub(super) fn count_waiting(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM jobs WHERE status = 'waiting'", [], |r| r.get(0))
+}
+
+pub(super) fn get(conn: &Connection, app_key: i64, id: i64) -> rusqlite::Result<Option<JobRecord>> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE app_key = ?1 AND id = ?2");
+    conn.prepare_cached(&sql)?.query_row(params![app_key, id], job).optional()
+}
+
+pub(super) fn list(
+    conn: &Connection,
+    function_id: i64,
+    filter: &JobFilter,
+    page: PageRequest,
+) -> rusqlite::Result<(Vec<JobRecord>, i64)> {
+    let filters = "function_id = ?1 AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR status = ?3)
+                   AND (?4 IS NULL OR service_type = ?4)";
+    let args = params![function_id, filter.source, filter.status, filter.service_type];
+    let total =
+        conn.prepare_cached(&format!("SELECT COUNT(*) FROM jobs WHERE {filters}"))?.query_row(args, |r| r.get(0))?;
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {filters} ORDER BY id DESC LIMIT ?5 OFFSET ?6");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(
+            params![function_id, filter.source, filter.status, filter.service_type, page.limit, page.offset],
+            job,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((rows, total))
+}
+
+pub(super) fn log(conn: &Connection, app_key: i64, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT l.text FROM job_logs l JOIN jobs j ON j.id = l.job_id WHERE j.app_key = ?1 AND j.id = ?2",
+        params![app_key, id],
+        |r| r.get(0),
+    )
+    .optional()
+}

@@ -1,0 +1,66 @@
+//! Row ↔ record mapping shared by the queries.
+
+use rusqlite::Row;
+use serde_json::Value as Json;
+
+use crate::store::{FunctionRecord, JobRecord, JobStatus};
+
+/// Columns of [`function`], in order; join of `functions f` and `function_versions v`.
+pub(super) const FUNCTION_COLUMNS: &str = "f.id, f.app_key, f.name, f.remark, f.plan, f.sync_timeout_ms, \
+     f.async_timeout_ms, f.version, v.module_sha256, f.created_at, f.updated_at";
+
+/// Joins a function to its current version.
+pub(super) const FUNCTION_FROM: &str =
+    "functions f JOIN function_versions v ON v.function_id = f.id AND v.version = f.version";
+
+pub(super) fn function(row: &Row<'_>) -> rusqlite::Result<FunctionRecord> {
+    Ok(FunctionRecord {
+        id: row.get(0)?,
+        app_key: row.get(1)?,
+        name: row.get(2)?,
+        remark: row.get(3)?,
+        plan: row.get(4)?,
+        sync_timeout_ms: row.get(5)?,
+        async_timeout_ms: row.get(6)?,
+        version: row.get(7)?,
+        module_sha256: row.get(8)?,
+        created_at: row.get(9)?,
+        updated_at: row.get(10)?,
+    })
+}
+
+/// Columns of [`job`], in order.
+pub(super) const JOB_COLUMNS: &str = "id, app_key, function_id, version, source, service_type, status, input, \
+     output, error_code, error_message, mem_usage, timeout_ms, created_at, started_at, finished_at, module_sha256, \
+     memory_limit";
+
+pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    let status: String = row.get(6)?;
+    let input: String = row.get(7)?;
+    let output: Option<String> = row.get(8)?;
+    Ok(JobRecord {
+        id: row.get(0)?,
+        app_key: row.get(1)?,
+        function_id: row.get(2)?,
+        version: row.get(3)?,
+        source: row.get(4)?,
+        service_type: row.get(5)?,
+        status: JobStatus::parse(&status).unwrap_or(JobStatus::ScheduleFailed),
+        input: parse_json(&input),
+        output: output.as_deref().map(parse_json),
+        error_code: row.get(9)?,
+        error_message: row.get(10)?,
+        mem_usage: row.get(11)?,
+        timeout_ms: row.get(12)?,
+        created_at: row.get(13)?,
+        started_at: row.get(14)?,
+        finished_at: row.get(15)?,
+        module_sha256: row.get(16)?,
+        memory_limit: row.get(17)?,
+    })
+}
+
+/// Stored JSON is written by us; text that does not parse is shown as a string.
+fn parse_json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()))
+}

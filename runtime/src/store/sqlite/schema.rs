@@ -1,0 +1,91 @@
+//! Schema migrations, applied in order at start and recorded in `schema_migrations`.
+//! Types are kept to those PostgreSQL shares (INTEGER/BIGINT, TEXT, BLOB/BYTEA).
+
+use rusqlite::Connection;
+
+/// Each entry is one migration; never edit a released one, append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE apps (
+    app_key     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE tokens (
+    token_hash  TEXT PRIMARY KEY,
+    app_key     BIGINT REFERENCES apps(app_key) ON DELETE CASCADE,
+    is_admin    INTEGER NOT NULL DEFAULT 0,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE modules (
+    sha256      TEXT PRIMARY KEY,
+    bytes       BLOB NOT NULL,
+    size        BIGINT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE functions (
+    id                INTEGER PRIMARY KEY,
+    app_key           BIGINT NOT NULL REFERENCES apps(app_key) ON DELETE CASCADE,
+    name              TEXT NOT NULL,
+    remark            TEXT NOT NULL DEFAULT '',
+    plan              TEXT NOT NULL,
+    sync_timeout_ms   BIGINT NOT NULL,
+    async_timeout_ms  BIGINT NOT NULL,
+    version           BIGINT NOT NULL,
+    created_at        BIGINT NOT NULL,
+    updated_at        BIGINT NOT NULL,
+    UNIQUE (app_key, name)
+);
+CREATE TABLE function_versions (
+    function_id    BIGINT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    version        BIGINT NOT NULL,
+    module_sha256  TEXT NOT NULL REFERENCES modules(sha256),
+    created_at     BIGINT NOT NULL,
+    PRIMARY KEY (function_id, version)
+);
+CREATE TABLE jobs (
+    id             INTEGER PRIMARY KEY,
+    app_key        BIGINT NOT NULL,
+    function_id    BIGINT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    version        BIGINT NOT NULL,
+    module_sha256  TEXT NOT NULL,
+    memory_limit   BIGINT NOT NULL,
+    source         TEXT NOT NULL,
+    service_type   TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    input          TEXT NOT NULL,
+    output         TEXT,
+    error_code     TEXT,
+    error_message  TEXT,
+    mem_usage      BIGINT NOT NULL DEFAULT 0,
+    timeout_ms     BIGINT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    started_at     BIGINT,
+    finished_at    BIGINT
+);
+CREATE INDEX jobs_by_function ON jobs (function_id, id);
+CREATE INDEX jobs_by_status ON jobs (status, id);
+CREATE TABLE job_logs (
+    job_id  BIGINT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    text    TEXT NOT NULL
+);
+"#];
+
+/// Applies the migrations this database has not seen yet, each in its own transaction.
+pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )?;
+    let applied: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version <= applied {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", (version, super::now_us()))?;
+        tx.commit()?;
+        tracing::info!(version, "applied schema migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! [`Store`] for [`SqliteStore`]: reads on the reader pool, writes through the writer.
+
+use async_trait::async_trait;
+
+use super::{SqliteStore, apps, functions, jobs};
+use crate::store::{
+    App, FunctionRecord, FunctionUpdate, JobFilter, JobOutcome, JobRecord, NewFunction, NewJob, PageRequest, Store,
+    StoreResult, TokenGrant,
+};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_app(&self, name: &str) -> StoreResult<App> {
+        let name = name.to_string();
+        self.write(move |c| apps::create_app(c, &name)).await
+    }
+
+    async fn list_apps(&self) -> StoreResult<Vec<App>> {
+        self.read(apps::list_apps).await
+    }
+
+    async fn get_app(&self, app_key: i64) -> StoreResult<Option<App>> {
+        self.read(move |c| apps::get_app(c, app_key)).await
+    }
+
+    async fn insert_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<()> {
+        let hash = token_hash.to_string();
+        self.write(move |c| apps::insert_token(c, &hash, grant)).await
+    }
+
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>> {
+        let hash = token_hash.to_string();
+        self.read(move |c| apps::find_token(c, &hash)).await
+    }
+
+    async fn put_module(&self, sha256: &str, bytes: Vec<u8>) -> StoreResult<()> {
+        let sha = sha256.to_string();
+        self.write(move |c| apps::put_module(c, &sha, &bytes)).await
+    }
+
+    async fn get_module(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        let sha = sha256.to_string();
+        self.read(move |c| apps::get_module(c, &sha)).await
+    }
+
+    async fn create_function(&self, new: NewFunction) -> StoreResult<FunctionRecord> {
+        self.write(move |c| functions::create(c, &new)).await
+    }
+
+    async fn get_function(&self, app_key: i64, name: &str) -> StoreResult<Option<FunctionRecord>> {
+        let name = name.to_string();
+        self.read(move |c| functions::get(c, app_key, &name)).await
+    }
+
+    async fn list_functions(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<FunctionRecord>, i64)> {
+        self.read(move |c| functions::list(c, app_key, page)).await
+    }
+
+    async fn update_function(&self, app_key: i64, name: &str, update: FunctionUpdate) -> StoreResult<FunctionRecord> {
+        let name = name.to_string();
+        self.write(move |c| functions::update(c, app_key, &name, &update)).await
+    }
+
+    async fn delete_function(&self, app_key: i64, name: &str) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.write(move |c| functions::delete(c, app_key, &name)).await
+    }
+
+    async fn insert_finished_job(&self, job: NewJob, outcome: JobOutcome) -> StoreResult<i64> {
+        self.write(move |c| jobs::insert_finished(c, &job, &outcome)).await
+    }
+
+    async fn insert_waiting_job(&self, job: NewJob) -> StoreResult<i64> {
+        self.write(move |c| jobs::insert_waiting(c, &job)).await
+    }
+
+    async fn claim_jobs(&self, limit: usize, started_at: i64) -> StoreResult<Vec<JobRecord>> {
+        self.write(move |c| jobs::claim(c, limit, started_at)).await
+    }
+
+    async fn finish_job(&self, id: i64, outcome: JobOutcome) -> StoreResult<()> {
+        self.write(move |c| jobs::finish(c, id, &outcome)).await
+    }
+
+    async fn requeue_executing(&self) -> StoreResult<u64> {
+        self.write(jobs::requeue_executing).await
+    }
+
+    async fn count_waiting(&self) -> StoreResult<i64> {
+        self.read(jobs::count_waiting).await
+    }
+
+    async fn get_job(&self, app_key: i64, id: i64) -> StoreResult<Option<JobRecord>> {
+        self.read(move |c| jobs::get(c, app_key, id)).await
+    }
+
+    async fn list_jobs(
+        &self,
+        function_id: i64,
+        filter: JobFilter,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<JobRecord>, i64)> {
+        self.read(move |c| jobs::list(c, function_id, &filter, page)).await
+    }
+
+    async fn job_log(&self, app_key: i64, id: i64) -> StoreResult<Option<String>> {
+        self.read(move |c| jobs::log(c, app_key, id)).await
+    }
+}
