@@ -12,6 +12,7 @@ pub mod error;
 pub mod functions;
 pub mod http;
 pub mod local;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod testing;

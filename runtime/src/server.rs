@@ -50,7 +50,7 @@ pub struct ServerConfig {
     pub runner: RunnerConfig,
     /// Request body cap.
     pub max_body_bytes: usize,
-    /// Engine settings (its cache dir is set to the data dir's).
+    /// Engine settings; without a cache dir, compiled modules go to the data dir.
     pub engine: EngineConfig,
 }
 
@@ -98,7 +98,8 @@ impl Server {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
         let store = Arc::new(SqliteStore::open(&dir.join(DATABASE_FILE)).map_err(ServiceError::from)?);
-        let engine_config = EngineConfig { cache_dir: Some(dir.join(MODULE_CACHE_DIR)), ..config.engine.clone() };
+        let cache_dir = config.engine.cache_dir.clone().unwrap_or_else(|| dir.join(MODULE_CACHE_DIR));
+        let engine_config = EngineConfig { cache_dir: Some(cache_dir), ..config.engine.clone() };
         let engine = Engine::new(engine_config).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let dyn_store: Arc<dyn Store> = store.clone();
         let apps = Apps::new(dyn_store.clone());

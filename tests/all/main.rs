@@ -1,8 +1,14 @@
-//! End-to-end tests of the engine, the test harness and the CLI, with real guests
-//! compiled from `examples/`. One test binary, one module per area.
+//! End-to-end tests of the engine, the test harness, the CLI and the server, with real
+//! guests compiled from `examples/`. One test binary, one module per area.
 
 mod examples;
 mod hostile;
 mod loading;
 mod sandbox;
+mod seed001;
+mod server;
+mod server_auth;
+mod server_functions;
+mod server_jobs;
+mod server_restart;
 mod support;

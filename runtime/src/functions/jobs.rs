@@ -16,7 +16,8 @@ use super::outcome::{job_outcome, not_run};
 use super::{Executor, Functions, millis, plan_memory};
 use crate::engine::{DEFAULT_LOG_BYTES, Engine, Limits};
 use crate::error::ServiceError;
-use crate::store::{JobFilter, JobRecord, JobStatus, NewJob, PageRequest, Store, sqlite::now_us};
+use crate::metrics::Metrics;
+use crate::store::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store, sqlite::now_us};
 
 /// How often the dispatcher looks for waiting jobs when nobody wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -50,6 +51,7 @@ struct Inner {
     functions: Functions,
     executor: Executor,
     config: RunnerConfig,
+    metrics: Metrics,
     wake: Notify,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -71,6 +73,7 @@ impl JobRunner {
             functions,
             executor,
             config,
+            metrics: Metrics::new(),
             wake: Notify::new(),
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -112,7 +115,10 @@ impl JobRunner {
     ) -> Result<JobRecord, ServiceError> {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
-        let ticket = inner.executor.try_enter().map_err(|t| ServiceError::Throttled(t.to_string()))?;
+        let ticket = inner.executor.try_enter().map_err(|t| {
+            inner.metrics.throttled();
+            ServiceError::Throttled(t.to_string())
+        })?;
         let module = inner.functions.module(&function.module_sha256).await?;
         let job = NewJob {
             app_key,
@@ -136,6 +142,7 @@ impl JobRunner {
             })
             .await;
         let outcome = job_outcome(inv, started_at);
+        self.count(&job.service_type, &outcome);
         let id = inner.store.insert_finished_job(job, outcome).await?;
         inner.store.get_job(app_key, id).await?.ok_or_else(|| ServiceError::Internal(format!("job {id} vanished")))
     }
@@ -146,6 +153,7 @@ impl JobRunner {
         let function = inner.functions.get(app_key, name).await?;
         let waiting = inner.store.count_waiting().await?;
         if waiting >= inner.config.max_waiting_jobs {
+            inner.metrics.throttled();
             return Err(ServiceError::Throttled(format!("{waiting} async jobs are already waiting; try again later")));
         }
         let job = NewJob {
@@ -186,6 +194,17 @@ impl JobRunner {
     ) -> Result<(Vec<JobRecord>, i64), ServiceError> {
         let function = self.inner.functions.get(app_key, name).await?;
         Ok(self.inner.store.list_jobs(function.id, filter, page).await?)
+    }
+
+    /// The Prometheus text exposition of the runner's metrics.
+    pub async fn metrics(&self) -> String {
+        let waiting = self.inner.store.count_waiting().await.unwrap_or(-1);
+        self.inner.metrics.render(self.inner.executor.in_flight(), waiting)
+    }
+
+    fn count(&self, service_type: &str, outcome: &JobOutcome) {
+        let seconds = (outcome.finished_at - outcome.started_at) as f64 / 1e6;
+        self.inner.metrics.invocation(service_type, outcome.status.as_str(), outcome.error_code.as_deref(), seconds);
     }
 
     async fn dispatch(&self) {
@@ -234,6 +253,7 @@ impl JobRunner {
             }
             Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
         };
+        self.count(&job.service_type, &outcome);
         if let Err(error) = inner.store.finish_job(job.id, outcome).await {
             tracing::error!(job = job.id, %error, "recording a finished job failed");
         }

@@ -19,8 +19,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| body_rejection(e.status(), e.body_text()))?;
+        let ApiBytes(bytes) = ApiBytes::from_request(req, state).await?;
         parse_json(&bytes).map(Self)
+    }
+}
+
+/// Raw body bytes whose rejections are `{"code", "message"}` (413 stays 413).
+#[derive(Debug)]
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(Self).map_err(|e| body_rejection(e.status(), e.body_text()))
     }
 }
 
@@ -85,7 +97,7 @@ pub fn decode_base64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 
 async fn raw(req: Request, state: &AppState) -> Result<UploadFields, ApiError> {
     let query = Query::<UploadFields>::try_from_uri(req.uri()).map_err(|e| ApiError::invalid(e.body_text()))?;
-    let bytes = Bytes::from_request(req, state).await.map_err(|e| body_rejection(e.status(), e.body_text()))?;
+    let ApiBytes(bytes) = ApiBytes::from_request(req, state).await?;
     let Query(mut fields) = query;
     fields.wasm = Some(bytes.to_vec());
     Ok(fields)

@@ -1,7 +1,6 @@
 //! `/v1/functions`: create, list, get, update, delete, invoke, list jobs.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,7 +9,7 @@ use serde_json::{Value as Json_, json};
 
 use super::AppState;
 use super::auth::AppCaller;
-use super::body::{Upload, parse_json};
+use super::body::{ApiBytes, Upload, parse_json};
 use super::error::ApiError;
 use super::views::{self, JobQuery, ListPage, Paging};
 use crate::functions::{ChangeFunction, CreateFunction};
@@ -98,7 +97,7 @@ pub(super) async fn invoke(
     AppCaller(app): AppCaller,
     Path(name): Path<String>,
     Query(q): Query<InvokeQuery>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let input: Json_ = parse_json(&body)?;
     if q.is_async {

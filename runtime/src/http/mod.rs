@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod body;
+pub mod compat;
 pub mod error;
 mod functions;
 mod jobs;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.max_body_bytes;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/v1/apps", post(admin::create).get(admin::list))
         .route("/v1/apps/{app_key}/tokens", post(admin::issue_token))
         .route("/v1/functions", post(functions::create).get(functions::list))
@@ -47,9 +49,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/functions/{name}/jobs", get(functions::jobs))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/log", get(jobs::log))
+        .merge(compat::seed001::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
+    let text = s.jobs.metrics().await;
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
 async fn not_found(req: Request) -> ApiError {

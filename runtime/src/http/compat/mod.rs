@@ -1,0 +1,4 @@
+//! Compatibility APIs: other platforms' HTTP APIs served over the same services as the
+//! native `/v1` API, so their clients work unchanged. One module per seed document.
+
+pub mod seed001;

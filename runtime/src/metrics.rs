@@ -1,0 +1,90 @@
+//! Prometheus metrics: invocations by service type and outcome, their durations, and
+//! gauges of work in flight, rendered as the text exposition format at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of one invocation.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InvocationLabels {
+    /// `time_sensitive` or `batch`.
+    pub service_type: String,
+    /// The job's terminal status (`fulfilled`, `execution_failed`, ...).
+    pub status: String,
+}
+
+/// Labels of a failure.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    /// The error code recorded with the job (`DeadlineExceeded`, `Trap`, the guest's own, ...).
+    pub kind: String,
+}
+
+/// The server's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    invocations: Family<InvocationLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
+    duration: Family<InvocationLabels, Histogram>,
+    throttled: Counter,
+    in_flight: Gauge,
+    waiting_jobs: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("cloudexec");
+        let invocations = Family::<InvocationLabels, Counter>::default();
+        let failures = Family::<FailureLabels, Counter>::default();
+        let duration = Family::<InvocationLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_1, 4.0, 10))
+        });
+        let (throttled, in_flight, waiting_jobs) = (Counter::default(), Gauge::default(), Gauge::default());
+        registry.register("invocations", "Guest invocations by service type and job status", invocations.clone());
+        registry.register("failures", "Failed invocations by error kind", failures.clone());
+        registry.register("invocation_duration_seconds", "Wall time of invocations", duration.clone());
+        registry.register("throttled", "Calls refused with 429 because the queue was full", throttled.clone());
+        registry.register("in_flight", "Invocations running or waiting for a slot", in_flight.clone());
+        registry.register("waiting_jobs", "Async jobs waiting in the store", waiting_jobs.clone());
+        Self { registry, invocations, failures, duration, throttled, in_flight, waiting_jobs }
+    }
+
+    /// Counts one finished invocation.
+    pub fn invocation(&self, service_type: &str, status: &str, error_code: Option<&str>, seconds: f64) {
+        let labels = InvocationLabels { service_type: service_type.to_string(), status: status.to_string() };
+        self.invocations.get_or_create(&labels).inc();
+        self.duration.get_or_create(&labels).observe(seconds);
+        if let Some(kind) = error_code {
+            self.failures.get_or_create(&FailureLabels { kind: kind.to_string() }).inc();
+        }
+    }
+
+    /// Counts one refused call.
+    pub fn throttled(&self) {
+        self.throttled.inc();
+    }
+
+    /// The text exposition, with the gauges set to the values given.
+    pub fn render(&self, in_flight: usize, waiting_jobs: i64) -> String {
+        self.in_flight.set(i64::try_from(in_flight).unwrap_or(i64::MAX));
+        self.waiting_jobs.set(waiting_jobs);
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.push_str("# error encoding metrics\n");
+        }
+        out
+    }
+}

@@ -1,0 +1,126 @@
+//! A real server for tests: the full stack (SQLite file, engine, dispatcher, router)
+//! listening on 127.0.0.1:0, started and stopped in-process.
+
+use std::path::Path;
+use std::time::Duration;
+
+use cloudexec::engine::EngineConfig;
+use cloudexec::server::{Server, ServerConfig};
+use reqwest::{Client, RequestBuilder, Response};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const APP_TOKEN: &str = "test-app-token-0123456789";
+
+pub struct TestServer {
+    pub base: String,
+    pub client: Client,
+    _temp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Default test configuration: fixed tokens, the shared compiled-module cache.
+pub fn config(data_dir: &Path) -> ServerConfig {
+    let mut config = ServerConfig::new(data_dir);
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    config.app_token = Some(APP_TOKEN.into());
+    config.engine = EngineConfig {
+        cache_dir: Some(cloudexec_tests::repo_root().join("target/test-module-cache")),
+        ..EngineConfig::default()
+    };
+    config
+}
+
+impl TestServer {
+    /// A server on a fresh data dir.
+    pub async fn start() -> anyhow::Result<Self> {
+        let temp = tempfile::tempdir()?;
+        let mut server = Self::start_with(config(temp.path())).await?;
+        server._temp = Some(temp);
+        Ok(server)
+    }
+
+    /// A server with this configuration (its data dir is kept after stop).
+    pub async fn start_with(config: ServerConfig) -> anyhow::Result<Self> {
+        let server = Server::open(config).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
+        Ok(Self { base, client, _temp: None, stop: Some(stop), task: Some(task) })
+    }
+
+    /// Graceful stop: in-flight requests finish, running jobs finish, the store closes.
+    pub async fn stop(mut self) -> anyhow::Result<Option<tempfile::TempDir>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(self._temp.take())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with the default app's token.
+    pub fn as_app(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(APP_TOKEN)
+    }
+
+    /// A request with `token`.
+    pub fn with_token(&self, token: &str, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// Deploys example guest `guest` as function `name` (raw wasm upload) for the default app.
+    pub async fn deploy(&self, name: &str, guest: &str) -> anyhow::Result<Response> {
+        self.deploy_as(APP_TOKEN, name, guest).await
+    }
+
+    /// Deploys with another app's token.
+    pub async fn deploy_as(&self, token: &str, name: &str, guest: &str) -> anyhow::Result<Response> {
+        let wasm = cloudexec_tests::guest_bytes(guest)?;
+        Ok(self
+            .with_token(token, reqwest::Method::POST, &format!("/v1/functions?name={name}"))
+            .header("content-type", "application/wasm")
+            .body(wasm)
+            .send()
+            .await?)
+    }
+
+    /// Creates another app with the admin token; returns its key and token.
+    pub async fn new_app(&self, name: &str) -> anyhow::Result<(i64, String)> {
+        let body: Value = self
+            .with_token(ADMIN_TOKEN, reqwest::Method::POST, "/v1/apps")
+            .json(&serde_json::json!({"name": name}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let key = body["appKey"].as_i64().ok_or_else(|| anyhow::anyhow!("no appKey in {body}"))?;
+        let token = body["token"].as_str().ok_or_else(|| anyhow::anyhow!("no token in {body}"))?.to_string();
+        Ok((key, token))
+    }
+
+    /// Polls a job until it reaches a terminal status.
+    pub async fn wait_for_job(&self, id: i64) -> anyhow::Result<Value> {
+        for _ in 0..400 {
+            let job: Value = self.as_app(reqwest::Method::GET, &format!("/v1/jobs/{id}")).send().await?.json().await?;
+            if !matches!(job["status"].as_str(), Some("waiting" | "executing")) {
+                return Ok(job);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("job {id} did not finish")
+    }
+}
