@@ -10,13 +10,19 @@ use super::AppState;
 use super::auth::AdminCaller;
 use super::body::ApiJson;
 use super::error::ApiError;
+use super::views::ErrorView;
 
-#[derive(Debug, Deserialize)]
+/// A new app.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewApp {
+    /// A readable name.
     name: String,
 }
 
+/// Create an app (admin token): answers its `appKey` and first token.
+#[utoipa::path(post, path = "/v1/apps", tag = "admin", request_body = NewApp,
+    responses((status = 201, body = Object, description = "`{appKey, name, token}`"), (status = 403, body = ErrorView)))]
 pub(super) async fn create(
     State(s): State<AppState>,
     _: AdminCaller,
@@ -26,10 +32,16 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(json!({"appKey": app.app_key, "name": app.name, "token": token}))))
 }
 
+/// All apps (admin token).
+#[utoipa::path(get, path = "/v1/apps", tag = "admin",
+    responses((status = 200, body = Object, description = "`{items: [{appKey, name, createdAt}]}`"), (status = 403, body = ErrorView)))]
 pub(super) async fn list(State(s): State<AppState>, _: AdminCaller) -> Result<Json<Json_>, ApiError> {
     Ok(Json(json!({"items": s.apps.list().await?})))
 }
 
+/// A new token for an app (admin token).
+#[utoipa::path(post, path = "/v1/apps/{app_key}/tokens", tag = "admin", params(("app_key" = i64, Path)),
+    responses((status = 201, body = Object, description = "`{appKey, token}`"), (status = 404, body = ErrorView)))]
 pub(super) async fn issue_token(
     State(s): State<AppState>,
     _: AdminCaller,

@@ -43,7 +43,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Function fields of an upload; all optional here, the service says what is required.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadFields {
     /// Function name.
@@ -60,6 +60,7 @@ pub struct UploadFields {
     pub wasm_base64: Option<String>,
     /// The module's bytes, decoded.
     #[serde(skip)]
+    #[schema(ignore)]
     pub wasm: Option<Vec<u8>>,
 }
 

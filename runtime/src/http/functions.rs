@@ -5,18 +5,26 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value as Json_, json};
+use serde_json::Value as Json_;
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::auth::AppCaller;
-use super::body::{ApiBytes, Upload, parse_json};
+use super::body::{ApiBytes, Upload, UploadFields, parse_json};
 use super::error::ApiError;
-use super::views::{self, JobQuery, ListPage, Paging};
+use super::views::{AcceptedView, ErrorView, FunctionPage, FunctionView, JobPage, JobQuery, JobView, Paging};
 use crate::functions::{ChangeFunction, CreateFunction};
 
 /// The source recorded for calls over the plain HTTP API (seed 001's `open_api`).
 pub const SOURCE_OPEN_API: &str = "open_api";
 
+/// Create a function from a wasm component: raw `application/wasm` (fields in the query),
+/// multipart form (`name`, `wasm` file, ...) or JSON with `wasm_base64`. The code is
+/// validated and compiled before the answer.
+#[utoipa::path(post, path = "/v1/functions", tag = "functions",
+    request_body(content = UploadFields, description = "JSON shape; see the summary for raw and multipart uploads"),
+    responses((status = 201, body = FunctionView), (status = 400, body = ErrorView), (status = 409, body = ErrorView),
+        (status = 413, body = ErrorView)))]
 pub(super) async fn create(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -33,38 +41,44 @@ pub(super) async fn create(
         async_timeout_ms: f.async_timeout_ms,
     };
     let created = s.functions.create(app, req).await?;
-    Ok((StatusCode::CREATED, Json(views::function(&created))).into_response())
+    Ok((StatusCode::CREATED, Json(FunctionView::from(&created))).into_response())
 }
 
+/// List the app's functions by name.
+#[utoipa::path(get, path = "/v1/functions", tag = "functions", params(Paging),
+    responses((status = 200, body = FunctionPage), (status = 400, body = ErrorView)))]
 pub(super) async fn list(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
     Query(paging): Query<Paging>,
-) -> Result<Json<ListPage>, ApiError> {
+) -> Result<Json<FunctionPage>, ApiError> {
     let page = paging.page()?;
     let (items, total) = s.functions.list(app, page).await?;
-    Ok(Json(ListPage {
-        items: items.iter().map(views::function).collect(),
-        total,
-        limit: page.limit,
-        offset: page.offset,
-    }))
+    let items = items.iter().map(FunctionView::from).collect();
+    Ok(Json(FunctionPage { items, total, limit: page.limit, offset: page.offset }))
 }
 
+/// One function.
+#[utoipa::path(get, path = "/v1/functions/{name}", tag = "functions", params(("name" = String, Path)),
+    responses((status = 200, body = FunctionView), (status = 404, body = ErrorView)))]
 pub(super) async fn get(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
     Path(name): Path<String>,
-) -> Result<Json<Json_>, ApiError> {
-    Ok(Json(views::function(&s.functions.get(app, &name).await?)))
+) -> Result<Json<FunctionView>, ApiError> {
+    Ok(Json(FunctionView::from(&s.functions.get(app, &name).await?)))
 }
 
+/// Change a function's metadata and/or code; new code is a new version.
+#[utoipa::path(patch, path = "/v1/functions/{name}", tag = "functions", params(("name" = String, Path)),
+    request_body = UploadFields,
+    responses((status = 200, body = FunctionView), (status = 400, body = ErrorView), (status = 404, body = ErrorView)))]
 pub(super) async fn update(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
     Path(name): Path<String>,
     Upload(f): Upload,
-) -> Result<Json<Json_>, ApiError> {
+) -> Result<Json<FunctionView>, ApiError> {
     let change = ChangeFunction {
         name: f.name,
         wasm: f.wasm,
@@ -73,9 +87,12 @@ pub(super) async fn update(
         sync_timeout_ms: f.sync_timeout_ms,
         async_timeout_ms: f.async_timeout_ms,
     };
-    Ok(Json(views::function(&s.functions.update(app, &name, change).await?)))
+    Ok(Json(FunctionView::from(&s.functions.update(app, &name, change).await?)))
 }
 
+/// Delete a function with its versions, jobs and logs.
+#[utoipa::path(delete, path = "/v1/functions/{name}", tag = "functions", params(("name" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorView)))]
 pub(super) async fn delete(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -86,12 +103,20 @@ pub(super) async fn delete(
 }
 
 /// `?async=true` makes an invocation a batch job.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 pub(super) struct InvokeQuery {
+    /// Run as a batch job: answer 202 with the job id at once.
     #[serde(rename = "async", default)]
+    #[param(rename = "async")]
     is_async: bool,
 }
 
+/// Invoke a function with the body as its input. Sync: the finished job (200 also when
+/// the guest failed; see `status` and `error`). Async: 202 with the job id.
+#[utoipa::path(post, path = "/v1/functions/{name}/invoke", tag = "jobs", params(("name" = String, Path), InvokeQuery),
+    request_body(content = Object, description = "the function's input"),
+    responses((status = 200, body = JobView), (status = 202, body = AcceptedView), (status = 400, body = ErrorView),
+        (status = 404, body = ErrorView), (status = 413, body = ErrorView), (status = 429, body = ErrorView)))]
 pub(super) async fn invoke(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -102,20 +127,24 @@ pub(super) async fn invoke(
     let input: Json_ = parse_json(&body)?;
     if q.is_async {
         let id = s.jobs.submit_async(app, &name, input, SOURCE_OPEN_API).await?;
-        let body = json!({"job_id": id, "status": "waiting", "job_url": format!("/v1/jobs/{id}")});
-        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+        let accepted = AcceptedView { job_id: id, status: "waiting".into(), job_url: format!("/v1/jobs/{id}") };
+        return Ok((StatusCode::ACCEPTED, Json(accepted)).into_response());
     }
     let job = s.jobs.invoke_sync(app, &name, input, SOURCE_OPEN_API).await?;
-    Ok(Json(views::job(&job)).into_response())
+    Ok(Json(JobView::from(&job)).into_response())
 }
 
+/// A function's jobs, newest first, filtered and paged.
+#[utoipa::path(get, path = "/v1/functions/{name}/jobs", tag = "jobs", params(("name" = String, Path), JobQuery),
+    responses((status = 200, body = JobPage), (status = 400, body = ErrorView), (status = 404, body = ErrorView)))]
 pub(super) async fn jobs(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
     Path(name): Path<String>,
     Query(q): Query<JobQuery>,
-) -> Result<Json<ListPage>, ApiError> {
+) -> Result<Json<JobPage>, ApiError> {
     let (filter, page) = q.split()?;
     let (items, total) = s.jobs.list(app, &name, filter, page).await?;
-    Ok(Json(ListPage { items: items.iter().map(views::job).collect(), total, limit: page.limit, offset: page.offset }))
+    let items = items.iter().map(JobView::from).collect();
+    Ok(Json(JobPage { items, total, limit: page.limit, offset: page.offset }))
 }

@@ -4,21 +4,26 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::Value as Json_;
 
 use super::AppState;
 use super::auth::AppCaller;
 use super::error::ApiError;
-use super::views;
+use super::views::{ErrorView, JobView};
 
+/// One job of the app.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = i64, Path)),
+    responses((status = 200, body = JobView), (status = 404, body = ErrorView)))]
 pub(super) async fn get(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
     Path(id): Path<i64>,
-) -> Result<Json<Json_>, ApiError> {
-    Ok(Json(views::job(&s.jobs.job(app, id).await?)))
+) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(JobView::from(&s.jobs.job(app, id).await?)))
 }
 
+/// A job's captured log (stdout, stderr and log lines), empty until it finishes.
+#[utoipa::path(get, path = "/v1/jobs/{id}/log", tag = "jobs", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 404, body = ErrorView)))]
 pub(super) async fn log(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,

@@ -8,6 +8,7 @@ pub mod compat;
 pub mod error;
 mod functions;
 mod jobs;
+pub mod openapi;
 mod views;
 
 use axum::Router;
@@ -41,6 +42,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::spec))
+        .route("/docs", get(openapi::docs))
+        .route("/docs/swagger-ui-bundle.js", get(openapi::bundle))
+        .route("/docs/swagger-ui.css", get(openapi::stylesheet))
         .route("/v1/apps", post(admin::create).get(admin::list))
         .route("/v1/apps/{app_key}/tokens", post(admin::issue_token))
         .route("/v1/functions", post(functions::create).get(functions::list))

@@ -2,7 +2,8 @@
 //! seed 001, so both APIs agree.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use crate::store::{FunctionRecord, JobFilter, JobRecord, PageRequest};
@@ -18,43 +19,135 @@ pub fn seconds(us: i64) -> f64 {
 }
 
 /// A function as the native API shows it.
-pub fn function(f: &FunctionRecord) -> Json {
-    json!({
-        "name": f.name,
-        "remark": f.remark,
-        "plan": f.plan,
-        "sync_timeout_ms": f.sync_timeout_ms,
-        "async_timeout_ms": f.async_timeout_ms,
-        "version": f.version,
-        "module_sha256": f.module_sha256,
-        "created_at": seconds(f.created_at),
-        "updated_at": seconds(f.updated_at),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunctionView {
+    /// Name, unique within the app.
+    pub name: String,
+    /// Free text.
+    pub remark: String,
+    /// `P_FREE` (128 MiB) or `P_PERSONAL` (256 MiB).
+    pub plan: String,
+    /// Deadline of sync invocations, ms.
+    pub sync_timeout_ms: i64,
+    /// Deadline of async invocations, ms.
+    pub async_timeout_ms: i64,
+    /// Current version: 1 at creation, +1 per code change.
+    pub version: i64,
+    /// sha256 of the current version's module.
+    pub module_sha256: String,
+    /// Epoch seconds.
+    pub created_at: f64,
+    /// Epoch seconds.
+    pub updated_at: f64,
+}
+
+impl From<&FunctionRecord> for FunctionView {
+    fn from(f: &FunctionRecord) -> Self {
+        Self {
+            name: f.name.clone(),
+            remark: f.remark.clone(),
+            plan: f.plan.clone(),
+            sync_timeout_ms: f.sync_timeout_ms,
+            async_timeout_ms: f.async_timeout_ms,
+            version: f.version,
+            module_sha256: f.module_sha256.clone(),
+            created_at: seconds(f.created_at),
+            updated_at: seconds(f.updated_at),
+        }
+    }
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobErrorView {
+    /// `DeadlineExceeded`, `MemoryLimitExceeded`, `Trap`, `InvalidModule`, or the guest's own code.
+    pub code: String,
+    /// What happened.
+    pub message: Option<String>,
 }
 
 /// A job as the native API shows it.
-pub fn job(j: &JobRecord) -> Json {
-    let error = j.error_code.as_ref().map(|code| json!({"code": code, "message": j.error_message}));
-    json!({
-        "id": j.id,
-        "version": j.version,
-        "source": j.source,
-        "service_type": j.service_type,
-        "status": j.status.as_str(),
-        "input": j.input,
-        "output": j.output,
-        "error": error,
-        "mem_usage": j.mem_usage,
-        "timeout_ms": j.timeout_ms,
-        "created_at": seconds(j.created_at),
-        "started_at": j.started_at.map(seconds),
-        "finished_at": j.finished_at.map(seconds),
-        "log_url": format!("/v1/jobs/{}/log", j.id),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobView {
+    /// Job id.
+    pub id: i64,
+    /// Function version that ran.
+    pub version: i64,
+    /// `open_api`, `sdk`, `cloud_function`, `timer`, ...
+    pub source: String,
+    /// `time_sensitive` (sync) or `batch` (async).
+    pub service_type: String,
+    /// `waiting`, `executing`, `fulfilled`, `execution_failed`, `deadline_exceeded`, `execution_rejected`, `schedule_failed`.
+    pub status: String,
+    /// The input.
+    #[schema(value_type = Object)]
+    pub input: Json,
+    /// The output, when fulfilled.
+    #[schema(value_type = Option<Object>)]
+    pub output: Option<Json>,
+    /// Why it failed.
+    pub error: Option<JobErrorView>,
+    /// Peak linear memory, bytes.
+    pub mem_usage: i64,
+    /// Deadline, ms.
+    pub timeout_ms: i64,
+    /// Epoch seconds.
+    pub created_at: f64,
+    /// Epoch seconds.
+    pub started_at: Option<f64>,
+    /// Epoch seconds.
+    pub finished_at: Option<f64>,
+    /// Where the captured log is.
+    pub log_url: String,
+}
+
+impl From<&JobRecord> for JobView {
+    fn from(j: &JobRecord) -> Self {
+        Self {
+            id: j.id,
+            version: j.version,
+            source: j.source.clone(),
+            service_type: j.service_type.clone(),
+            status: j.status.as_str().to_string(),
+            input: j.input.clone(),
+            output: j.output.clone(),
+            error: j
+                .error_code
+                .as_ref()
+                .map(|code| JobErrorView { code: code.clone(), message: j.error_message.clone() }),
+            mem_usage: j.mem_usage,
+            timeout_ms: j.timeout_ms,
+            created_at: seconds(j.created_at),
+            started_at: j.started_at.map(seconds),
+            finished_at: j.finished_at.map(seconds),
+            log_url: format!("/v1/jobs/{}/log", j.id),
+        }
+    }
+}
+
+/// An accepted async invocation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AcceptedView {
+    /// The job's id.
+    pub job_id: i64,
+    /// Always `waiting`.
+    pub status: String,
+    /// Where to follow it.
+    pub job_url: String,
+}
+
+/// The error body of every failed request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorView {
+    /// `InvalidArgument`, `Unauthorized`, `AccessDenied`, `FunctionNotExists`, `FunctionAlreadyExists`,
+    /// `EntityTooLarge`, `ResourceThrottled`, `InternalServerError`, ...
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
 }
 
 /// `?limit=&offset=` of list endpoints.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
 pub struct Paging {
     /// Rows per page (default 20, at most 1000).
     pub limit: Option<i64>,
@@ -78,7 +171,7 @@ impl Paging {
 }
 
 /// `?source=&status=&service_type=&limit=&offset=` of job lists.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 pub struct JobQuery {
     /// Only this source.
     pub source: Option<String>,
@@ -111,12 +204,25 @@ impl JobQuery {
     }
 }
 
-/// A page of items with its total, for native list endpoints.
-#[derive(Debug, Serialize)]
-pub struct ListPage {
-    /// The items.
-    pub items: Vec<Json>,
-    /// All matching items.
+/// A page of functions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FunctionPage {
+    /// The functions, by name.
+    pub items: Vec<FunctionView>,
+    /// All functions of the app.
+    pub total: i64,
+    /// Page size used.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// A page of jobs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobPage {
+    /// The jobs, newest first.
+    pub items: Vec<JobView>,
+    /// All matching jobs.
     pub total: i64,
     /// Page size used.
     pub limit: i64,

@@ -1,0 +1,48 @@
+//! The API describes itself: `/openapi.json` from the code, a docs page that needs no
+//! network, and Prometheus metrics.
+
+use serde_json::Value;
+
+use crate::server::TestServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_json_describes_every_native_route() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let spec: Value = server.client.get(server.url("/openapi.json")).send().await?.error_for_status()?.json().await?;
+    assert!(spec["openapi"].as_str().unwrap_or_default().starts_with("3."), "{}", spec["openapi"]);
+    for (path, method) in [
+        ("/v1/functions", "post"),
+        ("/v1/functions", "get"),
+        ("/v1/functions/{name}", "patch"),
+        ("/v1/functions/{name}", "delete"),
+        ("/v1/functions/{name}/invoke", "post"),
+        ("/v1/functions/{name}/jobs", "get"),
+        ("/v1/jobs/{id}", "get"),
+        ("/v1/jobs/{id}/log", "get"),
+        ("/v1/apps", "post"),
+    ] {
+        assert!(spec["paths"][path][method].is_object(), "{method} {path} is described");
+    }
+    let job = &spec["components"]["schemas"]["JobView"]["properties"];
+    for field in ["id", "status", "service_type", "source", "mem_usage", "log_url"] {
+        assert!(job[field].is_object(), "JobView.{field}");
+    }
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    server.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_page_loads_only_local_assets() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let page = server.client.get(server.url("/docs")).send().await?.error_for_status()?.text().await?;
+    assert!(page.contains("/openapi.json") && page.contains("/docs/swagger-ui-bundle.js"), "{page}");
+    assert!(!page.contains("http://") && !page.contains("https://"), "no CDN: {page}");
+    let js = server.client.get(server.url("/docs/swagger-ui-bundle.js")).send().await?.error_for_status()?;
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(js.bytes().await?.len() > 1_000_000);
+    let css = server.client.get(server.url("/docs/swagger-ui.css")).send().await?.error_for_status()?;
+    assert!(css.text().await?.contains(".swagger-ui"));
+    server.stop().await?;
+    Ok(())
+}
