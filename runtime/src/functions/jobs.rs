@@ -143,8 +143,9 @@ impl JobRunner {
             .await;
         let outcome = job_outcome(inv, started_at);
         self.count(&job.service_type, &outcome);
-        let id = inner.store.insert_finished_job(job, outcome).await?;
-        inner.store.get_job(app_key, id).await?.ok_or_else(|| ServiceError::Internal(format!("job {id} vanished")))
+        let mut record = JobRecord::finished(0, &job, &outcome);
+        record.id = inner.store.insert_finished_job(job, outcome).await?;
+        Ok(record)
     }
 
     /// Records a waiting job (`batch`) and wakes the dispatcher; returns the job id.

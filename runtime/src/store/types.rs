@@ -252,3 +252,29 @@ pub struct PageRequest {
     /// Rows skipped.
     pub offset: i64,
 }
+
+impl JobRecord {
+    /// The record a finished job has after [`super::Store::insert_finished_job`] stored it as `id`.
+    pub fn finished(id: i64, job: &NewJob, outcome: &JobOutcome) -> Self {
+        Self {
+            id,
+            app_key: job.app_key,
+            function_id: job.function_id,
+            version: job.version,
+            module_sha256: job.module_sha256.clone(),
+            memory_limit: job.memory_limit,
+            source: job.source.clone(),
+            service_type: job.service_type.clone(),
+            status: outcome.status,
+            input: job.input.clone(),
+            output: outcome.output.clone(),
+            error_code: outcome.error_code.clone(),
+            error_message: outcome.error_message.clone(),
+            mem_usage: outcome.mem_usage,
+            timeout_ms: job.timeout_ms,
+            created_at: job.created_at,
+            started_at: Some(outcome.started_at),
+            finished_at: Some(outcome.finished_at),
+        }
+    }
+}
