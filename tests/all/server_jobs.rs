@@ -118,6 +118,7 @@ async fn hostile_guests_become_failed_jobs_and_the_server_keeps_serving() -> any
 
     let own = invoke(&server, "hostile", json!({"action": "error"})).await?;
     assert_eq!((own["status"].clone(), own["error"]["code"].clone()), (json!("execution_failed"), json!("Boom")));
+    assert_eq!(own["error"]["message"], "guest chose to fail", "the guest's own words, not repeated with its code");
 
     let next = invoke(&server, "hello", json!({"name": "after"})).await?;
     assert_eq!(next["output"], json!({"greeting": "Hello, after!"}));

@@ -1,6 +1,7 @@
 //! The `cloudexec` command line: run functions and bins locally on the same engine the
 //! server uses. Exit codes are stable so scripts can branch on them (see [`ExitCode`]).
 
+mod client;
 mod invoke;
 mod report;
 mod run_bin;
@@ -35,8 +36,10 @@ pub enum ExitCode {
     Input = 7,
     /// A failure of cloudexec itself.
     Internal = 8,
-    /// The engine had no free instance slot; retrying later may succeed.
+    /// The engine had no free instance slot, or the server answered 429; retrying later may succeed.
     Busy = 9,
+    /// The server has no such function or job (a 404 `...NotExists` answer).
+    NotFound = 10,
 }
 
 impl ExitCode {
@@ -97,6 +100,14 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Print the default app's token from a server's data dir.
     Token(serve::TokenArgs),
+    /// Upload a function to a running server (create it, or give an existing one new code).
+    Deploy(client::DeployArgs),
+    /// Invoke a function on a running server: wait for the result, or --async for a job id.
+    Call(client::CallArgs),
+    /// List a function's jobs on a running server.
+    Jobs(client::JobsArgs),
+    /// Print the log a job captured on a running server.
+    Logs(client::LogsArgs),
 }
 
 /// Memory plans as the CLI names them.
@@ -157,5 +168,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::RunBin(args) => run_bin::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::Token(args) => serve::token(args),
+        Command::Deploy(args) => client::deploy(args),
+        Command::Call(args) => client::call(args),
+        Command::Jobs(args) => client::jobs(args),
+        Command::Logs(args) => client::logs(args),
     }
 }

@@ -15,7 +15,7 @@ pub(crate) fn job_outcome(inv: Invocation, started_at: i64) -> JobOutcome {
         status,
         output,
         error_code: error.as_ref().map(error_code),
-        error_message: error.as_ref().map(ToString::to_string),
+        error_message: error.as_ref().map(error_message),
         mem_usage,
         started_at,
         finished_at,
@@ -43,6 +43,15 @@ pub(crate) fn error_code(error: &EngineError) -> String {
         EngineError::Busy(_) => "ResourceThrottled".into(),
         e if e.is_load_error() => "InvalidModule".into(),
         _ => "InternalError".into(),
+    }
+}
+
+/// The message recorded with a failed job: the guest's own words for its own error (its
+/// code is recorded beside it), the engine's description otherwise.
+pub(crate) fn error_message(error: &EngineError) -> String {
+    match error {
+        EngineError::Guest { message, .. } => message.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -1,0 +1,310 @@
+//! `cloudexec serve` as a real subprocess on a free port, and the CLI as its client:
+//! deploy, call, jobs, logs and their exit codes; async jobs surviving a `kill -9`; and
+//! `cloudexec token`.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+
+/// The app token every test server uses.
+const TOKEN: &str = "serve-test-token-0123456789";
+/// How long a server may take to answer `/healthz`.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long jobs may take to reach a final status.
+const JOB_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A `cloudexec serve` child, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `cloudexec serve` on a free port over `data_dir` (`--token` given unless
+    /// `token` is `None`) and waits for `/healthz`. Output goes to files in `logs`.
+    fn start(data_dir: &Path, logs: &Path, token: Option<&str>, extra: &[&str]) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let url = format!("http://127.0.0.1:{port}");
+        let tag = format!("serve-{port}");
+        let (stdout, stderr) = (logs.join(format!("{tag}.out")), logs.join(format!("{tag}.err")));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .args(token.map_or_else(Vec::new, |t| vec!["--token", t]))
+            .args(extra)
+            .stdout(Stdio::from(File::create(&stdout)?))
+            .stderr(Stdio::from(File::create(&stderr)?));
+        let child = clean_env(&mut command).spawn().context("spawning cloudexec serve")?;
+        let mut server = Self { child, url, stdout, stderr };
+        server.wait_healthy()?;
+        Ok(server)
+    }
+
+    fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < START_TIMEOUT {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("cloudexec serve exited with {status}: {}", self.stderr_text());
+            }
+            if let Ok(answer) = ureq::get(format!("{}/healthz", self.url)).call()
+                && answer.status() == 200
+            {
+                return Ok(());
+            }
+            sleep(Duration::from_millis(100));
+        }
+        bail!("cloudexec serve did not answer /healthz within {START_TIMEOUT:?}: {}", self.stderr_text())
+    }
+
+    fn stdout_text(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// `GET path` with the token, as JSON.
+    fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        let mut answer = ureq::get(format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .call()
+            .with_context(|| format!("GET {path}"))?;
+        Ok(serde_json::from_str(&answer.body_mut().read_to_string()?)?)
+    }
+
+    /// Polls `/v1/jobs/{id}` until the job leaves `waiting` and `executing`.
+    fn wait_final(&self, id: i64) -> anyhow::Result<Value> {
+        let started = Instant::now();
+        loop {
+            let job = self.get_json(&format!("/v1/jobs/{id}"))?;
+            if !matches!(job["status"].as_str(), Some("waiting" | "executing")) {
+                return Ok(job);
+            }
+            ensure!(started.elapsed() < JOB_TIMEOUT, "job {id} still {} after {JOB_TIMEOUT:?}", job["status"]);
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Polls `/v1/jobs/{id}` until it has `status`.
+    fn wait_status(&self, id: i64, status: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < JOB_TIMEOUT {
+            if self.get_json(&format!("/v1/jobs/{id}"))?["status"] == status {
+                return Ok(());
+            }
+            sleep(Duration::from_millis(20));
+        }
+        bail!("job {id} never became {status}")
+    }
+
+    /// Runs a client command against this server with the test token.
+    fn cli(&self, args: &[&str]) -> anyhow::Result<Run> {
+        cloudexec(&[args, &["--server", &self.url, "--token", TOKEN]].concat())
+    }
+}
+
+/// A finished CLI run.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Fails unless the exit code is `code`.
+    fn expect(self, code: i32) -> anyhow::Result<Self> {
+        ensure!(self.code == Some(code), "expected exit {code}: {self:#?}");
+        Ok(self)
+    }
+}
+
+fn cloudexec(args: &[&str]) -> anyhow::Result<Run> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
+    command.args(args);
+    let Output { status, stdout, stderr } = clean_env(&mut command).output()?;
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    Ok(Run { code: status.code(), stdout: text(stdout), stderr: text(stderr) })
+}
+
+/// The CLI's environment variables removed, so the caller's shell cannot change a test.
+fn clean_env(command: &mut Command) -> &mut Command {
+    for var in
+        ["CLOUDEXEC_TOKEN", "CLOUDEXEC_SERVER", "CLOUDEXEC_DATA_DIR", "CLOUDEXEC_ADMIN_TOKEN", "CLOUDEXEC_LISTEN"]
+    {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn guest(name: &str) -> anyhow::Result<String> {
+    Ok(cloudexec_tests::guest(name)?.display().to_string())
+}
+
+/// The number after `prefix` on its line of `text`.
+fn number_after(text: &str, prefix: &str) -> anyhow::Result<i64> {
+    let line = text.lines().find_map(|l| l.strip_prefix(prefix)).with_context(|| format!("no {prefix:?} in {text}"))?;
+    let digits: String = line.trim().chars().take_while(char::is_ascii_digit).collect();
+    Ok(digits.parse()?)
+}
+
+#[test]
+fn deploy_call_jobs_and_logs_work_against_a_running_server() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let server = Server::start(&data, dir.path(), Some(TOKEN), &[])?;
+
+    let deployed = server.cli(&["deploy", &guest("hello")?, "--name", "hello", "--remark", "greets"])?.expect(0)?;
+    assert!(deployed.stdout.contains("created function hello"), "{deployed:#?}");
+    assert!(deployed.stdout.contains("version: 1"), "{deployed:#?}");
+    let sha = deployed.stdout.lines().find_map(|l| l.strip_prefix("sha256: ")).unwrap_or_default();
+    assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "{deployed:#?}");
+
+    let sync = server.cli(&["call", "hello", "--input", r#"{"name":"CLI"}"#])?.expect(0)?;
+    for want in [r#"output: {"greeting":"Hello, CLI!"}"#, "status: fulfilled", "[INFO] greeting CLI", "peak memory:"] {
+        assert!(sync.stdout.contains(want), "{want:?} missing: {sync:#?}");
+    }
+    let sync_id = number_after(&sync.stdout, "job: ")?;
+
+    let queued = server.cli(&["call", "hello", "--async", "--input", r#"{"name":"Async"}"#])?.expect(0)?;
+    let async_id = number_after(&queued.stdout, "job: ")?;
+    assert!(queued.stdout.contains(&format!("url: {}/v1/jobs/{async_id}", server.url)), "{queued:#?}");
+    assert_eq!(server.wait_final(async_id)?["status"], "fulfilled");
+
+    let table = server.cli(&["jobs", "hello"])?.expect(0)?;
+    assert!(table.stdout.starts_with("ID  STATUS"), "{table:#?}");
+    for (id, kind) in [(sync_id, "time_sensitive"), (async_id, "batch")] {
+        let row = table.stdout.lines().find(|l| l.starts_with(&format!("{id} "))).context("row missing")?;
+        assert!(row.contains("fulfilled") && row.contains(kind) && row.contains("open_api"), "{row}");
+    }
+    assert!(table.stdout.contains("2 of 2 jobs shown"), "{table:#?}");
+    let batch = server.cli(&["jobs", "hello", "--service-type", "batch", "--json"])?.expect(0)?;
+    let page: Value = serde_json::from_str(&batch.stdout)?;
+    assert_eq!((page["total"].as_i64(), page["items"][0]["id"].as_i64()), (Some(1), Some(async_id)), "{page}");
+
+    // `logs` without --token reads it from the server's data dir.
+    let log = cloudexec(&["logs", &async_id.to_string(), "--server", &server.url, "--data-dir", path(&data)?])?;
+    let log = log.expect(0)?;
+    assert!(log.stdout.contains("[INFO] greeting Async"), "{log:#?}");
+
+    let updated =
+        server.cli(&["deploy", &guest("flow-start-node")?, "--name", "hello", "--sync-timeout-ms", "2000"])?;
+    let updated = updated.expect(0)?;
+    assert!(updated.stdout.contains("updated function hello") && updated.stdout.contains("version: 2"), "{updated:#?}");
+    let added = server.cli(&["call", "hello", "--input", r#"{"left":2,"right":3}"#])?.expect(0)?;
+    assert!(added.stdout.contains(r#"output: {"result_number":5}"#), "{added:#?}");
+    let failed = server.cli(&["call", "hello", "--input", r#"{"left":"x"}"#])?.expect(1)?;
+    assert!(failed.stdout.starts_with("error: InvalidArgument: "), "{failed:#?}");
+    assert!(failed.stdout.contains("left and right must be numbers"), "{failed:#?}");
+    assert!(failed.stdout.contains("status: execution_failed"), "{failed:#?}");
+    Ok(())
+}
+
+#[test]
+fn client_errors_have_their_exit_codes_and_say_what_went_wrong() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(&dir.path().join("data"), dir.path(), Some(TOKEN), &[])?;
+
+    for args in [&["call", "missing"][..], &["jobs", "missing"]] {
+        let run = server.cli(args)?.expect(10)?;
+        assert!(run.stderr.contains(r#"error: FunctionNotExists: function "missing" does not exist"#), "{run:#?}");
+    }
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"junk")?;
+    let rejected = server.cli(&["deploy", path(&junk)?, "--name", "junk"])?.expect(3)?;
+    assert!(rejected.stderr.contains("error: InvalidArgument: "), "{rejected:#?}");
+    let unreadable = server.cli(&["deploy", "/nonexistent/x.wasm", "--name", "x"])?.expect(7)?;
+    assert!(unreadable.stderr.contains("cannot read /nonexistent/x.wasm"), "{unreadable:#?}");
+    let bad_input = server.cli(&["call", "missing", "--input", "{nope"])?.expect(7)?;
+    assert!(bad_input.stderr.contains("--input is not valid JSON"), "{bad_input:#?}");
+
+    let no_token = cloudexec(&["call", "hello", "--server", &server.url, "--data-dir", "/nonexistent/data"])?;
+    let no_token = no_token.expect(7)?;
+    assert!(no_token.stderr.contains("no token found") && no_token.stderr.contains("/nonexistent/data/token"));
+    let wrong = cloudexec(&["jobs", "hello", "--server", &server.url, "--token", "not-the-token-at-all"])?.expect(8)?;
+    assert!(wrong.stderr.contains("error: Unauthorized: "), "{wrong:#?}");
+
+    let nobody = format!("http://127.0.0.1:{}", free_port()?);
+    let down = cloudexec(&["call", "hello", "--server", &nobody, "--token", TOKEN])?.expect(8)?;
+    assert!(down.stderr.contains(&format!("cannot reach the cloudexec server at {nobody}")), "{down:#?}");
+    Ok(())
+}
+
+#[test]
+fn async_jobs_survive_a_kill_9_of_the_server() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let one_slot = ["--max-concurrency", "1"];
+    let first = Server::start(&data, dir.path(), Some(TOKEN), &one_slot)?;
+    let printed = first.stdout_text();
+    assert!(printed.contains(&format!("app 1 token: {TOKEN}")) && printed.contains("admin token: "), "{printed}");
+
+    first.cli(&["deploy", &guest("hostile")?, "--name", "hostile", "--async-timeout-ms", "3000"])?.expect(0)?;
+    let inputs = [json!({"action": "loop"}), json!({"action": "echo", "n": 1}), json!({"action": "echo", "n": 2})];
+    let mut ids = Vec::new();
+    for input in &inputs {
+        let queued = first.cli(&["call", "hostile", "--async", "--json", "--input", &input.to_string()])?.expect(0)?;
+        let accepted: Value = serde_json::from_str(&queued.stdout)?;
+        ids.push(accepted["job_id"].as_i64().context("no job_id")?);
+    }
+    first.wait_status(ids[0], "executing")?;
+    sleep(Duration::from_millis(300));
+    for id in &ids[1..] {
+        assert_eq!(first.get_json(&format!("/v1/jobs/{id}"))?["status"], "waiting", "one slot: echo jobs wait");
+    }
+    drop(first); // SIGKILL: no graceful shutdown.
+
+    let second = Server::start(&data, dir.path(), Some(TOKEN), &one_slot)?;
+    let looped = second.wait_final(ids[0])?;
+    assert_eq!(looped["status"], "deadline_exceeded", "{looped}");
+    for (id, input) in ids[1..].iter().zip(&inputs[1..]) {
+        let echoed = second.wait_final(*id)?;
+        assert_eq!((&echoed["status"], &echoed["output"]), (&json!("fulfilled"), input), "{echoed}");
+    }
+    let list = second.cli(&["jobs", "hostile", "--json"])?.expect(0)?;
+    let page: Value = serde_json::from_str(&list.stdout)?;
+    assert_eq!(page["total"], 3, "{page}");
+    Ok(())
+}
+
+#[test]
+fn token_prints_the_token_the_server_generated() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let server = Server::start(&data, dir.path(), None, &[])?;
+    let printed = server.stdout_text();
+    let generated = printed.lines().find_map(|l| l.strip_prefix("app 1 token: ")).context("no token printed")?;
+    assert!(generated.len() >= 16, "{printed}");
+
+    let token = cloudexec(&["token", "--data-dir", path(&data)?])?.expect(0)?;
+    assert_eq!(token.stdout.trim(), generated);
+    let missing = dir.path().join("missing");
+    let failed = cloudexec(&["token", "--data-dir", path(&missing)?])?.expect(7)?;
+    assert!(failed.stderr.contains(&format!("cannot read {}", missing.join("token").display())), "{failed:#?}");
+    Ok(())
+}
+
+fn path(path: &Path) -> anyhow::Result<&str> {
+    path.to_str().context("non-UTF-8 temp path")
+}
