@@ -6,7 +6,10 @@ pub mod jobs;
 mod outcome;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use dashmap::DashMap;
 
 use crate::engine::{Engine, FunctionModule, Plan, module_hash};
 use crate::error::ServiceError;
@@ -59,6 +62,12 @@ pub struct ChangeFunction {
 pub struct Functions {
     store: Arc<dyn Store>,
     engine: Engine,
+    /// Functions by (app, name), so an invocation does not read the store for them.
+    /// Every change goes through this service, which updates the cache; with several
+    /// nodes on one database (PostgreSQL, later) this needs invalidation across nodes.
+    cache: Arc<DashMap<(i64, String), FunctionRecord>>,
+    /// Bumped before and after every change, so a read that raced a change is not cached.
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Functions {
@@ -70,7 +79,7 @@ impl std::fmt::Debug for Functions {
 impl Functions {
     /// A service over `store`, compiling and running on `engine`.
     pub fn new(store: Arc<dyn Store>, engine: Engine) -> Self {
-        Self { store, engine }
+        Self { store, engine, cache: Arc::new(DashMap::new()), generation: Arc::new(AtomicU64::new(0)) }
     }
 
     /// Validates and compiles the code, stores it once per content, creates the function.
@@ -90,7 +99,10 @@ impl Functions {
             module_sha256: sha,
             now: now_us(),
         };
-        Ok(self.store.create_function(new).await?)
+        let created = self.store.create_function(new).await?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.insert((app_key, created.name.clone()), created.clone());
+        Ok(created)
     }
 
     /// Applies `change`; new code is compiled first and becomes a new version.
@@ -120,12 +132,27 @@ impl Functions {
             module_sha256,
             now: now_us(),
         };
-        Ok(self.store.update_function(app_key, name, update).await?)
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let updated = self.store.update_function(app_key, name, update).await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.remove(&(app_key, name.to_string()));
+        let updated = updated?;
+        self.cache.insert((app_key, updated.name.clone()), updated.clone());
+        Ok(updated)
     }
 
     /// One function of the app.
     pub async fn get(&self, app_key: i64, name: &str) -> Result<FunctionRecord, ServiceError> {
-        self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))
+        let key = (app_key, name.to_string());
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(hit.clone());
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))?;
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.cache.entry(key).or_insert_with(|| found.clone());
+        }
+        Ok(found)
     }
 
     /// A page of the app's functions and the total.
@@ -135,7 +162,11 @@ impl Functions {
 
     /// Deletes a function with its versions and jobs.
     pub async fn delete(&self, app_key: i64, name: &str) -> Result<(), ServiceError> {
-        match self.store.delete_function(app_key, name).await? {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let deleted = self.store.delete_function(app_key, name).await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.remove(&(app_key, name.to_string()));
+        match deleted? {
             true => Ok(()),
             false => Err(ServiceError::function_not_found(name)),
         }

@@ -6,7 +6,7 @@ use super::db_error;
 use super::rows::{JOB_COLUMNS, job};
 use crate::store::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, StoreError};
 
-fn insert(conn: &Connection, job: &NewJob, status: JobStatus) -> Result<i64, StoreError> {
+pub(super) fn insert_waiting(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
              module_sha256, memory_limit)
@@ -19,7 +19,7 @@ fn insert(conn: &Connection, job: &NewJob, status: JobStatus) -> Result<i64, Sto
             job.version,
             job.source,
             job.service_type,
-            status.as_str(),
+            JobStatus::Waiting.as_str(),
             job.input.to_string(),
             job.timeout_ms,
             job.created_at,
@@ -31,14 +31,45 @@ fn insert(conn: &Connection, job: &NewJob, status: JobStatus) -> Result<i64, Sto
     Ok(conn.last_insert_rowid())
 }
 
-pub(super) fn insert_waiting(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
-    insert(conn, job, JobStatus::Waiting)
+/// One INSERT of the whole record (the hot path of every sync call) plus its log.
+pub(super) fn insert_finished(conn: &Connection, job: &NewJob, outcome: &JobOutcome) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
+             module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            job.app_key,
+            job.function_id,
+            job.version,
+            job.source,
+            job.service_type,
+            outcome.status.as_str(),
+            job.input.to_string(),
+            job.timeout_ms,
+            job.created_at,
+            job.module_sha256,
+            job.memory_limit,
+            outcome.output.as_ref().map(|o| o.to_string()),
+            outcome.error_code,
+            outcome.error_message,
+            outcome.mem_usage,
+            outcome.started_at,
+            outcome.finished_at,
+        ])
+    })
+    .map_err(db_error)?;
+    let id = conn.last_insert_rowid();
+    insert_log(conn, id, &outcome.log)?;
+    Ok(id)
 }
 
-pub(super) fn insert_finished(conn: &Connection, job: &NewJob, outcome: &JobOutcome) -> Result<i64, StoreError> {
-    let id = insert(conn, job, JobStatus::Executing)?;
-    finish(conn, id, outcome)?;
-    Ok(id)
+fn insert_log(conn: &Connection, id: i64, log: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO job_logs (job_id, text) VALUES (?1, ?2) ON CONFLICT (job_id) DO NOTHING")
+        .and_then(|mut stmt| stmt.execute(params![id, log]))
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// Writes the outcome only if the job is still executing, so it ends exactly once.
@@ -62,9 +93,7 @@ pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result
         })
         .map_err(db_error)?;
     if changed > 0 {
-        conn.prepare_cached("INSERT INTO job_logs (job_id, text) VALUES (?1, ?2) ON CONFLICT (job_id) DO NOTHING")
-            .and_then(|mut stmt| stmt.execute(params![id, outcome.log]))
-            .map_err(db_error)?;
+        insert_log(conn, id, &outcome.log)?;
     }
     Ok(())
 }
