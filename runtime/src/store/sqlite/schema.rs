@@ -63,7 +63,10 @@ CREATE TABLE jobs (
     finished_at    BIGINT
 );
 CREATE INDEX jobs_by_function ON jobs (function_id, id);
-CREATE INDEX jobs_by_status ON jobs (status, id);
+-- Only unfinished jobs are looked up by status (the dispatcher); sync jobs are inserted
+-- finished and never enter this index.
+CREATE INDEX jobs_waiting ON jobs (id) WHERE status = 'waiting';
+CREATE INDEX jobs_executing ON jobs (id) WHERE status = 'executing';
 CREATE TABLE job_logs (
     job_id  BIGINT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
     text    TEXT NOT NULL
