@@ -143,6 +143,12 @@ async fn unknown_functions_and_jobs_are_404_and_bad_bodies_400() -> anyhow::Resu
     assert_eq!(malformed.status(), 400);
     let route = server.as_app(Method::GET, "/v1/nothing-here").send().await?;
     assert_eq!(route.status(), 404);
+    for path in ["/v1/jobs/not-a-number", "/v1/functions?limit=many", "/v1/functions/hello/jobs?offset=-"] {
+        let bad = server.as_app(Method::GET, path).send().await?;
+        assert_eq!(bad.status(), 400, "{path}");
+        let body: Value = bad.json().await?;
+        assert_eq!(body["code"], "InvalidArgument", "{path}: {body}");
+    }
     server.stop().await?;
     Ok(())
 }

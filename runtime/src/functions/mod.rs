@@ -148,7 +148,8 @@ impl Functions {
             return Ok(hit.clone());
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let found = self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))?;
+        let found =
+            self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))?;
         if self.generation.load(Ordering::SeqCst) == generation {
             self.cache.entry(key).or_insert_with(|| found.clone());
         }

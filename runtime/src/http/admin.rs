@@ -1,7 +1,9 @@
 //! `/v1/apps`: the admin creates apps and issues tokens.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::extract::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};

@@ -1,7 +1,9 @@
 //! `/v1/functions`: create, list, get, update, delete, invoke, list jobs.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use super::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;

@@ -1,7 +1,9 @@
 //! `/v1/jobs/{id}` and its log.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::extract::Path;
 use axum::http::header;
 use axum::response::IntoResponse;
 

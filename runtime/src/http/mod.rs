@@ -6,6 +6,7 @@ mod auth;
 mod body;
 pub mod compat;
 pub mod error;
+mod extract;
 mod functions;
 mod jobs;
 pub mod openapi;

@@ -22,8 +22,9 @@ mod shapes;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::Query;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -59,7 +60,7 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
 
 /// The query string as `T`, with rejections in our error shape.
 pub(crate) fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
-    Query::<T>::try_from_uri(uri).map(|Query(q)| q).map_err(|e| ApiError::invalid(e.body_text()))
+    axum::extract::Query::<T>::try_from_uri(uri).map(|q| q.0).map_err(|e| ApiError::invalid(e.body_text()))
 }
 
 /// A field the seed says must be a non-empty string.

@@ -2,7 +2,9 @@
 //! (`GET :name/job/`) and read a job's log (`GET :name/job/:id/log/`, our `user_log_url`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
