@@ -6,6 +6,7 @@
 //! local wasm files for both.
 
 pub mod apps;
+pub mod bins;
 pub mod cli;
 pub mod engine;
 pub mod error;

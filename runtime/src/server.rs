@@ -10,6 +10,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::apps::{Apps, new_token};
+use crate::bins::Bins;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::ServiceError;
 use crate::functions::{Functions, JobRunner, RunnerConfig};
@@ -105,9 +106,10 @@ impl Server {
         let apps = Apps::new(dyn_store.clone());
         let bootstrap = bootstrap(&apps, dyn_store.as_ref(), &config).await?;
         let functions = Functions::new(dyn_store.clone(), engine.clone());
-        let jobs = JobRunner::new(dyn_store, engine, functions.clone(), config.runner);
+        let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner);
         jobs.start().await?;
-        let state = AppState { apps, functions, jobs, max_body_bytes: config.max_body_bytes };
+        let bins = Bins::new(dyn_store, engine, functions.clone(), jobs.executor());
+        let state = AppState { apps, functions, jobs, bins, max_body_bytes: config.max_body_bytes };
         Ok(Self { state, store, bootstrap })
     }
 

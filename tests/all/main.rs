@@ -8,6 +8,7 @@ mod sandbox;
 mod seed001;
 mod server;
 mod server_auth;
+mod server_bins;
 mod server_docs;
 mod server_functions;
 mod server_jobs;

@@ -48,3 +48,41 @@ async fn queued_async_jobs_run_after_a_restart_and_history_survives() -> anyhow:
     restarted.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_and_bindings_survive_a_restart_and_keep_running() -> anyhow::Result<()> {
+    let temp = tempfile::tempdir()?;
+    let cfg = config(temp.path());
+    let server = TestServer::start_with(cfg.clone()).await?;
+    let wasm = cloudexec_tests::guest_bytes("hostile-bin")?;
+    let bin: Value = server
+        .as_app(Method::POST, "/v1/bins")
+        .header("content-type", "application/wasm")
+        .body(wasm)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let created: Value =
+        server.as_app(Method::POST, "/v1/instances").json(&json!({"binId": bin["binId"]})).send().await?.json().await?;
+    let id = created["executeInstanceId"].as_str().unwrap_or_default().to_string();
+    for _ in 0..3 {
+        server
+            .as_app(Method::POST, &format!("/v1/instances/{id}/runs"))
+            .json(&json!({"incr": 1}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    server.stop().await?;
+
+    let restarted = TestServer::start_with(cfg).await?;
+    let runs =
+        restarted.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&json!({"incr": 1})).send().await?;
+    assert_eq!(runs.status(), 200);
+    let instance: Value = restarted.as_app(Method::GET, &format!("/v1/instances/{id}")).send().await?.json().await?;
+    assert_eq!(instance["variables"]["counter"]["data"], 4, "{instance}");
+    assert_eq!(instance["runs"], 4);
+    restarted.stop().await?;
+    Ok(())
+}

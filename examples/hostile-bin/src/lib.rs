@@ -2,7 +2,7 @@
 //! leaves no trace and that the host enforces the manifest.
 //!
 //! Each updated key is an instruction: `trap`, `loop`, `undeclared`, `echo`,
-//! `bad_transition` or `fail`; other keys are ignored. Never deploy it.
+//! `bad_transition`, `incr` (counter += 1) or `fail`; other keys are ignored. Never deploy it.
 
 use std::hint::black_box;
 
@@ -53,6 +53,11 @@ fn run(updates: Updates) -> Result<(), Error> {
                 let errors =
                     [message(state_machine::transition(1, "c")), message(state_machine::transition(1, "nope"))];
                 vars::set("transitionErrors", &errors)?;
+            }
+            "incr" => {
+                // Read-modify-write: concurrent runs of one instance must not lose updates.
+                let counter: i64 = vars::get("counter")?.unwrap_or(0);
+                vars::set("counter", &(counter + 1))?;
             }
             "fail" => {
                 vars::set("beforeFail", &true)?;

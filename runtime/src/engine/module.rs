@@ -72,6 +72,11 @@ impl Engine {
         self.inner.functions.get(sha256).map(|m| m.clone())
     }
 
+    /// The bin already loaded from bytes with this sha256, if any.
+    pub fn cached_bin(&self, sha256: &str) -> Option<Arc<BinModule>> {
+        self.inner.bins.get(sha256).map(|m| m.clone())
+    }
+
     /// Like [`Engine::load_function`] for a bin; also reads and checks its manifest.
     pub fn load_bin(&self, bytes: &[u8]) -> Result<Arc<BinModule>, EngineError> {
         let sha256 = module_hash(bytes);

@@ -12,12 +12,15 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::executor::Ticket;
 use super::outcome::{job_outcome, not_run};
 use super::{Executor, Functions, millis, plan_memory};
-use crate::engine::{DEFAULT_LOG_BYTES, Engine, Limits};
+use crate::engine::{DEFAULT_LOG_BYTES, Engine, FunctionModule, Limits};
 use crate::error::ServiceError;
 use crate::metrics::Metrics;
-use crate::store::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store, sqlite::now_us};
+use crate::store::{
+    FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store, sqlite::now_us,
+};
 
 /// How often the dispatcher looks for waiting jobs when nobody wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -49,7 +52,7 @@ struct Inner {
     store: Arc<dyn Store>,
     engine: Engine,
     functions: Functions,
-    executor: Executor,
+    executor: Arc<Executor>,
     config: RunnerConfig,
     metrics: Metrics,
     wake: Notify,
@@ -66,7 +69,7 @@ impl std::fmt::Debug for JobRunner {
 impl JobRunner {
     /// A runner; call [`JobRunner::start`] to run async jobs.
     pub fn new(store: Arc<dyn Store>, engine: Engine, functions: Functions, config: RunnerConfig) -> Self {
-        let executor = Executor::new(config.max_concurrency, config.max_queue);
+        let executor = Arc::new(Executor::new(config.max_concurrency, config.max_queue));
         let inner = Inner {
             store,
             engine,
@@ -100,6 +103,11 @@ impl JobRunner {
         self.inner.tasks.wait().await;
     }
 
+    /// The executor whose slots every guest run takes (bins share it).
+    pub fn executor(&self) -> Arc<Executor> {
+        self.inner.executor.clone()
+    }
+
     /// Guests running or queued for a slot.
     pub fn in_flight(&self) -> usize {
         self.inner.executor.in_flight()
@@ -120,28 +128,8 @@ impl JobRunner {
             ServiceError::Throttled(t.to_string())
         })?;
         let module = inner.functions.module(&function.module_sha256).await?;
-        let job = NewJob {
-            app_key,
-            function_id: function.id,
-            version: function.version,
-            module_sha256: function.module_sha256.clone(),
-            memory_limit: i64::try_from(plan_memory(&function.plan)).unwrap_or(i64::MAX),
-            source: source.to_string(),
-            service_type: "time_sensitive".into(),
-            input,
-            timeout_ms: function.sync_timeout_ms,
-            created_at: now_us(),
-        };
-        let limits = limits_of(&job);
-        let (engine, input) = (inner.engine.clone(), job.input.clone());
-        let (inv, started_at) = inner
-            .executor
-            .run(ticket, move || {
-                let started_at = now_us();
-                (engine.invoke(&module, &input, &limits), started_at)
-            })
-            .await;
-        let outcome = job_outcome(inv, started_at);
+        let job = new_job(app_key, &function, input, source, true);
+        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms).await;
         self.count(&job.service_type, &outcome);
         let mut record = JobRecord::finished(0, &job, &outcome);
         record.id = inner.store.insert_finished_job(job, outcome).await?;
@@ -157,18 +145,7 @@ impl JobRunner {
             inner.metrics.throttled();
             return Err(ServiceError::Throttled(format!("{waiting} async jobs are already waiting; try again later")));
         }
-        let job = NewJob {
-            app_key,
-            function_id: function.id,
-            version: function.version,
-            module_sha256: function.module_sha256,
-            memory_limit: i64::try_from(plan_memory(&function.plan)).unwrap_or(i64::MAX),
-            source: source.to_string(),
-            service_type: "batch".into(),
-            input,
-            timeout_ms: function.async_timeout_ms,
-            created_at: now_us(),
-        };
+        let job = new_job(app_key, &function, input, source, false);
         let id = inner.store.insert_waiting_job(job).await?;
         inner.wake.notify_one();
         Ok(id)
@@ -208,6 +185,32 @@ impl JobRunner {
         self.inner.metrics.invocation(service_type, outcome.status.as_str(), outcome.error_code.as_deref(), seconds);
     }
 
+    /// Runs `module` on `input` in a slot, under the job's memory cap and deadline.
+    async fn execute(
+        &self,
+        ticket: Ticket,
+        module: Arc<FunctionModule>,
+        input: &Json,
+        memory_limit: i64,
+        timeout_ms: i64,
+    ) -> JobOutcome {
+        let limits = Limits {
+            memory_bytes: u64::try_from(memory_limit).unwrap_or(0),
+            timeout: millis(timeout_ms),
+            log_bytes: DEFAULT_LOG_BYTES,
+        };
+        let (engine, input) = (self.inner.engine.clone(), input.clone());
+        let (inv, started_at) = self
+            .inner
+            .executor
+            .run(ticket, move || {
+                let started_at = now_us();
+                (engine.invoke(&module, &input, &limits), started_at)
+            })
+            .await;
+        job_outcome(inv, started_at)
+    }
+
     async fn dispatch(&self) {
         let inner = &self.inner;
         loop {
@@ -240,17 +243,8 @@ impl JobRunner {
         let inner = &self.inner;
         let outcome = match inner.functions.module(&job.module_sha256).await {
             Ok(module) => {
-                let limits = limits_of_record(&job);
-                let (engine, input) = (inner.engine.clone(), job.input.clone());
                 let ticket = inner.executor.enter();
-                let (inv, started_at) = inner
-                    .executor
-                    .run(ticket, move || {
-                        let started_at = now_us();
-                        (engine.invoke(&module, &input, &limits), started_at)
-                    })
-                    .await;
-                job_outcome(inv, started_at)
+                self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms).await
             }
             Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
         };
@@ -266,18 +260,18 @@ fn job_not_found(id: i64) -> ServiceError {
     ServiceError::NotFound { kind: "Job", what: format!("job {id}") }
 }
 
-fn limits_of(job: &NewJob) -> Limits {
-    Limits {
-        memory_bytes: u64::try_from(job.memory_limit).unwrap_or(0),
-        timeout: millis(job.timeout_ms),
-        log_bytes: DEFAULT_LOG_BYTES,
-    }
-}
-
-fn limits_of_record(job: &JobRecord) -> Limits {
-    Limits {
-        memory_bytes: u64::try_from(job.memory_limit).unwrap_or(0),
-        timeout: millis(job.timeout_ms),
-        log_bytes: DEFAULT_LOG_BYTES,
+/// A job of `function` as accepted now: sync (`time_sensitive`) or async (`batch`).
+fn new_job(app_key: i64, function: &FunctionRecord, input: Json, source: &str, sync: bool) -> NewJob {
+    NewJob {
+        app_key,
+        function_id: function.id,
+        version: function.version,
+        module_sha256: function.module_sha256.clone(),
+        memory_limit: i64::try_from(plan_memory(&function.plan)).unwrap_or(i64::MAX),
+        source: source.to_string(),
+        service_type: if sync { "time_sensitive" } else { "batch" }.into(),
+        input,
+        timeout_ms: if sync { function.sync_timeout_ms } else { function.async_timeout_ms },
+        created_at: now_us(),
     }
 }

@@ -3,7 +3,7 @@
 
 mod executor;
 pub mod jobs;
-mod outcome;
+pub(crate) mod outcome;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod bins;
 mod body;
 pub mod compat;
 pub mod error;
@@ -18,6 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 
 use crate::apps::Apps;
+use crate::bins::Bins;
 use crate::functions::{Functions, JobRunner};
 pub use error::ApiError;
 
@@ -33,6 +35,8 @@ pub struct AppState {
     pub functions: Functions,
     /// Jobs.
     pub jobs: JobRunner,
+    /// Bins, instances and bindings.
+    pub bins: Bins,
     /// Request body cap.
     pub max_body_bytes: usize,
 }
@@ -53,6 +57,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/functions/{name}", get(functions::get).patch(functions::update).delete(functions::delete))
         .route("/v1/functions/{name}/invoke", post(functions::invoke))
         .route("/v1/functions/{name}/jobs", get(functions::jobs))
+        .route("/v1/bins", post(bins::upload))
+        .route("/v1/bins/{id}", get(bins::get_bin))
+        .route("/v1/bindings", get(bins::list_bindings))
+        .route("/v1/bindings/{key}", axum::routing::put(bins::put_binding))
+        .route("/v1/instances", post(bins::create_instance))
+        .route("/v1/instances/{id}", get(bins::get_instance).delete(bins::destroy_instance))
+        .route("/v1/instances/{id}/runs", post(bins::run_instance))
+        .route("/v1/instances/{id}/path", get(bins::instance_path))
+        .route("/v1/instances/{id}/variables/{key}", get(bins::variable))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/log", get(jobs::log))
         .merge(compat::seed001::routes())

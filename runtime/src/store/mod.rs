@@ -2,11 +2,13 @@
 //! versions, jobs and job logs. SQLite ([`sqlite::SqliteStore`]) is the embedded default;
 //! the schema keeps to types PostgreSQL has too, so a second implementation can follow.
 
+mod bins_types;
 pub mod sqlite;
 mod types;
 
 use async_trait::async_trait;
 
+pub use bins_types::*;
 pub use types::*;
 
 /// What can go wrong in the store.
@@ -80,4 +82,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Vec<JobRecord>, i64)>;
     /// A job's captured log.
     async fn job_log(&self, app_key: i64, id: i64) -> StoreResult<Option<String>>;
+
+    /// Records an uploaded bin.
+    async fn create_bin(&self, bin: BinRecord) -> StoreResult<()>;
+    /// A bin of the app.
+    async fn get_bin(&self, app_key: i64, id: &str) -> StoreResult<Option<BinRecord>>;
+    /// Records a new instance.
+    async fn create_instance(&self, instance: InstanceRecord) -> StoreResult<()>;
+    /// A live (not destroyed) instance of the app.
+    async fn get_instance(&self, app_key: i64, id: &str) -> StoreResult<Option<InstanceRecord>>;
+    /// Commits a run's state if no other run committed since `instance.runs`; false otherwise.
+    async fn commit_run(&self, instance: InstanceRecord) -> StoreResult<bool>;
+    /// Marks an instance destroyed; false when it was not live.
+    async fn destroy_instance(&self, app_key: i64, id: &str) -> StoreResult<bool>;
+    /// Binds (or rebinds) a function key of the app.
+    async fn put_binding(&self, app_key: i64, binding: Binding) -> StoreResult<()>;
+    /// The app's function-key bindings.
+    async fn list_bindings(&self, app_key: i64) -> StoreResult<Vec<Binding>>;
 }

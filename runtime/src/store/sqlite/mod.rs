@@ -7,6 +7,7 @@
 //! commits). Reads use a small pool of connections and never block the writer.
 
 mod apps;
+mod bins;
 mod functions;
 mod jobs;
 mod rows;

@@ -4,7 +4,8 @@
 use rusqlite::Connection;
 
 /// Each entry is one migration; never edit a released one, append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE apps (
     app_key     INTEGER PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -71,7 +72,36 @@ CREATE TABLE job_logs (
     job_id  BIGINT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
     text    TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE bins (
+    id             TEXT PRIMARY KEY,
+    app_key        BIGINT NOT NULL REFERENCES apps(app_key) ON DELETE CASCADE,
+    module_sha256  TEXT NOT NULL REFERENCES modules(sha256),
+    manifest       TEXT NOT NULL,
+    created_at     BIGINT NOT NULL
+);
+CREATE TABLE instances (
+    id          TEXT PRIMARY KEY,
+    app_key     BIGINT NOT NULL REFERENCES apps(app_key) ON DELETE CASCADE,
+    bin_id      TEXT NOT NULL REFERENCES bins(id),
+    status      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    runs        BIGINT NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+CREATE TABLE function_bindings (
+    app_key        BIGINT NOT NULL REFERENCES apps(app_key) ON DELETE CASCADE,
+    function_key   TEXT NOT NULL,
+    function_name  TEXT,
+    url            TEXT,
+    updated_at     BIGINT NOT NULL,
+    PRIMARY KEY (app_key, function_key)
+);
+"#,
+];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 
-use super::{SqliteStore, apps, functions, jobs};
+use super::{SqliteStore, apps, bins, functions, jobs};
 use crate::store::{
-    App, FunctionRecord, FunctionUpdate, JobFilter, JobOutcome, JobRecord, NewFunction, NewJob, PageRequest, Store,
-    StoreResult, TokenGrant,
+    App, BinRecord, Binding, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord,
+    NewFunction, NewJob, PageRequest, Store, StoreResult, TokenGrant,
 };
 
 #[async_trait]
@@ -105,5 +105,40 @@ impl Store for SqliteStore {
 
     async fn job_log(&self, app_key: i64, id: i64) -> StoreResult<Option<String>> {
         self.read(move |c| jobs::log(c, app_key, id)).await
+    }
+
+    async fn create_bin(&self, bin: BinRecord) -> StoreResult<()> {
+        self.write(move |c| bins::create_bin(c, &bin)).await
+    }
+
+    async fn get_bin(&self, app_key: i64, id: &str) -> StoreResult<Option<BinRecord>> {
+        let id = id.to_string();
+        self.read(move |c| bins::get_bin(c, app_key, &id)).await
+    }
+
+    async fn create_instance(&self, instance: InstanceRecord) -> StoreResult<()> {
+        self.write(move |c| bins::create_instance(c, &instance)).await
+    }
+
+    async fn get_instance(&self, app_key: i64, id: &str) -> StoreResult<Option<InstanceRecord>> {
+        let id = id.to_string();
+        self.read(move |c| bins::get_instance(c, app_key, &id)).await
+    }
+
+    async fn commit_run(&self, instance: InstanceRecord) -> StoreResult<bool> {
+        self.write(move |c| bins::commit_run(c, &instance)).await
+    }
+
+    async fn destroy_instance(&self, app_key: i64, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.write(move |c| bins::destroy_instance(c, app_key, &id)).await
+    }
+
+    async fn put_binding(&self, app_key: i64, binding: Binding) -> StoreResult<()> {
+        self.write(move |c| bins::put_binding(c, app_key, &binding)).await
+    }
+
+    async fn list_bindings(&self, app_key: i64) -> StoreResult<Vec<Binding>> {
+        self.read(move |c| bins::list_bindings(c, app_key)).await
     }
 }

@@ -1,0 +1,210 @@
+//! Bins and their execution instances: upload a bin (its manifest is read from the
+//! component), create instances, run them with variable updates (one run at a time per
+//! instance, committed whole or not at all), read variables and state-machine paths,
+//! destroy them; and the app's function-key bindings the runs call through.
+
+mod resolver;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use tokio::sync::Mutex;
+
+use crate::engine::{BinModule, BinRun, Engine, InstanceState, Limits, RunOptions, TypedValue, module_hash};
+use crate::error::ServiceError;
+use crate::functions::{Executor, Functions};
+use crate::store::{BinRecord, Binding, InstanceRecord, Store, sqlite::now_us};
+
+pub use resolver::SOURCE_BIN;
+
+/// The bins service.
+#[derive(Clone)]
+pub struct Bins {
+    store: Arc<dyn Store>,
+    engine: Engine,
+    functions: Functions,
+    executor: Arc<Executor>,
+    /// One lock per instance being run, so two runs of one instance never interleave.
+    locks: Arc<DashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for Bins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bins").finish_non_exhaustive()
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The instance after the run (unchanged when the run trapped or hit a limit).
+    pub instance: InstanceRecord,
+    /// The engine's report.
+    pub run: BinRun,
+}
+
+fn instance_not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound { kind: "Instance", what: format!("execution instance {id:?}") }
+}
+
+/// A random id in the UUID v4 text form.
+pub fn new_id() -> Result<String, ServiceError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Ok(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+}
+
+impl Bins {
+    /// The service; runs take slots of `executor`, shared with function invocations.
+    pub fn new(store: Arc<dyn Store>, engine: Engine, functions: Functions, executor: Arc<Executor>) -> Self {
+        Self { store, engine, functions, executor, locks: Arc::new(DashMap::new()) }
+    }
+
+    /// Validates the component as a bin, reads its manifest, stores it; returns its record.
+    pub async fn upload(&self, app_key: i64, wasm: Vec<u8>) -> Result<BinRecord, ServiceError> {
+        if wasm.is_empty() {
+            return Err(ServiceError::InvalidArgument("the wasm module is empty".into()));
+        }
+        let engine = self.engine.clone();
+        let (wasm, loaded) = tokio::task::spawn_blocking(move || {
+            let loaded = engine.load_bin(&wasm);
+            (wasm, loaded)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let module = loaded.map_err(ServiceError::InvalidModule)?;
+        let sha = module_hash(&wasm);
+        self.store.put_module(&sha, wasm).await?;
+        let bin = BinRecord {
+            id: new_id()?,
+            app_key,
+            module_sha256: sha,
+            manifest: module.manifest.as_ref().clone(),
+            created_at: now_us(),
+        };
+        self.store.create_bin(bin.clone()).await?;
+        Ok(bin)
+    }
+
+    /// A bin of the app.
+    pub async fn bin(&self, app_key: i64, id: &str) -> Result<BinRecord, ServiceError> {
+        self.store
+            .get_bin(app_key, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound { kind: "Bin", what: format!("bin {id:?}") })
+    }
+
+    /// A new instance of a bin: no variables, machines in their initial states.
+    pub async fn create_instance(
+        &self,
+        app_key: i64,
+        bin_id: &str,
+    ) -> Result<(InstanceRecord, BinRecord), ServiceError> {
+        let bin = self.bin(app_key, bin_id).await?;
+        let now = now_us();
+        let instance = InstanceRecord {
+            id: new_id()?,
+            app_key,
+            bin_id: bin.id.clone(),
+            status: "created".into(),
+            state: InstanceState::new(&bin.manifest),
+            runs: 0,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_instance(instance.clone()).await?;
+        Ok((instance, bin))
+    }
+
+    /// A live instance of the app.
+    pub async fn instance(&self, app_key: i64, id: &str) -> Result<InstanceRecord, ServiceError> {
+        self.store.get_instance(app_key, id).await?.ok_or_else(|| instance_not_found(id))
+    }
+
+    /// Destroys an instance; later calls on it are 404.
+    pub async fn destroy(&self, app_key: i64, id: &str) -> Result<(), ServiceError> {
+        let lock = self.lock(id);
+        let _held = lock.lock().await;
+        match self.store.destroy_instance(app_key, id).await? {
+            true => Ok(()),
+            false => Err(instance_not_found(id)),
+        }
+    }
+
+    /// Runs an instance once with `updates`: the whole run is committed, or nothing when
+    /// the guest trapped or hit a limit. Runs of one instance wait for each other.
+    pub async fn run(
+        &self,
+        app_key: i64,
+        id: &str,
+        updates: Vec<(String, TypedValue)>,
+        limits: Limits,
+    ) -> Result<RunReport, ServiceError> {
+        let lock = self.lock(id);
+        let _held = lock.lock().await;
+        let mut instance = self.instance(app_key, id).await?;
+        let bin = self.bin(app_key, &instance.bin_id).await?;
+        let module = self.module(&bin.module_sha256).await?;
+        let bindings = self.store.list_bindings(app_key).await?;
+        let resolver = resolver::AppResolver {
+            app_key,
+            bindings: bindings.into_iter().map(|b| (b.function_key, b.target)).collect::<HashMap<_, _>>(),
+            functions: self.functions.clone(),
+            engine: self.engine.clone(),
+            store: self.store.clone(),
+            handle: tokio::runtime::Handle::current(),
+        };
+        let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
+        let ticket = self.executor.try_enter().map_err(|t| ServiceError::Throttled(t.to_string()))?;
+        let (engine, state) = (self.engine.clone(), instance.state.clone());
+        let run = self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
+        if let Some(state) = &run.state {
+            instance.state = state.clone();
+            instance.status = if run.result.is_ok() { "idle" } else { "failed" }.into();
+            instance.last_error = run.result.as_ref().err().map(ToString::to_string);
+            if !self.store.commit_run(instance.clone()).await? {
+                return Err(ServiceError::Internal(format!("instance {id} changed during its run")));
+            }
+            instance.runs += 1;
+        }
+        Ok(RunReport { instance, run })
+    }
+
+    /// Binds a function key of the app to a cloud function or URL.
+    pub async fn bind(&self, app_key: i64, binding: Binding) -> Result<(), ServiceError> {
+        if binding.function_key.trim().is_empty() {
+            return Err(ServiceError::InvalidArgument("a functionKey must not be empty".into()));
+        }
+        Ok(self.store.put_binding(app_key, binding).await?)
+    }
+
+    /// The app's bindings.
+    pub async fn bindings(&self, app_key: i64) -> Result<Vec<Binding>, ServiceError> {
+        Ok(self.store.list_bindings(app_key).await?)
+    }
+
+    fn lock(&self, id: &str) -> Arc<Mutex<()>> {
+        self.locks.entry(id.to_string()).or_default().clone()
+    }
+
+    async fn module(&self, sha256: &str) -> Result<Arc<BinModule>, ServiceError> {
+        if let Some(module) = self.engine.cached_bin(sha256) {
+            return Ok(module);
+        }
+        let bytes = self
+            .store
+            .get_module(sha256)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("module {sha256} is missing from the store")))?;
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.load_bin(&bytes))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(ServiceError::InvalidModule)
+    }
+}
