@@ -5,6 +5,7 @@ mod examples;
 mod hostile;
 mod loading;
 mod sandbox;
+mod seed000;
 mod seed001;
 mod server;
 mod server_auth;

@@ -4,6 +4,7 @@
 //! destroy them; and the app's function-key bindings the runs call through.
 
 mod resolver;
+mod services;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -104,6 +105,15 @@ impl Bins {
         app_key: i64,
         bin_id: &str,
     ) -> Result<(InstanceRecord, BinRecord), ServiceError> {
+        self.new_instance(app_key, bin_id, None).await
+    }
+
+    async fn new_instance(
+        &self,
+        app_key: i64,
+        bin_id: &str,
+        service: Option<String>,
+    ) -> Result<(InstanceRecord, BinRecord), ServiceError> {
         let bin = self.bin(app_key, bin_id).await?;
         let now = now_us();
         let instance = InstanceRecord {
@@ -114,6 +124,7 @@ impl Bins {
             state: InstanceState::new(&bin.manifest),
             runs: 0,
             last_error: None,
+            service,
             created_at: now,
             updated_at: now,
         };
@@ -148,6 +159,9 @@ impl Bins {
         let lock = self.lock(id);
         let _held = lock.lock().await;
         let mut instance = self.instance(app_key, id).await?;
+        if let Some(alias) = &instance.service {
+            self.live_service(app_key, alias).await?;
+        }
         let bin = self.bin(app_key, &instance.bin_id).await?;
         let module = self.module(&bin.module_sha256).await?;
         let bindings = self.store.list_bindings(app_key).await?;

@@ -108,6 +108,14 @@ pub enum Command {
     Jobs(client::JobsArgs),
     /// Print the log a job captured on a running server.
     Logs(client::LogsArgs),
+    /// Bins on a running server: `bin upload FILE.wasm`.
+    #[command(subcommand)]
+    Bin(client::bins::BinCommand),
+    /// Bind a function key bins call to a cloud function (--function) or URL (--url) on a running server.
+    Bind(client::bins::BindArgs),
+    /// Execution instances of bins on a running server: create, run, get, path, destroy.
+    #[command(subcommand)]
+    Instance(client::bins::InstanceCommand),
 }
 
 /// Memory plans as the CLI names them.
@@ -172,5 +180,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Call(args) => client::call(args),
         Command::Jobs(args) => client::jobs(args),
         Command::Logs(args) => client::logs(args),
+        Command::Bin(command) => client::bins::bin(command),
+        Command::Bind(args) => client::bins::bind(args),
+        Command::Instance(command) => client::bins::instance(command),
     }
 }

@@ -56,7 +56,8 @@ pub fn instance_view(i: &InstanceRecord) -> Json_ {
     })
 }
 
-fn run_view(report: &RunReport) -> Json_ {
+/// A run's report.
+pub fn run_view(report: &RunReport) -> Json_ {
     let run = &report.run;
     let error = run.result.as_ref().err().map(|e| json!({"kind": e.kind(), "message": e.to_string()}));
     json!({

@@ -2,15 +2,16 @@
 //! server share it.
 
 mod admin;
-mod auth;
-mod bins;
-mod body;
+pub(crate) mod auth;
+pub(crate) mod bins;
+pub(crate) mod body;
 pub mod compat;
 pub mod error;
-mod extract;
+pub(crate) mod extract;
 mod functions;
 mod jobs;
 pub mod openapi;
+pub(crate) mod services;
 mod views;
 
 use axum::Router;
@@ -66,8 +67,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/instances/{id}/runs", post(bins::run_instance))
         .route("/v1/instances/{id}/path", get(bins::instance_path))
         .route("/v1/instances/{id}/variables/{key}", get(bins::variable))
+        .route("/v1/services", post(services::publish))
+        .route("/v1/services/{alias}", axum::routing::delete(services::revoke))
+        .route("/v1/services/{alias}/run", post(services::run_static))
+        .route("/v1/services/{alias}/instances", post(services::create_dynamic))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/log", get(jobs::log))
+        .merge(compat::seed000::routes())
         .merge(compat::seed001::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))

@@ -34,6 +34,8 @@ pub struct InstanceRecord {
     pub runs: i64,
     /// Why the last run failed.
     pub last_error: Option<String>,
+    /// The service alias it was created for, if any (its runs need the service live).
+    pub service: Option<String>,
     /// µs since the epoch.
     pub created_at: i64,
     /// µs since the epoch.
@@ -56,4 +58,19 @@ pub struct Binding {
     pub function_key: String,
     /// Where it goes.
     pub target: BindingTarget,
+}
+
+/// A bin published under an alias (seed 000: static or dynamic flow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRecord {
+    /// Owning app.
+    pub app_key: i64,
+    /// Unique within the app: letters, digits, `_` and `-`.
+    pub alias: String,
+    /// 0 = static flow (each run a fresh instance), 1 = dynamic flow.
+    pub category: i64,
+    /// The bin it runs.
+    pub bin_id: String,
+    /// Whether it was revoked.
+    pub revoked: bool,
 }

@@ -2,6 +2,7 @@
 //! `cloudexec serve`, over its native `/v1` API.
 
 mod api;
+pub(super) mod bins;
 mod render;
 
 use std::path::PathBuf;

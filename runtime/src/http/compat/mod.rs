@@ -1,4 +1,5 @@
 //! Compatibility APIs: other platforms' HTTP APIs served over the same services as the
 //! native `/v1` API, so their clients work unchanged. One module per seed document.
 
+pub mod seed000;
 pub mod seed001;

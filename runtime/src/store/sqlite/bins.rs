@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{db_error, now_us};
-use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, StoreError};
+use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, ServiceRecord, StoreError};
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(db_error)
@@ -41,7 +41,7 @@ pub(super) fn get_bin(conn: &Connection, app_key: i64, id: &str) -> rusqlite::Re
     .optional()
 }
 
-const INSTANCE_COLUMNS: &str = "id, app_key, bin_id, status, state, runs, last_error, created_at, updated_at";
+const INSTANCE_COLUMNS: &str = "id, app_key, bin_id, status, state, runs, last_error, created_at, updated_at, service";
 
 fn instance(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
     let state: String = r.get(4)?;
@@ -55,12 +55,13 @@ fn instance(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         last_error: r.get(6)?,
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
+        service: r.get(9)?,
     })
 }
 
 pub(super) fn create_instance(conn: &Connection, i: &InstanceRecord) -> Result<(), StoreError> {
     conn.execute(
-        &format!("INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        &format!("INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         params![
             i.id,
             i.app_key,
@@ -70,7 +71,8 @@ pub(super) fn create_instance(conn: &Connection, i: &InstanceRecord) -> Result<(
             i.runs,
             i.last_error,
             i.created_at,
-            i.updated_at
+            i.updated_at,
+            i.service,
         ],
     )
     .map_err(db_error)?;
@@ -132,4 +134,46 @@ pub(super) fn list_bindings(conn: &Connection, app_key: i64) -> rusqlite::Result
         Ok(Binding { function_key: key, target })
     })?;
     rows.collect()
+}
+
+/// Publishes `service`: a new alias, or one whose earlier service was revoked.
+pub(super) fn publish(conn: &Connection, service: &ServiceRecord) -> Result<bool, StoreError> {
+    let now = now_us();
+    let changed = conn
+        .execute(
+            "INSERT INTO services (app_key, alias, category, bin_id, revoked, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)
+             ON CONFLICT (app_key, alias) DO UPDATE SET category = ?3, bin_id = ?4, revoked = 0, updated_at = ?5
+             WHERE services.revoked = 1",
+            params![service.app_key, service.alias, service.category, service.bin_id, now],
+        )
+        .map_err(db_error)?;
+    Ok(changed == 1)
+}
+
+pub(super) fn revoke(conn: &Connection, app_key: i64, alias: &str, category: i64) -> Result<bool, StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE services SET revoked = 1, updated_at = ?1 WHERE app_key = ?2 AND alias = ?3 AND category = ?4 AND revoked = 0",
+            params![now_us(), app_key, alias, category],
+        )
+        .map_err(db_error)?;
+    Ok(changed == 1)
+}
+
+pub(super) fn get_service(conn: &Connection, app_key: i64, alias: &str) -> rusqlite::Result<Option<ServiceRecord>> {
+    conn.query_row(
+        "SELECT app_key, alias, category, bin_id, revoked FROM services WHERE app_key = ?1 AND alias = ?2",
+        params![app_key, alias],
+        |r| {
+            Ok(ServiceRecord {
+                app_key: r.get(0)?,
+                alias: r.get(1)?,
+                category: r.get(2)?,
+                bin_id: r.get(3)?,
+                revoked: r.get::<_, i64>(4)? != 0,
+            })
+        },
+    )
+    .optional()
 }

@@ -89,6 +89,7 @@ CREATE TABLE instances (
     state       TEXT NOT NULL,
     runs        BIGINT NOT NULL DEFAULT 0,
     last_error  TEXT,
+    service     TEXT,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
@@ -99,6 +100,16 @@ CREATE TABLE function_bindings (
     url            TEXT,
     updated_at     BIGINT NOT NULL,
     PRIMARY KEY (app_key, function_key)
+);
+CREATE TABLE services (
+    app_key     BIGINT NOT NULL REFERENCES apps(app_key) ON DELETE CASCADE,
+    alias       TEXT NOT NULL,
+    category    INTEGER NOT NULL,
+    bin_id      TEXT NOT NULL REFERENCES bins(id),
+    revoked     INTEGER NOT NULL DEFAULT 0,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    PRIMARY KEY (app_key, alias)
 );
 "#,
 ];

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::{SqliteStore, apps, bins, functions, jobs};
 use crate::store::{
     App, BinRecord, Binding, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord,
-    NewFunction, NewJob, PageRequest, Store, StoreResult, TokenGrant,
+    NewFunction, NewJob, PageRequest, ServiceRecord, Store, StoreResult, TokenGrant,
 };
 
 #[async_trait]
@@ -140,5 +140,19 @@ impl Store for SqliteStore {
 
     async fn list_bindings(&self, app_key: i64) -> StoreResult<Vec<Binding>> {
         self.read(move |c| bins::list_bindings(c, app_key)).await
+    }
+
+    async fn publish_service(&self, service: ServiceRecord) -> StoreResult<bool> {
+        self.write(move |c| bins::publish(c, &service)).await
+    }
+
+    async fn revoke_service(&self, app_key: i64, alias: &str, category: i64) -> StoreResult<bool> {
+        let alias = alias.to_string();
+        self.write(move |c| bins::revoke(c, app_key, &alias, category)).await
+    }
+
+    async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>> {
+        let alias = alias.to_string();
+        self.read(move |c| bins::get_service(c, app_key, &alias)).await
     }
 }

@@ -1,0 +1,98 @@
+//! Services (seed 000, 3.6–3.10): a bin published under an alias. A static flow
+//! (category 0) runs a fresh instance once per call, kept afterwards for inspection
+//! until destroyed; a dynamic flow (category 1) hands out instances that are run many
+//! times. Runs of a revoked service's instances are refused.
+
+use super::{Bins, RunReport};
+use crate::engine::{Limits, TypedValue};
+use crate::error::ServiceError;
+use crate::store::ServiceRecord;
+
+/// Static flow: each run is a fresh instance.
+pub const STATIC_FLOW: i64 = 0;
+/// Dynamic flow: create an instance, then run it many times.
+pub const DYNAMIC_FLOW: i64 = 1;
+/// Longest alias accepted.
+const MAX_ALIAS_LEN: usize = 64;
+
+fn service_not_found(alias: &str) -> ServiceError {
+    ServiceError::NotFound { kind: "Service", what: format!("service {alias:?}") }
+}
+
+fn validate(alias: &str, category: i64) -> Result<(), ServiceError> {
+    let ok = !alias.is_empty()
+        && alias.len() <= MAX_ALIAS_LEN
+        && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok {
+        return Err(ServiceError::InvalidArgument(format!(
+            "invalid alias {alias:?}: use 1 to {MAX_ALIAS_LEN} letters, digits, `_` or `-`"
+        )));
+    }
+    if category != STATIC_FLOW && category != DYNAMIC_FLOW {
+        return Err(ServiceError::InvalidArgument(format!(
+            "invalid category {category}: 0 is a static flow, 1 a dynamic flow"
+        )));
+    }
+    Ok(())
+}
+
+impl Bins {
+    /// Publishes `bin_id` under `alias`; the alias must not name a live service.
+    pub async fn publish(&self, app_key: i64, alias: &str, category: i64, bin_id: &str) -> Result<(), ServiceError> {
+        validate(alias, category)?;
+        self.bin(app_key, bin_id).await?;
+        let service =
+            ServiceRecord { app_key, alias: alias.to_string(), category, bin_id: bin_id.to_string(), revoked: false };
+        match self.store.publish_service(service).await? {
+            true => Ok(()),
+            false => Err(ServiceError::AlreadyExists { kind: "Service", what: format!("service {alias:?}") }),
+        }
+    }
+
+    /// Revokes a live service of `category`.
+    pub async fn revoke(&self, app_key: i64, alias: &str, category: i64) -> Result<(), ServiceError> {
+        validate(alias, category)?;
+        match self.store.revoke_service(app_key, alias, category).await? {
+            true => Ok(()),
+            false => Err(service_not_found(alias)),
+        }
+    }
+
+    /// The live service under `alias`.
+    pub async fn live_service(&self, app_key: i64, alias: &str) -> Result<ServiceRecord, ServiceError> {
+        match self.store.get_service(app_key, alias).await? {
+            Some(service) if !service.revoked => Ok(service),
+            Some(_) => Err(ServiceError::InvalidArgument(format!("service {alias:?} was revoked"))),
+            None => Err(service_not_found(alias)),
+        }
+    }
+
+    async fn service_of(&self, app_key: i64, alias: &str, category: i64) -> Result<ServiceRecord, ServiceError> {
+        let service = self.live_service(app_key, alias).await?;
+        if service.category != category {
+            let kind = if category == STATIC_FLOW { "static" } else { "dynamic" };
+            return Err(ServiceError::InvalidArgument(format!("service {alias:?} is not a {kind} flow")));
+        }
+        Ok(service)
+    }
+
+    /// Static flow: a fresh instance, run once with `param`, kept for inspection.
+    pub async fn run_static(
+        &self,
+        app_key: i64,
+        alias: &str,
+        param: Vec<(String, TypedValue)>,
+        limits: Limits,
+    ) -> Result<RunReport, ServiceError> {
+        let service = self.service_of(app_key, alias, STATIC_FLOW).await?;
+        let (instance, _) = self.new_instance(app_key, &service.bin_id, Some(service.alias)).await?;
+        self.run(app_key, &instance.id, param, limits).await
+    }
+
+    /// Dynamic flow: a new instance to run many times; returns its id.
+    pub async fn create_dynamic(&self, app_key: i64, alias: &str) -> Result<String, ServiceError> {
+        let service = self.service_of(app_key, alias, DYNAMIC_FLOW).await?;
+        let (instance, _) = self.new_instance(app_key, &service.bin_id, Some(service.alias)).await?;
+        Ok(instance.id)
+    }
+}

@@ -1,0 +1,272 @@
+//! `cloudexec serve` as a real subprocess, and the CLI's bin commands as its client:
+//! `bin upload`, `bind`, `instance create|run|get|path|destroy` walk the shop through
+//! cart → ordered → paid over the app's cloud functions, and failures keep their exit codes.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::Value;
+
+/// The app token every test server uses.
+const TOKEN: &str = "serve-bins-test-token-0123456789";
+/// How long a server may take to answer `/healthz`.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The shop's function keys, without the method.
+const KEY: &str = "utcook.jar:com.ut.BuzMethod";
+
+/// A `cloudexec serve` child, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    stderr: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `cloudexec serve --token TOKEN` on a free port over `data_dir` and waits for
+    /// `/healthz`. Output goes to files in `logs`.
+    fn start(data_dir: &Path, logs: &Path) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let url = format!("http://127.0.0.1:{port}");
+        let tag = format!("serve-{port}");
+        let (stdout, stderr) = (logs.join(format!("{tag}.out")), logs.join(format!("{tag}.err")));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .args(["--token", TOKEN])
+            .stdout(Stdio::from(File::create(&stdout)?))
+            .stderr(Stdio::from(File::create(&stderr)?));
+        let child = clean_env(&mut command).spawn().context("spawning cloudexec serve")?;
+        let mut server = Self { child, url, stderr };
+        server.wait_healthy()?;
+        Ok(server)
+    }
+
+    fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < START_TIMEOUT {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("cloudexec serve exited with {status}: {}", self.stderr_text());
+            }
+            if let Ok(answer) = ureq::get(format!("{}/healthz", self.url)).call()
+                && answer.status() == 200
+            {
+                return Ok(());
+            }
+            sleep(Duration::from_millis(100));
+        }
+        bail!("cloudexec serve did not answer /healthz within {START_TIMEOUT:?}: {}", self.stderr_text())
+    }
+
+    fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Runs a client command against this server with the test token.
+    fn cli(&self, args: &[&str]) -> anyhow::Result<Run> {
+        cloudexec(&[args, &["--server", &self.url, "--token", TOKEN]].concat())
+    }
+}
+
+/// A finished CLI run.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Fails unless the exit code is `code`.
+    fn expect(self, code: i32) -> anyhow::Result<Self> {
+        ensure!(self.code == Some(code), "expected exit {code}: {self:#?}");
+        Ok(self)
+    }
+
+    /// Fails unless stdout has every one of `wanted`.
+    fn shows(self, wanted: &[&str]) -> anyhow::Result<Self> {
+        for want in wanted {
+            ensure!(self.stdout.contains(want), "{want:?} missing: {self:#?}");
+        }
+        Ok(self)
+    }
+
+    /// The rest of the stdout line starting with `prefix`.
+    fn value(&self, prefix: &str) -> anyhow::Result<String> {
+        let line = self.stdout.lines().find_map(|l| l.strip_prefix(prefix));
+        Ok(line.with_context(|| format!("no {prefix:?} in {self:#?}"))?.trim().to_string())
+    }
+}
+
+fn cloudexec(args: &[&str]) -> anyhow::Result<Run> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
+    command.args(args);
+    let Output { status, stdout, stderr } = clean_env(&mut command).output()?;
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    Ok(Run { code: status.code(), stdout: text(stdout), stderr: text(stderr) })
+}
+
+/// The CLI's environment variables removed, so the caller's shell cannot change a test.
+fn clean_env(command: &mut Command) -> &mut Command {
+    for var in
+        ["CLOUDEXEC_TOKEN", "CLOUDEXEC_SERVER", "CLOUDEXEC_DATA_DIR", "CLOUDEXEC_ADMIN_TOKEN", "CLOUDEXEC_LISTEN"]
+    {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn guest(name: &str) -> anyhow::Result<String> {
+    Ok(cloudexec_tests::guest(name)?.display().to_string())
+}
+
+/// Uploads `guest` as a bin and creates an instance of it; returns (binId, executeInstanceId).
+fn new_instance(server: &Server, guest_name: &str) -> anyhow::Result<(String, String)> {
+    let uploaded = server.cli(&["bin", "upload", &guest(guest_name)?])?.expect(0)?;
+    let bin_id = uploaded.value("bin: ")?;
+    let created = server.cli(&["instance", "create", &bin_id])?.expect(0)?;
+    Ok((bin_id, created.value("instance: ")?))
+}
+
+#[test]
+fn the_shop_walks_cart_ordered_paid_through_the_cli() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(&dir.path().join("data"), dir.path())?;
+
+    for (name, guest_name, method) in
+        [("cart", "shop-cart", "shoppingCart"), ("order", "shop-order", "order"), ("pay", "shop-pay", "payOrder")]
+    {
+        server.cli(&["deploy", &guest(guest_name)?, "--name", name])?.expect(0)?;
+        let key = format!("{KEY}.{method}");
+        server
+            .cli(&["bind", &key, "--function", name])?
+            .expect(0)?
+            .shows(&[&format!("bound {key} to function {name}")])?;
+    }
+
+    let uploaded = server.cli(&["bin", "upload", &guest("shop")?])?.expect(0)?;
+    let uploaded = uploaded.shows(&[
+        &format!("{KEY}.shoppingCart  shoppingCart(string) -> bool"),
+        &format!("{KEY}.order         order(string, double) -> string"),
+        "1 order: states cart, ordered, paid; initial cart; cart -> ordered, ordered -> paid",
+    ])?;
+    let bin_id = uploaded.value("bin: ")?;
+    ensure!(bin_id.len() == 36, "{uploaded:#?}");
+
+    let created = server.cli(&["instance", "create", &bin_id])?.expect(0)?;
+    let id = created.value("instance: ")?;
+    ensure!(id.len() == 36 && id != bin_id, "{created:#?}");
+
+    let cart = server.cli(&["instance", "run", &id, "--vars", r#"{"item":"apple"}"#])?.expect(0)?;
+    cart.shows(&[
+        "result: ok",
+        "committed: yes",
+        "runs: 1",
+        r#"item = "apple" (type 66"#,
+        "inCart = true (type 1, len 1)",
+        "1: cart (path: cart)",
+        "apple is in the cart",
+        "peak memory:",
+    ])?;
+    let ordered = server.cli(&["instance", "run", &id, "--vars", r#"{"amount":2.5}"#])?.expect(0)?;
+    let ordered = ordered.shows(&["result: ok", "amount = 2.5 (type 65", "1: ordered (path: cart -> ordered)"])?;
+    ensure!(ordered.value("  orderId = ")?.starts_with('"'), "{ordered:#?}");
+    let paid = server.cli(&["instance", "run", &id, "--vars", r#"{"pay":true}"#])?.expect(0)?;
+    paid.shows(&[
+        "result: ok",
+        "runs: 3",
+        "paid = true",
+        r#"state = "paid""#,
+        "1: paid (path: cart -> ordered -> paid)",
+    ])?;
+
+    let path = server.cli(&["instance", "path", &id, "--machine", "1"])?.expect(0)?;
+    path.shows(&["state machine 1: paid", "path: cart -> ordered -> paid"])?;
+    let json = server.cli(&["instance", "path", &id, "--machine", "1", "--json"])?.expect(0)?;
+    let json: Value = serde_json::from_str(&json.stdout)?;
+    let states: Vec<&str> = json["path"].as_array().into_iter().flatten().filter_map(|p| p["state"].as_str()).collect();
+    assert_eq!(states, ["cart", "ordered", "paid"], "{json}");
+
+    let got = server.cli(&["instance", "get", &id])?.expect(0)?;
+    got.shows(&[&format!("instance: {id}"), &format!("bin: {bin_id}"), "status: idle", "runs: 3", "paid = true"])?;
+    let got = server.cli(&["instance", "get", &id, "--json"])?.expect(0)?;
+    let got: Value = serde_json::from_str(&got.stdout)?;
+    assert_eq!((&got["runs"], &got["stateMachines"]["1"]["current"]), (&Value::from(3), &Value::from("paid")), "{got}");
+
+    server.cli(&["instance", "destroy", &id])?.expect(0)?.shows(&[&format!("destroyed instance {id}")])?;
+    let gone = server.cli(&["instance", "get", &id])?.expect(10)?;
+    assert!(gone.stderr.contains("InstanceNotExists"), "{gone:#?}");
+    server.cli(&["instance", "run", &id, "--vars", r#"{"pay":true}"#])?.expect(10)?;
+    server.cli(&["instance", "destroy", &id])?.expect(10)?;
+    Ok(())
+}
+
+#[test]
+fn failed_runs_and_refused_requests_have_their_exit_codes() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(&dir.path().join("data"), dir.path())?;
+    let (_, id) = new_instance(&server, "hostile-bin")?;
+
+    server.cli(&["instance", "run", &id, "--vars", r#"{"incr":1}"#])?.expect(0)?.shows(&["counter = 1"])?;
+    // The bin's own error: exit 1, and the state it chose is committed.
+    let failed = server.cli(&["instance", "run", &id, "--vars", r#"{"fail":true}"#])?.expect(1)?;
+    failed.shows(&["result: failed", "error: ", "(guest_error)", "committed: yes", "beforeFail = true", "runs: 2"])?;
+    // A trap: exit 1 too, and nothing of the run is kept.
+    let trapped = server.cli(&["instance", "run", &id, "--vars", r#"{"trap":true}"#])?.expect(1)?;
+    let trapped = trapped.shows(&["result: failed", "(trap)", "committed: no", "runs: 2", "1: a (path: a)"])?;
+    ensure!(!trapped.stdout.contains("touched"), "{trapped:#?}");
+    let json = server.cli(&["instance", "run", &id, "--vars", r#"{"fail":true}"#, "--json"])?.expect(1)?;
+    let json: Value = serde_json::from_str(&json.stdout)?;
+    assert_eq!((&json["result"], &json["committed"]), (&Value::from("failed"), &Value::from(true)), "{json}");
+
+    // Not found: instances, bins, state machines, functions to bind.
+    let missing = "00000000-0000-4000-8000-000000000000";
+    server.cli(&["instance", "get", missing])?.expect(10)?;
+    server.cli(&["instance", "create", missing])?.expect(10)?;
+    let machine = server.cli(&["instance", "path", &id, "--machine", "9"])?.expect(10)?;
+    assert!(machine.stderr.contains("StateMachineNotExists"), "{machine:#?}");
+    let unbound = server.cli(&["bind", "some.key", "--function", "missing"])?.expect(10)?;
+    assert!(unbound.stderr.contains("FunctionNotExists"), "{unbound:#?}");
+
+    // Invalid input.
+    let bad = server.cli(&["instance", "run", &id, "--vars", "{nope"])?.expect(7)?;
+    assert!(bad.stderr.contains("--vars is not valid JSON"), "{bad:#?}");
+    server.cli(&["bind", "some.key", "--url", "ftp://example.com"])?.expect(7)?;
+    server.cli(&["bind", "some.key"])?.expect(2)?;
+    server.cli(&["bind", "some.key", "--function", "f", "--url", "http://x"])?.expect(2)?;
+    let url = server.cli(&["bind", "some.key", "--url", "http://127.0.0.1:9/fn", "--json"])?.expect(0)?;
+    let url: Value = serde_json::from_str(&url.stdout)?;
+    assert_eq!(url["url"], "http://127.0.0.1:9/fn", "{url}");
+
+    // A function component is not a bin; junk is not a component.
+    let rejected = server.cli(&["bin", "upload", &guest("hello")?])?.expect(3)?;
+    assert!(rejected.stderr.contains("error: "), "{rejected:#?}");
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"junk")?;
+    server.cli(&["bin", "upload", junk.to_str().context("non-UTF-8 temp path")?])?.expect(3)?;
+
+    // No token: the same message as the other client commands.
+    let no_token =
+        cloudexec(&["instance", "get", &id, "--server", &server.url, "--data-dir", "/nonexistent/data"])?.expect(7)?;
+    assert!(no_token.stderr.contains("no token found"), "{no_token:#?}");
+    let no_token =
+        cloudexec(&["instance", "destroy", &id, "--server", &server.url, "--data-dir", "/nonexistent/data"])?;
+    no_token.expect(7)?;
+    Ok(())
+}
