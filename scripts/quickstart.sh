@@ -37,6 +37,19 @@ deploy shop-pay shop_pay.wasm
 deploy start-node flow_start_node.wasm
 deploy end-node flow_end_node.wasm
 
+# The shop bin: upload it, bind its three function keys to the shop functions, and
+# publish it as a dynamic service (a taken alias from an earlier run answers 409).
+auth=(-H "Authorization: Bearer $token")
+key=utcook.jar:com.ut.BuzMethod
+for pair in shoppingCart:shop-cart order:shop-order payOrder:shop-pay; do
+  curl -fsS -o /dev/null -X PUT "${auth[@]}" -d "{\"function\":\"${pair#*:}\"}" "$api/bindings/$key.${pair%%:*}"
+done
+bin_id=$(curl -fsS -X POST "${auth[@]}" -H 'Content-Type: application/wasm' --data-binary "@$guests/shop.wasm" \
+  "$api/bins" | sed -E 's/.*"binId":"([^"]+)".*/\1/')
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "${auth[@]}" \
+  -d "{\"appKey\":1,\"alias\":\"shop\",\"category\":1,\"binId\":\"$bin_id\"}" "http://$listen/serviceDeveloper/publish")
+echo "published the shop bin $bin_id as dynamic service \"shop\" ($code)"
+
 cat <<MSG
 
 cloudexec is running on http://$listen (data in $data_dir). Try:
@@ -48,7 +61,16 @@ cloudexec is running on http://$listen (data in $data_dir). Try:
   curl -H 'Authorization: Bearer $token' -d '{"left":512,"right":512}' $api/functions/start-node/invoke
   curl -H 'Authorization: Bearer $token' -d '{"data":{"name":"Ada"},"sync":true}' http://$listen/userve/v1.3/cloud-function/hello/job/
 
-Run a bin locally (the server API for bins comes next):
+Walk a shop instance cart -> ordered -> paid (seed 000 routes):
+
+  ID=\$(curl -s -H 'Authorization: Bearer $token' -d '{"alias":"shop"}' http://$listen/serviceUser/instance/create | sed -E 's/.*"executeInstanceId":"([^"]+)".*/\\1/')
+  curl -s -H 'Authorization: Bearer $token' -d '{"executeInstanceId":"'\$ID'","param":{"varList":[{"varPtr":{"variableKey":"item"},"object":{"data":"apple"}}]},"version":"1"}' http://$listen/serviceUser/dynamicFlow/run
+  curl -s -H 'Authorization: Bearer $token' -d '{"executeInstanceId":"'\$ID'","param":{"varList":[{"varPtr":{"variableKey":"amount"},"object":{"data":2.5}}]},"version":"1"}' http://$listen/serviceUser/dynamicFlow/run
+  curl -s -H 'Authorization: Bearer $token' -d '{"executeInstanceId":"'\$ID'","param":{"varList":[{"varPtr":{"variableKey":"pay"},"object":{"data":true}}]},"version":"1"}' http://$listen/serviceUser/dynamicFlow/run
+  curl -s -H 'Authorization: Bearer $token' "http://$listen/instance/path?executeInstanceId=\$ID&stateMachineNo=1"
+  curl -s -H 'Authorization: Bearer $token' "http://$listen/instance?executeInstanceId=\$ID"
+
+Or run the bin locally, without the server:
   target/debug/cloudexec run-bin $guests/shop.wasm \\
     --bind utcook.jar:com.ut.BuzMethod.shoppingCart=$guests/shop_cart.wasm \\
     --bind utcook.jar:com.ut.BuzMethod.order=$guests/shop_order.wasm \\

@@ -2,7 +2,7 @@
 
 use serde_json::Value as Json;
 
-use super::value::TypedValue;
+use super::value::{TypedValue, check_typed};
 
 /// Parses variable updates from either seed 000's `{"varList": [{"varPtr":
 /// {"variableKey": "1"}, "object": {"data": 1, "len": 4, "type": 64}}]}` (also when
@@ -44,7 +44,9 @@ fn parse_var(index: usize, item: &Json) -> Result<(String, TypedValue), String> 
     };
     let len = field("len", inferred.len)?;
     let type_code = field("type", inferred.type_code)?;
-    Ok((key, TypedValue { len, type_code, ..inferred }))
+    let value = TypedValue { len, type_code, ..inferred };
+    check_typed(&value).map_err(|e| format!("varList[{index}] ({key:?}): {e}"))?;
+    Ok((key, value))
 }
 
 #[cfg(test)]
@@ -66,6 +68,18 @@ mod tests {
         let numeric =
             parse_updates(&json!({"varList": [{"varPtr": {"variableKey": 1}, "object": {"data": "x"}}]})).unwrap();
         assert_eq!(numeric[0].0, "1");
+    }
+
+    #[test]
+    fn refuses_a_len_or_data_that_does_not_fit_the_type() {
+        let wrong_len = json!({"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 1, "len": 3, "type": 64}}]});
+        assert!(parse_updates(&wrong_len).unwrap_err().contains("does not fit type 64"));
+        let wrong_data = json!({"varList": [{"varPtr": {"variableKey": "s"}, "object": {"data": 5, "len": 1, "type": 66}}]});
+        assert!(parse_updates(&wrong_data).is_err());
+        let big = json!({"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 1_i64 << 40, "len": 4, "type": 64}}]});
+        assert!(parse_updates(&big).is_err(), "does not fit 4 bytes");
+        let unknown = json!({"varList": [{"varPtr": {"variableKey": "x"}, "object": {"data": "?", "len": 99, "type": 200}}]});
+        assert!(parse_updates(&unknown).is_ok(), "unknown type codes pass");
     }
 
     #[test]

@@ -56,6 +56,30 @@ impl TypedValue {
     }
 }
 
+/// Checks that a client's `{data, len, type}` agree for the type codes cloudexec knows
+/// (unknown codes pass as they are): the data has the type's shape and `len` its size.
+pub fn check_typed(v: &TypedValue) -> Result<(), String> {
+    let len = v.len;
+    let ok = match (v.type_code, &v.data) {
+        (TYPE_NULL, Json::Null) => len == 0,
+        (TYPE_BOOL, Json::Bool(_)) => len == 1,
+        (TYPE_INTEGER, Json::Number(n)) if n.is_i64() || n.is_u64() => {
+            len == 8 || (len == 4 && n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()))
+        }
+        (TYPE_FLOAT, Json::Number(_)) => len == 4 || len == 8,
+        (TYPE_STRING, Json::String(text)) => len as usize == text.len(),
+        (TYPE_BYTES, Json::Array(items)) => bytes_of(items).is_some_and(|b| b.len() == len as usize),
+        (TYPE_JSON, Json::Array(_) | Json::Object(_)) => true,
+        (TYPE_NULL | TYPE_BOOL | TYPE_INTEGER | TYPE_FLOAT | TYPE_STRING | TYPE_BYTES | TYPE_JSON, _) => false,
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("data {} with len {len} does not fit type {}", v.data, v.type_code))
+    }
+}
+
 fn saturating_len(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
