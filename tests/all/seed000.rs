@@ -57,7 +57,11 @@ async fn an_instance_walks_the_shop_over_the_seed_routes() -> anyhow::Result<()>
     let seed_body = json!({"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 1, "len": 4, "type": 64}}]});
     assert_eq!(put_run(&server, &id, seed_body).await?, json!({"status": "running"}));
     let wrong_len = json!({"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 2, "len": 3, "type": 64}}]});
-    let refused = server.as_app(Method::PUT, "/instance").json(&json!({"executeInstanceId": id, "updateVarInfo": wrong_len})).send().await?;
+    let refused = server
+        .as_app(Method::PUT, "/instance")
+        .json(&json!({"executeInstanceId": id, "updateVarInfo": wrong_len}))
+        .send()
+        .await?;
     assert_eq!(refused.status(), 400);
     let refused: Value = refused.json().await?;
     assert!(refused["errmsg"].as_str().unwrap_or_default().contains("does not fit type 64"), "{refused}");

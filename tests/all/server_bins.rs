@@ -252,3 +252,47 @@ async fn bad_bins_ids_and_updates_get_clear_errors_and_change_nothing() -> anyho
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_never_answers_times_out_into_an_error_the_bin_handles() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let id = new_instance(&server, &upload_bin(&server, "hostile-bin").await?).await?["executeInstanceId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    bind(&server, "test.echo", json!({"url": format!("http://{}/slow", silent.local_addr()?)})).await?;
+    let started = std::time::Instant::now();
+    let ran = run(&server, &id, json!({"echo": "anyone?"})).await?;
+    assert_eq!(ran["result"], "ok", "the bin got an error value, not a trap: {ran}");
+    let error = ran["instance"]["variables"]["callError"]["data"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("POST http://"), "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(6), "bounded by the run's deadline");
+    drop(silent);
+    server.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_a_hundred_instances_all_proceed_independently() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let bin_id = upload_bin(&server, "hostile-bin").await?;
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        ids.push(new_instance(&server, &bin_id).await?["executeInstanceId"].as_str().unwrap_or_default().to_string());
+    }
+    let mut runs = Vec::new();
+    for id in &ids {
+        let request = server.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&json!({"incr": 1})).send();
+        runs.push(tokio::spawn(request));
+    }
+    for r in runs {
+        assert_eq!(r.await??.status(), 200);
+    }
+    for id in ids.iter().step_by(10) {
+        let instance: Value = server.as_app(Method::GET, &format!("/v1/instances/{id}")).send().await?.json().await?;
+        assert_eq!(instance["variables"]["counter"]["data"], 1, "{id}");
+    }
+    server.stop().await?;
+    Ok(())
+}

@@ -74,9 +74,13 @@ async fn instances_and_bindings_survive_a_restart_and_keep_running() -> anyhow::
             .await?
             .error_for_status()?;
     }
+    let published = json!({"alias": "counter", "category": 1, "binId": bin["binId"]});
+    server.as_app(Method::POST, "/v1/services").json(&published).send().await?.error_for_status()?;
     server.stop().await?;
 
     let restarted = TestServer::start_with(cfg).await?;
+    let dynamic = restarted.as_app(Method::POST, "/v1/services/counter/instances").send().await?;
+    assert_eq!(dynamic.status(), 201, "the service is still published");
     let runs =
         restarted.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&json!({"incr": 1})).send().await?;
     assert_eq!(runs.status(), 200);

@@ -14,6 +14,9 @@ use crate::functions::{Functions, millis, outcome, plan_memory};
 use crate::local::call_error;
 use crate::store::{BindingTarget, NewJob, Store, sqlite::now_us};
 
+/// Longest an HTTP endpoint may take to answer one call.
+const MAX_ENDPOINT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The job source of functions called by bins.
 pub const SOURCE_BIN: &str = "bin";
 
@@ -84,8 +87,10 @@ fn call_url(url: &str, call: &FunctionCall<'_>, remaining: Duration) -> Result<J
     }
     let params: Vec<TypedValue> = call.params.iter().cloned().map(TypedValue::infer).collect();
     let body = json!({"executeInstanceId": call.instance_id, "functionKey": call.function_key, "paramsList": params});
+    // Leave the bin a tenth of its remaining time to handle a timeout as an error.
+    let timeout = remaining.saturating_sub(remaining / 10).min(MAX_ENDPOINT_TIMEOUT);
     let agent =
-        ureq::Agent::config_builder().timeout_global(Some(remaining)).http_status_as_error(false).build().new_agent();
+        ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().new_agent();
     let mut response = agent
         .post(url)
         .header("content-type", "application/json")

@@ -72,13 +72,16 @@ mod tests {
 
     #[test]
     fn refuses_a_len_or_data_that_does_not_fit_the_type() {
-        let wrong_len = json!({"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 1, "len": 3, "type": 64}}]});
+        let wrong_len =
+            json!({"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 1, "len": 3, "type": 64}}]});
         assert!(parse_updates(&wrong_len).unwrap_err().contains("does not fit type 64"));
-        let wrong_data = json!({"varList": [{"varPtr": {"variableKey": "s"}, "object": {"data": 5, "len": 1, "type": 66}}]});
+        let wrong_data =
+            json!({"varList": [{"varPtr": {"variableKey": "s"}, "object": {"data": 5, "len": 1, "type": 66}}]});
         assert!(parse_updates(&wrong_data).is_err());
         let big = json!({"varList": [{"varPtr": {"variableKey": "1"}, "object": {"data": 1_i64 << 40, "len": 4, "type": 64}}]});
         assert!(parse_updates(&big).is_err(), "does not fit 4 bytes");
-        let unknown = json!({"varList": [{"varPtr": {"variableKey": "x"}, "object": {"data": "?", "len": 99, "type": 200}}]});
+        let unknown =
+            json!({"varList": [{"varPtr": {"variableKey": "x"}, "object": {"data": "?", "len": 99, "type": 200}}]});
         assert!(parse_updates(&unknown).is_ok(), "unknown type codes pass");
     }
 

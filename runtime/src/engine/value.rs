@@ -73,11 +73,7 @@ pub fn check_typed(v: &TypedValue) -> Result<(), String> {
         (TYPE_NULL | TYPE_BOOL | TYPE_INTEGER | TYPE_FLOAT | TYPE_STRING | TYPE_BYTES | TYPE_JSON, _) => false,
         _ => true,
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("data {} with len {len} does not fit type {}", v.data, v.type_code))
-    }
+    if ok { Ok(()) } else { Err(format!("data {} with len {len} does not fit type {}", v.data, v.type_code)) }
 }
 
 fn saturating_len(n: usize) -> u32 {
