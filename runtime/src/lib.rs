@@ -14,6 +14,7 @@ pub mod functions;
 pub mod http;
 pub mod local;
 pub mod metrics;
+pub mod modules;
 pub mod server;
 pub mod store;
 pub mod testing;

@@ -12,9 +12,10 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use tokio::sync::Mutex;
 
-use crate::engine::{BinModule, BinRun, Engine, InstanceState, Limits, RunOptions, TypedValue, module_hash};
+use crate::engine::{BinModule, BinRun, Engine, InstanceState, Limits, RunOptions, TypedValue};
 use crate::error::ServiceError;
 use crate::functions::{Executor, Functions};
+use crate::modules::{load_and_store, load_stored};
 use crate::store::{BinRecord, Binding, InstanceRecord, Store, sqlite::now_us};
 
 pub use resolver::SOURCE_BIN;
@@ -67,19 +68,7 @@ impl Bins {
 
     /// Validates the component as a bin, reads its manifest, stores it; returns its record.
     pub async fn upload(&self, app_key: i64, wasm: Vec<u8>) -> Result<BinRecord, ServiceError> {
-        if wasm.is_empty() {
-            return Err(ServiceError::InvalidArgument("the wasm module is empty".into()));
-        }
-        let engine = self.engine.clone();
-        let (wasm, loaded) = tokio::task::spawn_blocking(move || {
-            let loaded = engine.load_bin(&wasm);
-            (wasm, loaded)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let module = loaded.map_err(ServiceError::InvalidModule)?;
-        let sha = module_hash(&wasm);
-        self.store.put_module(&sha, wasm).await?;
+        let (sha, module) = load_and_store(self.store.as_ref(), &self.engine, wasm, Engine::load_bin).await?;
         let bin = BinRecord {
             id: new_id()?,
             app_key,
@@ -210,15 +199,6 @@ impl Bins {
         if let Some(module) = self.engine.cached_bin(sha256) {
             return Ok(module);
         }
-        let bytes = self
-            .store
-            .get_module(sha256)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(format!("module {sha256} is missing from the store")))?;
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.load_bin(&bytes))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(ServiceError::InvalidModule)
+        load_stored(self.store.as_ref(), &self.engine, sha256, Engine::load_bin).await
     }
 }

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
-use crate::engine::{Engine, FunctionModule, Plan, module_hash};
+use crate::engine::{Engine, FunctionModule, Plan};
 use crate::error::ServiceError;
+use crate::modules::{load_and_store, load_stored};
 use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Store, sqlite::now_us};
 
 pub use executor::{Executor, Throttled};
@@ -179,33 +180,11 @@ impl Functions {
         if let Some(module) = self.engine.cached_function(sha256) {
             return Ok(module);
         }
-        let bytes = self
-            .store
-            .get_module(sha256)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(format!("module {sha256} is missing from the store")))?;
-        let engine = self.engine.clone();
-        let loaded = tokio::task::spawn_blocking(move || engine.load_function(&bytes))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        loaded.map_err(ServiceError::InvalidModule)
+        load_stored(self.store.as_ref(), &self.engine, sha256, Engine::load_function).await
     }
 
     async fn compile_and_store(&self, wasm: Vec<u8>) -> Result<String, ServiceError> {
-        if wasm.is_empty() {
-            return Err(ServiceError::InvalidArgument("the wasm module is empty".into()));
-        }
-        let engine = self.engine.clone();
-        let (wasm, loaded) = tokio::task::spawn_blocking(move || {
-            let loaded = engine.load_function(&wasm);
-            (wasm, loaded)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        loaded.map_err(ServiceError::InvalidModule)?;
-        let sha = module_hash(&wasm);
-        self.store.put_module(&sha, wasm).await?;
-        Ok(sha)
+        Ok(load_and_store(self.store.as_ref(), &self.engine, wasm, Engine::load_function).await?.0)
     }
 }
 
