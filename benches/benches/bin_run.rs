@@ -3,9 +3,9 @@
 //! `counter`, write `counter + 1`), produce the new state; measured alone ("run only")
 //! and followed by the SQLite commit the server does ("run + commit": the state
 //! serialized to JSON and `commit_run` through the group-commit writer). Criterion gives
-//! the medians; a separate loop of individually timed runs prints p50/p99; and 10,000
-//! idle instances are written through `SqliteStore::create_instance` while the process's
-//! RSS and the database size are read. See BENCHMARKS.md.
+//! per-iteration estimates; a separate loop of individually timed runs prints p50/p99;
+//! and 10,000 idle instances are written through `SqliteStore::create_instance` while the
+//! process's RSS and the database size are read. See BENCHMARKS.md.
 
 use std::future::Future;
 use std::path::Path;
