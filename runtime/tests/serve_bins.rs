@@ -227,8 +227,8 @@ fn failed_runs_and_refused_requests_have_their_exit_codes() -> anyhow::Result<()
     // The bin's own error: exit 1, and the state it chose is committed.
     let failed = server.cli(&["instance", "run", &id, "--vars", r#"{"fail":true}"#])?.expect(1)?;
     failed.shows(&["result: failed", "error: ", "(guest_error)", "committed: yes", "beforeFail = true", "runs: 2"])?;
-    // A trap: exit 1 too, and nothing of the run is kept.
-    let trapped = server.cli(&["instance", "run", &id, "--vars", r#"{"trap":true}"#])?.expect(1)?;
+    // A trap: exit 6, as `run-bin` gives locally, and nothing of the run is kept.
+    let trapped = server.cli(&["instance", "run", &id, "--vars", r#"{"trap":true}"#])?.expect(6)?;
     let trapped = trapped.shows(&["result: failed", "(trap)", "committed: no", "runs: 2", "1: a (path: a)"])?;
     ensure!(!trapped.stdout.contains("touched"), "{trapped:#?}");
     let json = server.cli(&["instance", "run", &id, "--vars", r#"{"fail":true}"#, "--json"])?.expect(1)?;

@@ -129,8 +129,11 @@ impl Bins {
     /// Destroys an instance; later calls on it are 404.
     pub async fn destroy(&self, app_key: i64, id: &str) -> Result<(), ServiceError> {
         let lock = self.lock(id);
-        let _held = lock.lock().await;
-        match self.store.destroy_instance(app_key, id).await? {
+        let held = lock.lock().await;
+        let destroyed = self.store.destroy_instance(app_key, id).await;
+        drop(held);
+        self.release(id);
+        match destroyed? {
             true => Ok(()),
             false => Err(instance_not_found(id)),
         }
@@ -146,7 +149,21 @@ impl Bins {
         limits: Limits,
     ) -> Result<RunReport, ServiceError> {
         let lock = self.lock(id);
-        let _held = lock.lock().await;
+        let held = lock.lock().await;
+        let report = self.run_locked(app_key, id, updates, limits).await;
+        drop(held);
+        self.release(id);
+        report
+    }
+
+    /// A run, with the instance's lock held by the caller.
+    async fn run_locked(
+        &self,
+        app_key: i64,
+        id: &str,
+        updates: Vec<(String, TypedValue)>,
+        limits: Limits,
+    ) -> Result<RunReport, ServiceError> {
         let mut instance = self.instance(app_key, id).await?;
         if let Some(alias) = &instance.service {
             self.live_service(app_key, alias).await?;
@@ -193,6 +210,12 @@ impl Bins {
 
     fn lock(&self, id: &str) -> Arc<Mutex<()>> {
         self.locks.entry(id.to_string()).or_default().clone()
+    }
+
+    /// Forgets an instance's lock when nobody but the caller (who still holds it, done
+    /// with the store) uses it, so the map does not grow with every instance ever run.
+    fn release(&self, id: &str) {
+        self.locks.remove_if(id, |_, lock| Arc::strong_count(lock) <= 2);
     }
 
     async fn module(&self, sha256: &str) -> Result<Arc<BinModule>, ServiceError> {

@@ -290,7 +290,7 @@ fn run(args: InstanceRunArgs) -> Result<ExitCode, CliError> {
     let answer = api.send(&path, &[], Send::Post("application/json", body.as_bytes()))?;
     let answer = api.expect_ok(answer)?;
     let report: RunAnswer = answer.decode()?;
-    let code = if report.result == "ok" { ExitCode::Ok } else { ExitCode::GuestError };
+    let code = run_exit_code(report.error.as_ref().map(|e| e.kind.as_str()));
     if api.json {
         println!("{}", answer.body);
         return Ok(code);
@@ -415,4 +415,16 @@ fn send_extra(flags: &ClientFlags, api: &Api, method: Method<'_>, path: &str) ->
     let status = response.status().as_u16();
     let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(unreachable)?;
     Ok(Answer { status, body })
+}
+
+/// The exit code of a run, the same as `cloudexec run-bin` gives locally for each error kind.
+fn run_exit_code(kind: Option<&str>) -> ExitCode {
+    match kind {
+        None => ExitCode::Ok,
+        Some("deadline_exceeded") => ExitCode::Deadline,
+        Some("memory_limit_exceeded") => ExitCode::Memory,
+        Some("trap") => ExitCode::Trap,
+        Some("busy") => ExitCode::Busy,
+        Some(_) => ExitCode::GuestError,
+    }
 }

@@ -87,12 +87,13 @@ pub(super) fn get_instance(conn: &Connection, app_key: i64, id: &str) -> rusqlit
 
 /// Commits a run: only if the instance is live and no other run committed since `runs`.
 pub(super) fn commit_run(conn: &Connection, i: &InstanceRecord) -> Result<bool, StoreError> {
+    let state = to_json(&i.state)?;
     let changed = conn
-        .execute(
+        .prepare_cached(
             "UPDATE instances SET status = ?1, state = ?2, runs = ?3 + 1, last_error = ?4, updated_at = ?5
              WHERE app_key = ?6 AND id = ?7 AND runs = ?3 AND status <> 'destroyed'",
-            params![i.status, to_json(&i.state)?, i.runs, i.last_error, now_us(), i.app_key, i.id],
         )
+        .and_then(|mut stmt| stmt.execute(params![i.status, state, i.runs, i.last_error, now_us(), i.app_key, i.id]))
         .map_err(db_error)?;
     Ok(changed == 1)
 }

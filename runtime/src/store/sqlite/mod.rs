@@ -148,6 +148,12 @@ impl Drop for SqliteStore {
     }
 }
 
+/// Runs a statement from the connection's statement cache (the writer's transaction
+/// control runs thousands of times a second; parsing it each time shows).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 /// The writer thread: takes what is queued, runs each op in a savepoint (so one failing
 /// write does not undo the others), commits once, then tells every op how it went.
 fn write_loop(conn: Connection, rx: mpsc::Receiver<WriteOp>) {
@@ -159,24 +165,24 @@ fn write_loop(conn: Connection, rx: mpsc::Receiver<WriteOp>) {
                 Err(_) => break,
             }
         }
-        let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error);
+        let begun = exec(&conn, "BEGIN IMMEDIATE").map_err(db_error);
         let mut completions = Vec::with_capacity(batch.len());
         for op in batch {
             if begun.is_err() {
                 completions.push(op(None).1);
                 continue;
             }
-            let _ = conn.execute_batch("SAVEPOINT op");
+            let _ = exec(&conn, "SAVEPOINT op");
             let (ok, completion) = op(Some(&conn));
             if !ok {
-                let _ = conn.execute_batch("ROLLBACK TO op");
+                let _ = exec(&conn, "ROLLBACK TO op");
             }
-            let _ = conn.execute_batch("RELEASE op");
+            let _ = exec(&conn, "RELEASE op");
             completions.push(completion);
         }
-        let committed = begun.and_then(|()| conn.execute_batch("COMMIT").map_err(db_error));
+        let committed = begun.and_then(|()| exec(&conn, "COMMIT").map_err(db_error));
         if committed.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = exec(&conn, "ROLLBACK");
         }
         for completion in completions {
             completion(committed.clone());
