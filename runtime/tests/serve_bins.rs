@@ -213,6 +213,23 @@ fn the_shop_walks_cart_ordered_paid_through_the_cli() -> anyhow::Result<()> {
     let gone = server.cli(&["instance", "get", &id])?.expect(10)?;
     assert!(gone.stderr.contains("InstanceNotExists"), "{gone:#?}");
     server.cli(&["instance", "run", &id, "--vars", r#"{"pay":true}"#])?.expect(10)?;
+
+    // The same bin as services: a dynamic flow's instances, a static flow's runs, a revoke.
+    server.cli(&["service", "publish", "shop-dyn", &bin_id, "--flow", "dynamic"])?.expect(0)?;
+    let dynamic = server.cli(&["service", "instance", "shop-dyn"])?.expect(0)?;
+    let dynamic_id = dynamic.value("instance: ")?;
+    server
+        .cli(&["instance", "run", &dynamic_id, "--vars", r#"{"item":"pear"}"#])?
+        .expect(0)?
+        .shows(&["inCart = true"])?;
+    server.cli(&["service", "publish", "shop-static", &bin_id, "--flow", "static"])?.expect(0)?;
+    let once = server.cli(&["service", "run", "shop-static", "--vars", r#"{"item":"fig"}"#])?.expect(0)?;
+    once.shows(&["result: ok", r#"item = "fig""#, "runs: 1"])?;
+    server.cli(&["service", "publish", "shop-dyn", &bin_id, "--flow", "dynamic"])?.expect(8)?;
+    server.cli(&["service", "revoke", "shop-dyn"])?.expect(0)?.shows(&["revoked shop-dyn"])?;
+    let refused = server.cli(&["instance", "run", &dynamic_id, "--vars", r#"{"item":"kiwi"}"#])?.expect(7)?;
+    assert!(refused.stderr.contains("revoked"), "{refused:#?}");
+    server.cli(&["service", "run", "nope"])?.expect(10)?;
     server.cli(&["instance", "destroy", &id])?.expect(10)?;
     Ok(())
 }

@@ -116,6 +116,9 @@ pub enum Command {
     /// Execution instances of bins on a running server: create, run, get, path, destroy.
     #[command(subcommand)]
     Instance(client::bins::InstanceCommand),
+    /// Publish, revoke and run services (seed 000 static and dynamic flows) on a server.
+    #[command(subcommand)]
+    Service(client::services::ServiceCommand),
 }
 
 /// Memory plans as the CLI names them.
@@ -183,5 +186,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Bin(command) => client::bins::bin(command),
         Command::Bind(args) => client::bins::bind(args),
         Command::Instance(command) => client::bins::instance(command),
+        Command::Service(command) => client::services::service(command),
     }
 }

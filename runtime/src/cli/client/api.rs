@@ -36,6 +36,10 @@ pub(super) enum Send<'a> {
     Post(&'static str, &'a [u8]),
     /// A PATCH with a body of this content type.
     Patch(&'static str, &'a [u8]),
+    /// A PUT with a body of this content type.
+    Put(&'static str, &'a [u8]),
+    /// A DELETE.
+    Delete,
 }
 
 /// One answer of the server: status and body text.
@@ -84,6 +88,11 @@ impl Api {
                 let req = self.agent.patch(&url).header("authorization", &bearer).query_pairs(pairs);
                 req.content_type(content_type).send(body)
             }
+            Send::Put(content_type, body) => {
+                let req = self.agent.put(&url).header("authorization", &bearer).query_pairs(pairs);
+                req.content_type(content_type).send(body)
+            }
+            Send::Delete => self.agent.delete(&url).header("authorization", &bearer).query_pairs(pairs).call(),
         };
         let mut response = result.map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();

@@ -11,12 +11,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ClientFlags;
-use super::api::{Answer, Api, Send, internal, segment};
+use super::api::{Api, Send, segment};
 use super::render::utc;
 use crate::cli::report::{print_log, print_usage};
 use crate::cli::{CliError, ExitCode, parse_json, read_file};
 use crate::engine::{MachineState, Manifest, TypedValue};
-use crate::server::APP_TOKEN_FILE;
 
 /// `cloudexec bin ...`.
 #[derive(Debug, Subcommand)]
@@ -254,7 +253,7 @@ pub(in crate::cli) fn bind(args: BindArgs) -> Result<ExitCode, CliError> {
     };
     let path = format!("/v1/bindings/{}", segment(&args.function_key));
     let body = body.to_string();
-    let answer = send_extra(&args.flags, &api, Method::Put(body.as_bytes()), &path)?;
+    let answer = api.send(&path, &[], Send::Put("application/json", body.as_bytes()))?;
     let answer = api.expect_ok(answer)?;
     if api.json {
         println!("{}", answer.body);
@@ -286,8 +285,12 @@ fn run(args: InstanceRunArgs) -> Result<ExitCode, CliError> {
     }
     let api = Api::new(&args.flags)?;
     let path = format!("/v1/instances/{}/runs", segment(&args.id));
-    let body = updates.to_string();
-    let answer = api.send(&path, &[], Send::Post("application/json", body.as_bytes()))?;
+    post_run(&api, &path, &updates.to_string())
+}
+
+/// POSTs a run to `path` and prints its report (shared with static-flow runs).
+pub(super) fn post_run(api: &Api, path: &str, body: &str) -> Result<ExitCode, CliError> {
+    let answer = api.send(path, &[], Send::Post("application/json", body.as_bytes()))?;
     let answer = api.expect_ok(answer)?;
     let report: RunAnswer = answer.decode()?;
     let code = run_exit_code(report.error.as_ref().map(|e| e.kind.as_str()));
@@ -367,7 +370,7 @@ fn path(args: InstancePathArgs) -> Result<ExitCode, CliError> {
 fn destroy(args: InstanceArgs) -> Result<ExitCode, CliError> {
     let api = Api::new(&args.flags)?;
     let path = format!("/v1/instances/{}", segment(&args.id));
-    let answer = send_extra(&args.flags, &api, Method::Delete, &path)?;
+    let answer = api.send(&path, &[], Send::Delete)?;
     api.expect_ok(answer)?;
     if api.json {
         println!("{}", json!({"executeInstanceId": args.id, "destroyed": true}));
@@ -375,46 +378,6 @@ fn destroy(args: InstanceArgs) -> Result<ExitCode, CliError> {
         println!("destroyed instance {}", args.id);
     }
     Ok(ExitCode::Ok)
-}
-
-/// The requests [`Send`] has no variant for.
-#[derive(Debug, Clone, Copy)]
-enum Method<'a> {
-    /// A PUT with a JSON body.
-    Put(&'a [u8]),
-    /// A DELETE.
-    Delete,
-}
-
-/// Largest answer read: bindings and empty 204s are small.
-const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
-/// How long to wait for a connection, as [`Api`] does.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Sends a PUT or DELETE to `path` with the same agent settings and token as [`Api`],
-/// which has already checked that a token can be found.
-fn send_extra(flags: &ClientFlags, api: &Api, method: Method<'_>, path: &str) -> Result<Answer, CliError> {
-    let token = match flags.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(token) => token.to_string(),
-        None => std::fs::read_to_string(flags.data_dir.join(APP_TOKEN_FILE))
-            .map(|t| t.trim().to_string())
-            .map_err(|e| CliError::input(format!("cannot read the token: {e}")))?,
-    };
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().http_status_as_error(false).timeout_connect(Some(CONNECT_TIMEOUT)).build().into();
-    let url = format!("{}{path}", api.base);
-    let bearer = format!("Bearer {token}");
-    let result = match method {
-        Method::Put(body) => {
-            agent.put(&url).header("authorization", &bearer).content_type("application/json").send(body)
-        }
-        Method::Delete => agent.delete(&url).header("authorization", &bearer).call(),
-    };
-    let unreachable = |e: ureq::Error| internal(format!("cannot reach the cloudexec server at {}: {e}", api.base));
-    let mut response = result.map_err(unreachable)?;
-    let status = response.status().as_u16();
-    let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(unreachable)?;
-    Ok(Answer { status, body })
 }
 
 /// The exit code of a run, the same as `cloudexec run-bin` gives locally for each error kind.

@@ -4,6 +4,7 @@
 mod api;
 pub(super) mod bins;
 mod render;
+pub(super) mod services;
 
 use std::path::PathBuf;
 
