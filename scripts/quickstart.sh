@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quickstart: build the example guests and cloudexec, start the server with its
-# embedded database in ./data, deploy the example functions, and print curl lines that
-# call them. The server keeps running in the foreground; Ctrl-C stops it gracefully.
+# embedded database in ./data, deploy the example functions and the shop bin with the
+# cloudexec CLI, and print curl lines that call them. The server keeps running in the foreground; Ctrl-C stops it gracefully.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 listen=${CLOUDEXEC_LISTEN:-127.0.0.1:8080}
@@ -9,46 +9,34 @@ data_dir=${CLOUDEXEC_DATA_DIR:-./data}
 guests=$(bash scripts/build-guests.sh)
 cargo build -p cloudexec >&2
 
-target/debug/cloudexec serve --listen "$listen" --data-dir "$data_dir" &
+ce=target/debug/cloudexec
+$ce serve --listen "$listen" --data-dir "$data_dir" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
+host=${listen%:*} port=${listen##*:}
 for _ in $(seq 1 100); do
-  curl -fsS "http://$listen/healthz" >/dev/null 2>&1 && break
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
   sleep 0.1
 done
-token=$(target/debug/cloudexec token --data-dir "$data_dir")
+token=$($ce token --data-dir "$data_dir")
 api="http://$listen/v1"
+client=(--server "http://$listen" --data-dir "$data_dir")
 
-# Deploy (or update, when it exists from an earlier run) one example function.
-deploy() {
-  local name=$1 file=$2 code
-  code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/wasm' --data-binary "@$guests/$file" "$api/functions?name=$name")
-  if [ "$code" = 409 ]; then
-    code=$(curl -sS -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $token" \
-      -H 'Content-Type: application/wasm' --data-binary "@$guests/$file" "$api/functions/$name")
-  fi
-  echo "deployed $name ($code)"
-}
-deploy hello hello.wasm
-deploy shop-cart shop_cart.wasm
-deploy shop-order shop_order.wasm
-deploy shop-pay shop_pay.wasm
-deploy start-node flow_start_node.wasm
-deploy end-node flow_end_node.wasm
+# The example functions (an earlier run's are updated in place).
+for pair in hello:hello shop-cart:shop_cart shop-order:shop_order shop-pay:shop_pay \
+  start-node:flow_start_node end-node:flow_end_node; do
+  $ce deploy "$guests/${pair#*:}.wasm" --name "${pair%%:*}" "${client[@]}" | head -1
+done
 
 # The shop bin: upload it, bind its three function keys to the shop functions, and
-# publish it as a dynamic service (a taken alias from an earlier run answers 409).
-auth=(-H "Authorization: Bearer $token")
+# publish it as the dynamic service "shop" (kept from an earlier run if it exists).
 key=utcook.jar:com.ut.BuzMethod
 for pair in shoppingCart:shop-cart order:shop-order payOrder:shop-pay; do
-  curl -fsS -o /dev/null -X PUT "${auth[@]}" -d "{\"function\":\"${pair#*:}\"}" "$api/bindings/$key.${pair%%:*}"
+  $ce bind "$key.${pair%%:*}" --function "${pair#*:}" "${client[@]}"
 done
-bin_id=$(curl -fsS -X POST "${auth[@]}" -H 'Content-Type: application/wasm' --data-binary "@$guests/shop.wasm" \
-  "$api/bins" | sed -E 's/.*"binId":"([^"]+)".*/\1/')
-code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "${auth[@]}" \
-  -d "{\"appKey\":1,\"alias\":\"shop\",\"category\":1,\"binId\":\"$bin_id\"}" "http://$listen/serviceDeveloper/publish")
-echo "published the shop bin $bin_id as dynamic service \"shop\" ($code)"
+bin_id=$($ce bin upload "$guests/shop.wasm" "${client[@]}" | sed -n 's/^bin: //p')
+$ce service publish shop "$bin_id" --flow dynamic "${client[@]}" 2>/dev/null \
+  || echo "service shop already published"
 
 cat <<MSG
 
