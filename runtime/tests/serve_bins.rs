@@ -2,139 +2,14 @@
 //! `bin upload`, `bind`, `instance create|run|get|path|destroy` walk the shop through
 //! cart → ordered → paid over the app's cloud functions, and failures keep their exit codes.
 
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+mod common;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
+use common::{Server, TOKEN, cloudexec, guest};
 use serde_json::Value;
 
-/// The app token every test server uses.
-const TOKEN: &str = "serve-bins-test-token-0123456789";
-/// How long a server may take to answer `/healthz`.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// The shop's function keys, without the method.
 const KEY: &str = "utcook.jar:com.ut.BuzMethod";
-
-/// A `cloudexec serve` child, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    stderr: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `cloudexec serve --token TOKEN` on a free port over `data_dir` and waits for
-    /// `/healthz`. Output goes to files in `logs`.
-    fn start(data_dir: &Path, logs: &Path) -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let url = format!("http://127.0.0.1:{port}");
-        let tag = format!("serve-{port}");
-        let (stdout, stderr) = (logs.join(format!("{tag}.out")), logs.join(format!("{tag}.err")));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
-        command
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(data_dir)
-            .args(["--token", TOKEN])
-            .stdout(Stdio::from(File::create(&stdout)?))
-            .stderr(Stdio::from(File::create(&stderr)?));
-        let child = clean_env(&mut command).spawn().context("spawning cloudexec serve")?;
-        let mut server = Self { child, url, stderr };
-        server.wait_healthy()?;
-        Ok(server)
-    }
-
-    fn wait_healthy(&mut self) -> anyhow::Result<()> {
-        let started = Instant::now();
-        while started.elapsed() < START_TIMEOUT {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("cloudexec serve exited with {status}: {}", self.stderr_text());
-            }
-            if let Ok(answer) = ureq::get(format!("{}/healthz", self.url)).call()
-                && answer.status() == 200
-            {
-                return Ok(());
-            }
-            sleep(Duration::from_millis(100));
-        }
-        bail!("cloudexec serve did not answer /healthz within {START_TIMEOUT:?}: {}", self.stderr_text())
-    }
-
-    fn stderr_text(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Runs a client command against this server with the test token.
-    fn cli(&self, args: &[&str]) -> anyhow::Result<Run> {
-        cloudexec(&[args, &["--server", &self.url, "--token", TOKEN]].concat())
-    }
-}
-
-/// A finished CLI run.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Fails unless the exit code is `code`.
-    fn expect(self, code: i32) -> anyhow::Result<Self> {
-        ensure!(self.code == Some(code), "expected exit {code}: {self:#?}");
-        Ok(self)
-    }
-
-    /// Fails unless stdout has every one of `wanted`.
-    fn shows(self, wanted: &[&str]) -> anyhow::Result<Self> {
-        for want in wanted {
-            ensure!(self.stdout.contains(want), "{want:?} missing: {self:#?}");
-        }
-        Ok(self)
-    }
-
-    /// The rest of the stdout line starting with `prefix`.
-    fn value(&self, prefix: &str) -> anyhow::Result<String> {
-        let line = self.stdout.lines().find_map(|l| l.strip_prefix(prefix));
-        Ok(line.with_context(|| format!("no {prefix:?} in {self:#?}"))?.trim().to_string())
-    }
-}
-
-fn cloudexec(args: &[&str]) -> anyhow::Result<Run> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
-    command.args(args);
-    let Output { status, stdout, stderr } = clean_env(&mut command).output()?;
-    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
-    Ok(Run { code: status.code(), stdout: text(stdout), stderr: text(stderr) })
-}
-
-/// The CLI's environment variables removed, so the caller's shell cannot change a test.
-fn clean_env(command: &mut Command) -> &mut Command {
-    for var in
-        ["CLOUDEXEC_TOKEN", "CLOUDEXEC_SERVER", "CLOUDEXEC_DATA_DIR", "CLOUDEXEC_ADMIN_TOKEN", "CLOUDEXEC_LISTEN"]
-    {
-        command.env_remove(var);
-    }
-    command
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn guest(name: &str) -> anyhow::Result<String> {
-    Ok(cloudexec_tests::guest(name)?.display().to_string())
-}
 
 /// Uploads `guest` as a bin and creates an instance of it; returns (binId, executeInstanceId).
 fn new_instance(server: &Server, guest_name: &str) -> anyhow::Result<(String, String)> {
@@ -147,7 +22,7 @@ fn new_instance(server: &Server, guest_name: &str) -> anyhow::Result<(String, St
 #[test]
 fn the_shop_walks_cart_ordered_paid_through_the_cli() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let server = Server::start(&dir.path().join("data"), dir.path())?;
+    let server = Server::start(&dir.path().join("data"), dir.path(), Some(TOKEN), &[])?;
 
     for (name, guest_name, method) in
         [("cart", "shop-cart", "shoppingCart"), ("order", "shop-order", "order"), ("pay", "shop-pay", "payOrder")]
@@ -237,7 +112,7 @@ fn the_shop_walks_cart_ordered_paid_through_the_cli() -> anyhow::Result<()> {
 #[test]
 fn failed_runs_and_refused_requests_have_their_exit_codes() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let server = Server::start(&dir.path().join("data"), dir.path())?;
+    let server = Server::start(&dir.path().join("data"), dir.path(), Some(TOKEN), &[])?;
     let (_, id) = new_instance(&server, "hostile-bin")?;
 
     server.cli(&["instance", "run", &id, "--vars", r#"{"incr":1}"#])?.expect(0)?.shows(&["counter = 1"])?;
