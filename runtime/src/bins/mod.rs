@@ -128,12 +128,7 @@ impl Bins {
 
     /// Destroys an instance; later calls on it are 404.
     pub async fn destroy(&self, app_key: i64, id: &str) -> Result<(), ServiceError> {
-        let lock = self.lock(id);
-        let held = lock.lock().await;
-        let destroyed = self.store.destroy_instance(app_key, id).await;
-        drop(held);
-        self.release(id);
-        match destroyed? {
+        match self.locked(id, self.store.destroy_instance(app_key, id)).await? {
             true => Ok(()),
             false => Err(instance_not_found(id)),
         }
@@ -148,12 +143,7 @@ impl Bins {
         updates: Vec<(String, TypedValue)>,
         limits: Limits,
     ) -> Result<RunReport, ServiceError> {
-        let lock = self.lock(id);
-        let held = lock.lock().await;
-        let report = self.run_locked(app_key, id, updates, limits).await;
-        drop(held);
-        self.release(id);
-        report
+        self.locked(id, self.run_locked(app_key, id, updates, limits)).await
     }
 
     /// A run, with the instance's lock held by the caller.
@@ -208,14 +198,16 @@ impl Bins {
         Ok(self.store.list_bindings(app_key).await?)
     }
 
-    fn lock(&self, id: &str) -> Arc<Mutex<()>> {
-        self.locks.entry(id.to_string()).or_default().clone()
-    }
-
-    /// Forgets an instance's lock when nobody but the caller (who still holds it, done
-    /// with the store) uses it, so the map does not grow with every instance ever run.
-    fn release(&self, id: &str) {
-        self.locks.remove_if(id, |_, lock| Arc::strong_count(lock) <= 2);
+    /// Runs `work` holding instance `id`'s lock, then forgets the lock if nobody else
+    /// waits for it, so the map does not grow with every instance ever run.
+    async fn locked<T>(&self, id: &str, work: impl Future<Output = T>) -> T {
+        let lock = self.locks.entry(id.to_string()).or_default().clone();
+        let held = lock.lock().await;
+        let out = work.await;
+        drop(held);
+        // Two references: the map's and `lock`; more means another caller is waiting.
+        self.locks.remove_if(id, |_, entry| Arc::strong_count(entry) <= 2);
+        out
     }
 
     async fn module(&self, sha256: &str) -> Result<Arc<BinModule>, ServiceError> {

@@ -6,33 +6,21 @@ use super::db_error;
 use super::rows::{JOB_COLUMNS, job};
 use crate::store::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, StoreError};
 
+/// Records a waiting async job: no outcome yet.
 pub(super) fn insert_waiting(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
-             module_sha256, memory_limit)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            job.app_key,
-            job.function_id,
-            job.version,
-            job.source,
-            job.service_type,
-            JobStatus::Waiting.as_str(),
-            job.input.to_string(),
-            job.timeout_ms,
-            job.created_at,
-            job.module_sha256,
-            job.memory_limit,
-        ])
-    })
-    .map_err(db_error)?;
-    Ok(conn.last_insert_rowid())
+    insert(conn, job, None)
 }
 
 /// One INSERT of the whole record (the hot path of every sync call) plus its log.
 pub(super) fn insert_finished(conn: &Connection, job: &NewJob, outcome: &JobOutcome) -> Result<i64, StoreError> {
+    let id = insert(conn, job, Some(outcome))?;
+    insert_log(conn, id, &outcome.log)?;
+    Ok(id)
+}
+
+/// Inserts a job row: `waiting` without an outcome, or finished with it.
+fn insert(conn: &Connection, job: &NewJob, outcome: Option<&JobOutcome>) -> Result<i64, StoreError> {
+    let status = outcome.map_or(JobStatus::Waiting, |o| o.status);
     conn.prepare_cached(
         "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
              module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at)
@@ -45,24 +33,22 @@ pub(super) fn insert_finished(conn: &Connection, job: &NewJob, outcome: &JobOutc
             job.version,
             job.source,
             job.service_type,
-            outcome.status.as_str(),
+            status.as_str(),
             job.input.to_string(),
             job.timeout_ms,
             job.created_at,
             job.module_sha256,
             job.memory_limit,
-            outcome.output.as_ref().map(|o| o.to_string()),
-            outcome.error_code,
-            outcome.error_message,
-            outcome.mem_usage,
-            outcome.started_at,
-            outcome.finished_at,
+            outcome.and_then(|o| o.output.as_ref()).map(|o| o.to_string()),
+            outcome.and_then(|o| o.error_code.as_deref()),
+            outcome.and_then(|o| o.error_message.as_deref()),
+            outcome.map_or(0, |o| o.mem_usage),
+            outcome.map(|o| o.started_at),
+            outcome.map(|o| o.finished_at),
         ])
     })
     .map_err(db_error)?;
-    let id = conn.last_insert_rowid();
-    insert_log(conn, id, &outcome.log)?;
-    Ok(id)
+    Ok(conn.last_insert_rowid())
 }
 
 fn insert_log(conn: &Connection, id: i64, log: &str) -> Result<(), StoreError> {
