@@ -31,6 +31,14 @@ pub enum ServiceError {
         /// What, for the message.
         what: String,
     },
+    /// The request conflicts with the resource's current state (409).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, e.g. `TaskNotWaiting`.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
     /// Uploaded code was rejected by the engine.
     #[error("{0}")]
     InvalidModule(EngineError),

@@ -13,6 +13,8 @@ use crate::apps::{Apps, new_token};
 use crate::bins::Bins;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::ServiceError;
+use crate::flows::driver::FlowsConfig;
+use crate::flows::service::Flows;
 use crate::functions::{Functions, JobRunner, RunnerConfig};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
 use crate::store::sqlite::SqliteStore;
@@ -53,6 +55,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Engine settings; without a cache dir, compiled modules go to the data dir.
     pub engine: EngineConfig,
+    /// Flow limits; the callback base URL defaults to the listening address.
+    pub flows: FlowsConfig,
+    /// The URL clients and task workers reach this server at (default: `http://<listen address>`).
+    pub public_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -65,6 +71,8 @@ impl ServerConfig {
             runner: RunnerConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             engine: EngineConfig::default(),
+            flows: FlowsConfig::default(),
+            public_url: None,
         }
     }
 }
@@ -87,6 +95,7 @@ pub struct Server {
     store: Arc<SqliteStore>,
     /// Tokens of the admin and the default app.
     pub bootstrap: Bootstrap,
+    public_url: Option<String>,
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServerError {
@@ -108,9 +117,15 @@ impl Server {
         let functions = Functions::new(dyn_store.clone(), engine.clone());
         let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner);
         jobs.start().await?;
-        let bins = Bins::new(dyn_store, engine, functions.clone(), jobs.executor());
-        let state = AppState { apps, functions, jobs, bins, max_body_bytes: config.max_body_bytes };
-        Ok(Self { state, store, bootstrap })
+        let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor());
+        let flows = Flows::new(dyn_store, jobs.clone(), config.flows.clone());
+        let state = AppState { apps, functions, jobs, bins, flows, max_body_bytes: config.max_body_bytes };
+        Ok(Self { state, store, bootstrap, public_url: config.public_url })
+    }
+
+    /// The services behind the API (for in-process callers such as `cloudexec flow run`).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The API router.
@@ -125,7 +140,19 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let base = match (&self.public_url, listener.local_addr()) {
+            (Some(url), _) => url.clone(),
+            (None, Ok(addr)) => format!("http://{addr}"),
+            (None, Err(e)) => return Err(e),
+        };
+        self.state.flows.set_callback_base(base);
+        match self.state.flows.resume().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(executions = n, "resumed unfinished flow executions"),
+            Err(error) => tracing::error!(%error, "resuming flow executions failed"),
+        }
         let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        self.state.flows.shutdown().await;
         self.state.jobs.shutdown().await;
         let store = self.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;

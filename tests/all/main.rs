@@ -2,6 +2,9 @@
 //! guests compiled from `examples/`. One test binary, one module per area.
 
 mod examples;
+mod flow_compat;
+mod flow_definitions;
+mod flow_support;
 mod hostile;
 mod loading;
 mod sandbox;
@@ -11,7 +14,9 @@ mod server;
 mod server_auth;
 mod server_bins;
 mod server_docs;
+mod server_flows;
 mod server_functions;
 mod server_jobs;
 mod server_restart;
+mod store_flows;
 mod support;

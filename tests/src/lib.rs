@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
 
+pub mod endpoints;
+
 /// The wasm target guests are built for.
 pub const GUEST_TARGET: &str = "wasm32-wasip2";
 

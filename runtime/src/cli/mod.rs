@@ -2,6 +2,7 @@
 //! server uses. Exit codes are stable so scripts can branch on them (see [`ExitCode`]).
 
 mod client;
+mod flow_run;
 mod invoke;
 mod report;
 mod run_bin;
@@ -119,6 +120,9 @@ pub enum Command {
     /// Publish, revoke and run services (seed 000 static and dynamic flows) on a server.
     #[command(subcommand)]
     Service(client::services::ServiceCommand),
+    /// Flows: deploy, start, get, history against a server; `flow run` runs one locally.
+    #[command(subcommand)]
+    Flow(client::flows::FlowCommand),
 }
 
 /// Memory plans as the CLI names them.
@@ -187,5 +191,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Bind(args) => client::bins::bind(args),
         Command::Instance(command) => client::bins::instance(command),
         Command::Service(command) => client::services::service(command),
+        Command::Flow(command) => client::flows::flow(command),
     }
 }

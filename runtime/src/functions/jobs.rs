@@ -127,8 +127,34 @@ impl JobRunner {
             inner.metrics.throttled();
             ServiceError::Throttled(t.to_string())
         })?;
+        self.run_now(app_key, &function, ticket, input, source).await
+    }
+
+    /// Runs the function for work already accepted (a flow's task): it waits for a slot
+    /// instead of being throttled, and records the finished job (`time_sensitive`).
+    pub async fn invoke_accepted(
+        &self,
+        app_key: i64,
+        name: &str,
+        input: Json,
+        source: &str,
+    ) -> Result<JobRecord, ServiceError> {
+        let function = self.inner.functions.get(app_key, name).await?;
+        let ticket = self.inner.executor.enter();
+        self.run_now(app_key, &function, ticket, input, source).await
+    }
+
+    async fn run_now(
+        &self,
+        app_key: i64,
+        function: &FunctionRecord,
+        ticket: Ticket,
+        input: Json,
+        source: &str,
+    ) -> Result<JobRecord, ServiceError> {
+        let inner = &self.inner;
         let module = inner.functions.module(&function.module_sha256).await?;
-        let job = new_job(app_key, &function, input, source, true);
+        let job = new_job(app_key, function, input, source, true);
         let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms).await;
         self.count(&job.service_type, &outcome);
         let mut record = JobRecord::finished(0, &job, &outcome);

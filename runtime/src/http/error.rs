@@ -44,6 +44,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::AlreadyExists { kind, .. } => {
                 Self::new(StatusCode::CONFLICT, format!("{kind}AlreadyExists"), message)
             }
+            ServiceError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),
             ServiceError::Throttled(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, "ResourceThrottled", message),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

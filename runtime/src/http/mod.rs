@@ -8,11 +8,13 @@ pub(crate) mod body;
 pub mod compat;
 pub mod error;
 pub(crate) mod extract;
+pub(crate) mod flow_views;
+pub(crate) mod flows;
 mod functions;
 mod jobs;
 pub mod openapi;
 pub(crate) mod services;
-mod views;
+pub(crate) mod views;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -21,6 +23,7 @@ use axum::routing::{get, post};
 
 use crate::apps::Apps;
 use crate::bins::Bins;
+use crate::flows::service::Flows;
 use crate::functions::{Functions, JobRunner};
 pub use error::ApiError;
 
@@ -38,6 +41,8 @@ pub struct AppState {
     pub jobs: JobRunner,
     /// Bins, instances and bindings.
     pub bins: Bins,
+    /// Flows and their executions.
+    pub flows: Flows,
     /// Request body cap.
     pub max_body_bytes: usize,
 }
@@ -71,10 +76,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/services/{alias}", axum::routing::delete(services::revoke))
         .route("/v1/services/{alias}/run", post(services::run_static))
         .route("/v1/services/{alias}/instances", post(services::create_dynamic))
+        .route("/v1/flows", post(flows::create).get(flows::list))
+        .route("/v1/flows/{name}", get(flows::get).put(flows::update).delete(flows::delete))
+        .route("/v1/flows/{name}/executions", post(flows::start).get(flows::executions))
+        .route("/v1/executions/{id}", get(flows::execution))
+        .route("/v1/executions/{id}/history", get(flows::history))
+        .route("/v1/executions/{id}/stop", post(flows::stop))
+        .route("/v1/executions/{id}/tasks/{task}/finish", post(flows::finish))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/log", get(jobs::log))
         .merge(compat::seed000::routes())
         .merge(compat::seed001::routes())
+        .merge(compat::seed002::routes())
+        .merge(compat::seed003::routes())
+        .merge(compat::seed004::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

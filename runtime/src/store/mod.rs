@@ -3,12 +3,14 @@
 //! the schema keeps to types PostgreSQL has too, so a second implementation can follow.
 
 mod bins_types;
+mod flows_types;
 pub mod sqlite;
 mod types;
 
 use async_trait::async_trait;
 
 pub use bins_types::*;
+pub use flows_types::*;
 pub use types::*;
 
 /// What can go wrong in the store.
@@ -105,4 +107,36 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_service(&self, app_key: i64, alias: &str, category: i64) -> StoreResult<bool>;
     /// A service of the app (live or revoked).
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>>;
+
+    /// Creates a flow with its first version; `AlreadyExists` when the app has one of that name.
+    async fn create_flow(&self, new: NewFlowVersion) -> StoreResult<FlowRecord>;
+    /// Adds a version to an existing flow; `NotFound` when there is none.
+    async fn add_flow_version(&self, new: NewFlowVersion) -> StoreResult<FlowRecord>;
+    /// A flow of the app: the given version, or the latest.
+    async fn get_flow(&self, app_key: i64, name: &str, version: Option<i64>) -> StoreResult<Option<FlowRecord>>;
+    /// A page of the app's flows (latest versions) by name, and the total count.
+    async fn list_flows(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<FlowRecord>, i64)>;
+    /// Deletes a flow, its versions, executions and their history. False when there was none.
+    async fn delete_flow(&self, app_key: i64, name: &str) -> StoreResult<bool>;
+
+    /// Records a new execution with its first history events; `AlreadyExists` when the
+    /// flow already has an execution of that name.
+    async fn create_execution(&self, execution: ExecutionRecord, events: Vec<ExecutionEvent>) -> StoreResult<()>;
+    /// Writes a transition: the new status and state plus its history events, atomically.
+    async fn save_execution(&self, update: ExecutionUpdate, events: Vec<ExecutionEvent>) -> StoreResult<()>;
+    /// An execution of the app.
+    async fn get_execution(&self, app_key: i64, id: &str) -> StoreResult<Option<ExecutionRecord>>;
+    /// An execution of a flow by its unique name.
+    async fn get_execution_by_name(&self, flow_id: i64, name: &str) -> StoreResult<Option<ExecutionRecord>>;
+    /// A page of a flow's executions, newest first, and the total count.
+    async fn list_executions(&self, flow_id: i64, page: PageRequest) -> StoreResult<(Vec<ExecutionRecord>, i64)>;
+    /// Up to `limit` history events of an execution with `seq > after`, in order.
+    async fn list_execution_events(
+        &self,
+        execution_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ExecutionEvent>>;
+    /// Every execution not yet ended (`Starting` or `Running`), for resuming after a restart.
+    async fn unfinished_executions(&self) -> StoreResult<Vec<ExecutionRecord>>;
 }

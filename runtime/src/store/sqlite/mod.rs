@@ -8,6 +8,8 @@
 
 mod apps;
 mod bins;
+mod executions;
+mod flows;
 mod functions;
 mod jobs;
 mod rows;

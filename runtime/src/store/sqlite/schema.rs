@@ -112,6 +112,58 @@ CREATE TABLE services (
     PRIMARY KEY (app_key, alias)
 );
 "#,
+    r#"
+CREATE TABLE flows (
+    id              INTEGER PRIMARY KEY,
+    app_key         BIGINT NOT NULL REFERENCES apps(app_key) ON DELETE CASCADE,
+    name            TEXT NOT NULL,
+    latest_version  BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    UNIQUE (app_key, name)
+);
+CREATE TABLE flow_versions (
+    flow_id      BIGINT NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+    version      BIGINT NOT NULL,
+    format       TEXT NOT NULL,
+    definition   TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (flow_id, version)
+);
+CREATE TABLE executions (
+    id            TEXT PRIMARY KEY,
+    app_key       BIGINT NOT NULL,
+    flow_id       BIGINT NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+    flow_name     TEXT NOT NULL,
+    flow_version  BIGINT NOT NULL,
+    name          TEXT,
+    status        TEXT NOT NULL,
+    input         TEXT NOT NULL,
+    output        TEXT,
+    error         TEXT,
+    callback_url  TEXT,
+    state         TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    finished_at   BIGINT,
+    deadline_at   BIGINT,
+    updated_at    BIGINT NOT NULL
+);
+-- NULL names never collide, so unnamed executions are not limited.
+CREATE UNIQUE INDEX executions_by_name ON executions (flow_id, name);
+CREATE INDEX executions_by_flow ON executions (flow_id, created_at, id);
+-- Only unfinished executions are looked up by status (resuming after a restart).
+CREATE INDEX executions_unfinished ON executions (created_at, id) WHERE status IN ('Starting', 'Running');
+CREATE TABLE execution_events (
+    execution_id  TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+    seq           BIGINT NOT NULL,
+    at            BIGINT NOT NULL,
+    kind          TEXT NOT NULL,
+    node          TEXT,
+    detail        TEXT NOT NULL,
+    PRIMARY KEY (execution_id, seq)
+);
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 
-use super::{SqliteStore, apps, bins, functions, jobs};
+use super::{SqliteStore, apps, bins, executions, flows, functions, jobs};
 use crate::store::{
-    App, BinRecord, Binding, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord,
-    NewFunction, NewJob, PageRequest, ServiceRecord, Store, StoreResult, TokenGrant,
+    App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionUpdate, FlowRecord, FunctionRecord,
+    FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction, NewJob, PageRequest,
+    ServiceRecord, Store, StoreResult, TokenGrant,
 };
 
 #[async_trait]
@@ -154,5 +155,63 @@ impl Store for SqliteStore {
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>> {
         let alias = alias.to_string();
         self.read(move |c| bins::get_service(c, app_key, &alias)).await
+    }
+
+    async fn create_flow(&self, new: NewFlowVersion) -> StoreResult<FlowRecord> {
+        self.write(move |c| flows::create(c, &new)).await
+    }
+
+    async fn add_flow_version(&self, new: NewFlowVersion) -> StoreResult<FlowRecord> {
+        self.write(move |c| flows::add_version(c, &new)).await
+    }
+
+    async fn get_flow(&self, app_key: i64, name: &str, version: Option<i64>) -> StoreResult<Option<FlowRecord>> {
+        let name = name.to_string();
+        self.read(move |c| flows::get(c, app_key, &name, version)).await
+    }
+
+    async fn list_flows(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<FlowRecord>, i64)> {
+        self.read(move |c| flows::list(c, app_key, page)).await
+    }
+
+    async fn delete_flow(&self, app_key: i64, name: &str) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.write(move |c| flows::delete(c, app_key, &name)).await
+    }
+
+    async fn create_execution(&self, execution: ExecutionRecord, events: Vec<ExecutionEvent>) -> StoreResult<()> {
+        self.write(move |c| executions::create(c, &execution, &events)).await
+    }
+
+    async fn save_execution(&self, update: ExecutionUpdate, events: Vec<ExecutionEvent>) -> StoreResult<()> {
+        self.write(move |c| executions::save(c, &update, &events)).await
+    }
+
+    async fn get_execution(&self, app_key: i64, id: &str) -> StoreResult<Option<ExecutionRecord>> {
+        let id = id.to_string();
+        self.read(move |c| executions::get(c, app_key, &id)).await
+    }
+
+    async fn get_execution_by_name(&self, flow_id: i64, name: &str) -> StoreResult<Option<ExecutionRecord>> {
+        let name = name.to_string();
+        self.read(move |c| executions::get_by_name(c, flow_id, &name)).await
+    }
+
+    async fn list_executions(&self, flow_id: i64, page: PageRequest) -> StoreResult<(Vec<ExecutionRecord>, i64)> {
+        self.read(move |c| executions::list(c, flow_id, page)).await
+    }
+
+    async fn list_execution_events(
+        &self,
+        execution_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ExecutionEvent>> {
+        let id = execution_id.to_string();
+        self.read(move |c| executions::events(c, &id, after, limit)).await
+    }
+
+    async fn unfinished_executions(&self) -> StoreResult<Vec<ExecutionRecord>> {
+        self.read(executions::unfinished).await
     }
 }

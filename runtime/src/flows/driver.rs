@@ -1,0 +1,389 @@
+//! The driver: the one place flow I/O happens. Each live execution has a task that takes
+//! events one at a time, lets the scheduler compute the next state, persists it with its
+//! history (the durability point: nothing is acknowledged before it is stored), then
+//! performs the actions: runs function tasks in-process, calls HTTP tasks, arms timers,
+//! and on the end POSTs the execution's callback URL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use serde_json::{Value as Json, json};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::graph::{FlowGraph, Resource, TaskPattern};
+use super::http_task::{self, HttpCall};
+use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskRun, TaskStatus, step};
+use crate::functions::JobRunner;
+use crate::store::{ExecutionUpdate, JobStatus, Store, sqlite::now_us};
+
+/// The job source of functions run as flow tasks.
+pub const SOURCE_FLOW: &str = "flow";
+
+/// Limits and addresses of the flow driver.
+#[derive(Debug, Clone)]
+pub struct FlowsConfig {
+    /// Tasks of one execution dispatched at once.
+    pub max_running_per_execution: usize,
+    /// Longest an HTTP task call may take when the task sets no timeout.
+    pub http_timeout: Duration,
+    /// Base URL async tasks are told to call back (`<base>/flow/finish.json?...`).
+    pub callback_base: String,
+}
+
+impl Default for FlowsConfig {
+    fn default() -> Self {
+        Self {
+            max_running_per_execution: 16,
+            http_timeout: Duration::from_secs(60),
+            callback_base: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// Why a finish callback was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    /// No task of that name in the execution.
+    #[error("execution {execution} has no task {task:?}")]
+    UnknownTask {
+        /// Execution id.
+        execution: String,
+        /// Task name.
+        task: String,
+    },
+    /// The task exists but is not waiting for a result.
+    #[error("task {task:?} of execution {execution} is not waiting for a callback (it is {status})")]
+    NotWaiting {
+        /// Execution id.
+        execution: String,
+        /// Task name.
+        task: String,
+        /// Its status.
+        status: &'static str,
+    },
+    /// The new state could not be stored; the callback was not taken.
+    #[error("the result could not be stored: {0}")]
+    Store(String),
+}
+
+/// A message to a live execution.
+pub(crate) enum Msg {
+    /// A scheduler event.
+    Event(Event),
+    /// A task's result from the finish callback, answered once it is stored.
+    Callback { key: String, result: Result<Json, ErrorInfo>, reply: oneshot::Sender<Result<(), CallbackError>> },
+}
+
+/// A live execution's handles.
+pub(crate) struct Live {
+    tx: mpsc::UnboundedSender<Msg>,
+    done: watch::Receiver<bool>,
+}
+
+/// What a live execution runs.
+pub(crate) struct Running {
+    pub id: String,
+    pub app_key: i64,
+    pub graph: Arc<FlowGraph>,
+    pub state: ExecState,
+    pub callback_url: Option<String>,
+    pub deadline_at: Option<i64>,
+}
+
+/// Drives every live execution of this process.
+pub(crate) struct Driver {
+    store: Arc<dyn Store>,
+    jobs: JobRunner,
+    agent: ureq::Agent,
+    config: FlowsConfig,
+    live: DashMap<String, Live>,
+    tasks: TaskTracker,
+    stop: CancellationToken,
+    /// Known only once the server listens (its port may be chosen by the OS).
+    callback_base: std::sync::RwLock<String>,
+}
+
+impl Driver {
+    pub(crate) fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig) -> Self {
+        Self {
+            store,
+            jobs,
+            agent: http_task::agent(),
+            callback_base: std::sync::RwLock::new(config.callback_base.clone()),
+            config,
+            live: DashMap::new(),
+            tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &FlowsConfig {
+        &self.config
+    }
+
+    /// Sets the base URL async tasks are told to call back.
+    pub(crate) fn set_callback_base(&self, base: String) {
+        if let Ok(mut current) = self.callback_base.write() {
+            *current = base;
+        }
+    }
+
+    fn callback_base(&self) -> String {
+        self.callback_base.read().map(|b| b.trim_end_matches('/').to_string()).unwrap_or_default()
+    }
+
+    /// Starts driving `run`: performs `actions` (already persisted with the state), then
+    /// delivers `first` if given. Returns a receiver that turns true when it ends.
+    pub(crate) fn launch(
+        self: &Arc<Self>,
+        run: Running,
+        actions: Vec<Action>,
+        first: Option<Event>,
+    ) -> watch::Receiver<bool> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (done_tx, done) = watch::channel(false);
+        if let Some(at) = run.deadline_at {
+            self.timer(at, tx.clone(), Event::TimedOut);
+        }
+        if let Some(event) = first {
+            let _ = tx.send(Msg::Event(event));
+        }
+        self.live.insert(run.id.clone(), Live { tx: tx.clone(), done: done.clone() });
+        self.perform(&run, &tx, actions);
+        let driver = self.clone();
+        self.tasks.spawn(async move { driver.drive(run, tx, rx, done_tx).await });
+        done
+    }
+
+    /// The end signal of a live execution.
+    pub(crate) fn done_signal(&self, id: &str) -> Option<watch::Receiver<bool>> {
+        self.live.get(id).map(|l| l.done.clone())
+    }
+
+    /// Sends an event to a live execution; false when it is not live here.
+    pub(crate) fn send(&self, id: &str, event: Event) -> bool {
+        self.live.get(id).is_some_and(|l| l.tx.send(Msg::Event(event)).is_ok())
+    }
+
+    /// Delivers a finish callback; `None` when the execution is not live here.
+    pub(crate) async fn callback(
+        &self,
+        id: &str,
+        key: &str,
+        result: Result<Json, ErrorInfo>,
+    ) -> Option<Result<(), CallbackError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent =
+            self.live.get(id).is_some_and(|l| l.tx.send(Msg::Callback { key: key.to_string(), result, reply }).is_ok());
+        if !sent {
+            return None;
+        }
+        answer.await.ok()
+    }
+
+    /// Stops driving (state stays stored; a restart resumes it) and waits for the tasks.
+    pub(crate) async fn shutdown(&self) {
+        self.stop.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    async fn drive(
+        self: Arc<Self>,
+        mut run: Running,
+        tx: mpsc::UnboundedSender<Msg>,
+        mut rx: mpsc::UnboundedReceiver<Msg>,
+        done: watch::Sender<bool>,
+    ) {
+        while !run.state.status.is_terminal() {
+            let msg = tokio::select! {
+                () = self.stop.cancelled() => break,
+                msg = rx.recv() => msg,
+            };
+            let Some(msg) = msg else { break };
+            let (event, reply) = match msg {
+                Msg::Event(event) => (event, None),
+                Msg::Callback { key, result, reply } => match callback_event(&run, &key, result) {
+                    Ok(event) => (event, Some(reply)),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        continue;
+                    }
+                },
+            };
+            let actions = step(&run.graph, &mut run.state, event, now_us());
+            let stored = self.persist(&mut run).await;
+            if let Some(reply) = reply {
+                let _ = reply.send(stored.clone().map_err(CallbackError::Store));
+            }
+            if let Err(error) = stored {
+                tracing::error!(execution = %run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
+                break;
+            }
+            self.perform(&run, &tx, actions);
+        }
+        self.live.remove(&run.id);
+        if run.state.status.is_terminal() {
+            self.post_callback(&run).await;
+        }
+        let _ = done.send(true);
+    }
+
+    async fn persist(&self, run: &mut Running) -> Result<(), String> {
+        let events = run.state.drain_history();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let terminal = run.state.status.is_terminal();
+        let update = ExecutionUpdate {
+            id: run.id.clone(),
+            status: run.state.status.as_str().into(),
+            state: serde_json::to_value(&run.state).map_err(|e| e.to_string())?,
+            output: run.state.output.clone(),
+            error: run.state.error.as_ref().map(|e| json!(e)),
+            finished_at: terminal.then(now_us),
+        };
+        self.store.save_execution(update, events).await.map_err(|e| e.to_string())
+    }
+
+    fn perform(self: &Arc<Self>, run: &Running, tx: &mpsc::UnboundedSender<Msg>, actions: Vec<Action>) {
+        for action in actions {
+            let tx = tx.clone();
+            match action {
+                Action::Run(task) => {
+                    // Not tracked: on shutdown an attempt's answer is not waited for (the
+                    // restarted server retries it from the stored state).
+                    let (driver, id, app_key) = (self.clone(), run.id.clone(), run.app_key);
+                    tokio::spawn(async move {
+                        let event = driver.run_task(&id, app_key, task).await;
+                        let _ = tx.send(Msg::Event(event));
+                    });
+                }
+                Action::SetTimer { key, timer, at } => self.timer(at, tx, Event::TimerFired { key, timer }),
+                Action::Finished => {}
+            }
+        }
+    }
+
+    /// Delivers `event` at `at` (µs since the epoch) unless the driver stops first.
+    fn timer(&self, at: i64, tx: mpsc::UnboundedSender<Msg>, event: Event) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = sleep_until(at) => { let _ = tx.send(Msg::Event(event)); }
+            }
+        });
+    }
+
+    /// Runs one attempt and says how it went.
+    async fn run_task(&self, id: &str, app_key: i64, run: TaskRun) -> Event {
+        let (key, attempt) = (run.key.clone(), run.attempt);
+        let result = match &run.task.resource {
+            Resource::Function { name } => self.run_function(app_key, name, run.input).await,
+            Resource::Http { url } => {
+                let timeout = run.timeout_secs.map_or(self.config.http_timeout, Duration::from_secs_f64);
+                let callback = (run.task.pattern == TaskPattern::Async).then(|| {
+                    let url = format!(
+                        "{}/flow/finish.json?executionId={}&taskName={}",
+                        self.callback_base(),
+                        encode(id),
+                        encode(&key)
+                    );
+                    (id.to_string(), key.clone(), url)
+                });
+                let asynchronous = callback.is_some();
+                let call = HttpCall { url: url.clone(), method: run.task.method, input: run.input, timeout, callback };
+                let agent = self.agent.clone();
+                let answer = tokio::task::spawn_blocking(move || http_task::call(&agent, &call))
+                    .await
+                    .unwrap_or_else(|e| Err(ErrorInfo::new("States.Runtime", e.to_string())));
+                if asynchronous && answer.is_ok() {
+                    return Event::TaskAccepted { key, attempt };
+                }
+                answer
+            }
+            Resource::Unsupported { resource } => {
+                Err(ErrorInfo::new("Unsupported", format!("resource {resource:?} is not supported")))
+            }
+        };
+        match result {
+            Ok(output) => Event::TaskSucceeded { key, attempt, output },
+            Err(error) => Event::TaskFailed { key, attempt, error },
+        }
+    }
+
+    async fn run_function(&self, app_key: i64, name: &str, input: Json) -> Result<Json, ErrorInfo> {
+        let job = self.jobs.invoke_accepted(app_key, name, input, SOURCE_FLOW).await.map_err(|e| match e {
+            crate::error::ServiceError::NotFound { .. } => ErrorInfo::new("FunctionNotFound", e.to_string()),
+            other => ErrorInfo::new("FunctionFailed", other.to_string()),
+        })?;
+        if job.status == JobStatus::Fulfilled {
+            return Ok(job.output.unwrap_or(Json::Null));
+        }
+        let error = job.error_code.unwrap_or_else(|| job.status.as_str().to_string());
+        let message = job.error_message.unwrap_or_default();
+        Err(ErrorInfo::new(error, format!("function {name:?} (job {}): {message}", job.id)))
+    }
+
+    /// POSTs the outcome to the execution's callback URL, once, best effort.
+    async fn post_callback(&self, run: &Running) {
+        let Some(url) = run.callback_url.clone() else { return };
+        let body = json!({
+            "execution_id": run.id,
+            "status": run.state.status.as_str(),
+            "output": run.state.output,
+            "error": run.state.error,
+        });
+        let agent = self.agent.clone();
+        let timeout = self.config.http_timeout;
+        let call =
+            HttpCall { url: url.clone(), method: super::graph::HttpMethod::Post, input: body, timeout, callback: None };
+        let answer = tokio::task::spawn_blocking(move || http_task::call(&agent, &call)).await;
+        if let Ok(Err(error)) = answer {
+            tracing::warn!(execution = %run.id, %url, cause = %error.cause, "the execution's callback failed");
+        }
+    }
+}
+
+/// The scheduler event a finish callback stands for, if the task waits for one.
+fn callback_event(run: &Running, key: &str, result: Result<Json, ErrorInfo>) -> Result<Event, CallbackError> {
+    let task = run
+        .state
+        .tasks
+        .get(key)
+        .ok_or_else(|| CallbackError::UnknownTask { execution: run.id.clone(), task: key.to_string() })?;
+    if !(task.in_flight && task.status == TaskStatus::Running) {
+        return Err(CallbackError::NotWaiting {
+            execution: run.id.clone(),
+            task: key.to_string(),
+            status: task.status.as_str(),
+        });
+    }
+    let (key, attempt) = (key.to_string(), task.attempt);
+    Ok(match result {
+        Ok(output) => Event::TaskSucceeded { key, attempt, output },
+        Err(error) => Event::TaskFailed { key, attempt, error },
+    })
+}
+
+async fn sleep_until(at_us: i64) {
+    let wait = u64::try_from(at_us - now_us()).unwrap_or(0);
+    tokio::time::sleep(Duration::from_micros(wait)).await;
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,13 @@
+//! Flows: workflow definitions (Rill-Flow DAG YAML, the state-machine spec and old-format
+//! FDL), the one validated graph they all compile to, the JSONPath data mapping its nodes
+//! use, the pure scheduler that walks it, and the driver that performs the scheduler's
+//! actions (wasm and HTTP tasks, timers, persistence).
+
+pub mod data;
+pub mod definition;
+pub mod driver;
+pub mod graph;
+pub mod http_task;
+pub mod scheduler;
+pub mod service;
+pub mod view;

@@ -1,0 +1,329 @@
+//! An execution's whole state, as the scheduler keeps it and the store persists it (one
+//! JSON document rewritten at every transition).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::store::ExecutionEvent;
+
+/// An execution's status (seed 003's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecStatus {
+    /// Accepted, first tasks not yet dispatched.
+    Starting,
+    /// Tasks are running or waiting.
+    Running,
+    /// Stopped by a client.
+    Stopped,
+    /// Ended well.
+    Succeeded,
+    /// A task failed and nothing caught it.
+    Failed,
+    /// The execution's deadline passed.
+    TimedOut,
+}
+
+impl ExecStatus {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "Starting",
+            Self::Running => "Running",
+            Self::Stopped => "Stopped",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+            Self::TimedOut => "TimedOut",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Starting, Self::Running, Self::Stopped, Self::Succeeded, Self::Failed, Self::TimedOut]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// True once nothing more will happen.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Starting | Self::Running)
+    }
+}
+
+/// A task's status (seed 002's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskStatus {
+    /// Not reached (yet).
+    NotStarted,
+    /// Ready, waiting for a free slot of the execution.
+    Ready,
+    /// Dispatched, waiting for a retry, a timer or its children.
+    Running,
+    /// Ended well.
+    Succeed,
+    /// Ended badly (tolerated, caught, or failing the flow).
+    Failed,
+    /// Not run: its branch was not chosen, or a `return` ended it.
+    Skipped,
+}
+
+impl TaskStatus {
+    /// The displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "NOT_STARTED",
+            Self::Ready => "READY",
+            Self::Running => "RUNNING",
+            Self::Succeed => "SUCCEED",
+            Self::Failed => "FAILED",
+            Self::Skipped => "SKIPPED",
+        }
+    }
+
+    /// True once the task will not change again (until a state-machine loop re-enters it).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeed | Self::Failed | Self::Skipped)
+    }
+}
+
+/// An error as flows report it: a name retry/catch rules match on, and a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// e.g. `HTTP.500`, `States.Timeout`, a guest's own code.
+    pub error: String,
+    /// Human-readable detail.
+    pub cause: String,
+}
+
+impl ErrorInfo {
+    /// An error named `error` with `cause`.
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self { error: error.into(), cause: cause.into() }
+    }
+}
+
+/// Why a timer was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimerPurpose {
+    /// Run the next attempt.
+    Retry,
+    /// A Wait state ends.
+    Wait,
+    /// The running attempt times out.
+    Timeout,
+}
+
+/// A pending timer of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    /// Identifies the timer; a fired timer whose id no longer matches is stale.
+    pub id: u64,
+    /// µs since the epoch.
+    pub at: i64,
+    /// What happens when it fires.
+    pub purpose: TimerPurpose,
+}
+
+/// One task (a node entered in some scope), as shown to clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskState {
+    /// The node's own name.
+    pub name: String,
+    /// Scope that holds it.
+    pub scope: usize,
+    /// Node index in the scope's block.
+    pub node: usize,
+    /// Where it is.
+    pub status: TaskStatus,
+    /// Attempts started (1 for the first).
+    pub attempt: u32,
+    /// The input it got.
+    pub input: Option<Json>,
+    /// The output it produced.
+    pub output: Option<Json>,
+    /// Why it failed (the last attempt's error while retrying).
+    pub error: Option<ErrorInfo>,
+    /// µs since the epoch.
+    pub started_at: Option<i64>,
+    /// µs since the epoch.
+    pub finished_at: Option<i64>,
+    /// A pending timer.
+    pub timer: Option<Timer>,
+    /// An async task whose call was accepted: it now waits for the finish callback.
+    pub awaiting_callback: bool,
+    /// Dispatched and not answered yet (counts against the execution's limit).
+    pub in_flight: bool,
+}
+
+impl TaskState {
+    /// A task entered now with `input`.
+    pub fn entered(name: &str, scope: usize, node: usize, input: Option<Json>, now: i64) -> Self {
+        Self {
+            name: name.to_string(),
+            scope,
+            node,
+            status: TaskStatus::Running,
+            attempt: 0,
+            input,
+            output: None,
+            error: None,
+            started_at: Some(now),
+            finished_at: None,
+            timer: None,
+            awaiting_callback: false,
+            in_flight: false,
+        }
+    }
+}
+
+/// What a scope is running for its parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeParent {
+    /// The parent scope.
+    pub scope: usize,
+    /// The container node there.
+    pub node: usize,
+    /// Iteration or branch index.
+    pub slot: usize,
+}
+
+/// Which child block of a container node a scope runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChildBlock {
+    /// The foreach / Map body.
+    ForeachBody,
+    /// Parallel branch `i`.
+    Branch(usize),
+    /// Choice rule `i`'s block.
+    ChoiceRule(usize),
+    /// The choice's default block.
+    ChoiceDefault,
+}
+
+/// One step on the way from the root block to a nested one.
+pub type BlockStep = (usize, ChildBlock);
+
+/// A running instance of a block: the root, or one iteration/branch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    /// How to find the block from the root.
+    pub path: Vec<BlockStep>,
+    /// The container it runs for; `None` for the root.
+    pub parent: Option<ScopeParent>,
+    /// Prepended to node names to form task keys (`""`, `foreachNode_0-`).
+    pub prefix: String,
+    /// DAG: the shared context. State machine: the data passed between states.
+    pub data: Json,
+    /// Per node: live and skip tokens received (DAG joins).
+    pub tokens: Vec<(u32, u32)>,
+    /// Set once the scope ended (well or not); later events inside it are ignored.
+    pub closed: bool,
+}
+
+/// A container node's progress over its children.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Children {
+    /// Items (foreach) or branch contexts (parallel/choice) still to open, in order.
+    pub pending: VecDeque<PendingChild>,
+    /// Children running now (scope ids).
+    pub running: Vec<usize>,
+    /// Results by slot.
+    pub results: Vec<Option<Json>>,
+    /// Children at once (0 = no limit).
+    pub max_concurrency: usize,
+    /// A choice's chosen successors, passed live tokens once its blocks end.
+    pub chosen_next: Vec<usize>,
+}
+
+/// A child scope not opened yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingChild {
+    /// Its index among the container's results.
+    pub slot: usize,
+    /// Which block it runs.
+    pub block: ChildBlock,
+    /// The data it starts with.
+    pub data: Json,
+}
+
+/// Everything about one execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecState {
+    /// Where it is.
+    pub status: ExecStatus,
+    /// Scope 0 is the root.
+    pub scopes: Vec<Scope>,
+    /// Tasks by key.
+    pub tasks: BTreeMap<String, TaskState>,
+    /// Containers' children, by task key.
+    pub children: BTreeMap<String, Children>,
+    /// Tasks ready but not yet dispatched (execution concurrency limit reached).
+    pub ready: VecDeque<String>,
+    /// Tasks dispatched and not yet answered.
+    pub running: usize,
+    /// Most tasks dispatched at once.
+    pub max_running: usize,
+    /// Last history sequence number used.
+    pub seq: i64,
+    /// Last timer id used.
+    pub timer_seq: u64,
+    /// The output, once succeeded.
+    pub output: Option<Json>,
+    /// The error, once failed, stopped or timed out.
+    pub error: Option<ErrorInfo>,
+    /// History events not yet persisted; the driver drains them.
+    #[serde(skip)]
+    pub history: Vec<ExecutionEvent>,
+}
+
+impl ExecState {
+    /// A fresh state for an execution whose context starts as `input`.
+    pub fn new(input: Json, max_running: usize) -> Self {
+        let root = Scope {
+            path: Vec::new(),
+            parent: None,
+            prefix: String::new(),
+            data: input,
+            tokens: Vec::new(),
+            closed: false,
+        };
+        Self {
+            status: ExecStatus::Starting,
+            scopes: vec![root],
+            tasks: BTreeMap::new(),
+            children: BTreeMap::new(),
+            ready: VecDeque::new(),
+            running: 0,
+            max_running: max_running.max(1),
+            seq: 0,
+            timer_seq: 0,
+            output: None,
+            error: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// Appends a history event.
+    pub fn record(&mut self, at: i64, kind: &str, node: Option<&str>, detail: Json) {
+        self.seq += 1;
+        self.history.push(ExecutionEvent {
+            seq: self.seq,
+            at,
+            kind: kind.into(),
+            node: node.map(str::to_string),
+            detail,
+        });
+    }
+
+    /// Takes the events not yet persisted.
+    pub fn drain_history(&mut self) -> Vec<ExecutionEvent> {
+        std::mem::take(&mut self.history)
+    }
+
+    /// The key of node `node` in scope `scope`.
+    pub fn key_of(&self, scope: usize, name: &str) -> String {
+        format!("{}{}", self.scopes[scope].prefix, name)
+    }
+}

@@ -1,0 +1,452 @@
+//! Flows as a service: versioned definitions, executions (async, sync, idempotent by
+//! name), status, history, stop and the finish callback. Plain Rust, no HTTP types; the
+//! native and compatible APIs both call this.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use serde_json::{Value as Json, json};
+
+use super::definition;
+use super::driver::{CallbackError, Driver, FlowsConfig, Running};
+use super::graph::FlowGraph;
+use super::scheduler::{ErrorInfo, Event, ExecState, step};
+use crate::bins::new_id;
+use crate::error::ServiceError;
+use crate::functions::JobRunner;
+use crate::store::{
+    ExecutionEvent, ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError, sqlite::now_us,
+};
+
+/// Longest a flow or execution name may be.
+const MAX_NAME_LEN: usize = 128;
+
+/// A definition to store.
+#[derive(Debug, Clone, Default)]
+pub struct NewFlow {
+    /// The flow's name; when absent, the definition's own (`workspace:dagName` for a DAG
+    /// with a workspace, else `dagName` / `Name`).
+    pub name: Option<String>,
+    /// The YAML or JSON text.
+    pub definition: String,
+    /// Free text.
+    pub description: String,
+}
+
+/// How to start an execution.
+#[derive(Debug, Clone, Default)]
+pub struct StartExecution {
+    /// The input: a JSON object (the DAG's context; the state machine's data).
+    pub input: Json,
+    /// Unique per flow: a running execution of that name is returned instead of starting
+    /// another; a finished one is an `ExecutionAlreadyExists` error.
+    pub name: Option<String>,
+    /// POSTed `{execution_id, status, output, error}` when the execution ends.
+    pub callback_url: Option<String>,
+    /// The execution times out after this long (on top of the flow's own timeout).
+    pub timeout: Option<Duration>,
+}
+
+/// An execution that was started, or the running one of the same name.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// Its record as stored at start.
+    pub record: ExecutionRecord,
+    /// True when a running execution of that name was returned.
+    pub existing: bool,
+}
+
+/// An execution with its parsed state and graph, for status views.
+#[derive(Debug, Clone)]
+pub struct ExecutionDetail {
+    /// The stored row.
+    pub record: ExecutionRecord,
+    /// The scheduler state.
+    pub state: ExecState,
+    /// The flow version's graph.
+    pub graph: Arc<FlowGraph>,
+    /// That version's definition text.
+    pub definition: String,
+}
+
+/// The flows service.
+#[derive(Clone)]
+pub struct Flows {
+    store: Arc<dyn Store>,
+    driver: Arc<Driver>,
+    graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
+}
+
+impl std::fmt::Debug for Flows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flows").field("config", self.driver.config()).finish_non_exhaustive()
+    }
+}
+
+fn flow_not_found(name: &str) -> ServiceError {
+    ServiceError::NotFound { kind: "Flow", what: format!("flow {name:?}") }
+}
+
+fn execution_not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound { kind: "Execution", what: format!("execution {id:?}") }
+}
+
+/// Parses and validates a definition; a bad one is an `InvalidArgument` naming the task and field.
+pub fn parse_definition(text: &str) -> Result<FlowGraph, ServiceError> {
+    definition::parse(text).map_err(|e| ServiceError::InvalidArgument(format!("invalid flow definition: {e}")))
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), ServiceError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.');
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.chars().all(ok_char) {
+        return Err(ServiceError::InvalidArgument(format!(
+            "{what} {name:?} must be 1 to {MAX_NAME_LEN} letters, digits, '_', '-', ':' or '.'"
+        )));
+    }
+    Ok(())
+}
+
+/// The name a definition gives itself.
+fn own_name(graph: &FlowGraph) -> Option<String> {
+    let name = graph.name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    Some(match graph.workspace.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        Some(workspace) => format!("{workspace}:{name}"),
+        None => name.to_string(),
+    })
+}
+
+impl Flows {
+    /// The service; call [`Flows::resume`] to pick up executions a previous process left.
+    pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig) -> Self {
+        let driver = Arc::new(Driver::new(store.clone(), jobs, config));
+        Self { store, driver, graphs: Arc::new(DashMap::new()) }
+    }
+
+    /// Resumes every unfinished execution; returns how many.
+    pub async fn resume(&self) -> Result<usize, ServiceError> {
+        let unfinished = self.store.unfinished_executions().await?;
+        let count = unfinished.len();
+        for record in unfinished {
+            let graph = match self.graph_of(&record).await {
+                Ok(graph) => graph,
+                Err(error) => {
+                    tracing::error!(execution = %record.id, %error, "cannot resume an execution");
+                    continue;
+                }
+            };
+            let Ok(state) = serde_json::from_value::<ExecState>(record.state.clone()) else {
+                tracing::error!(execution = %record.id, "cannot resume an execution: its stored state does not parse");
+                continue;
+            };
+            let run = Running {
+                id: record.id.clone(),
+                app_key: record.app_key,
+                graph,
+                state,
+                callback_url: record.callback_url.clone(),
+                deadline_at: record.deadline_at,
+            };
+            self.driver.launch(run, Vec::new(), Some(Event::Recover));
+        }
+        Ok(count)
+    }
+
+    /// Sets the base URL (`http://host:port`) async HTTP tasks are told to call back.
+    pub fn set_callback_base(&self, base: String) {
+        self.driver.set_callback_base(base);
+    }
+
+    /// Stops driving executions; their state stays stored for the next start.
+    pub async fn shutdown(&self) {
+        self.driver.shutdown().await;
+    }
+
+    /// Stores a new flow (version 1).
+    pub async fn create(&self, app_key: i64, new: NewFlow) -> Result<FlowRecord, ServiceError> {
+        let (name, format) = self.validate(&new)?;
+        let version = NewFlowVersion {
+            app_key,
+            name: name.clone(),
+            format,
+            definition: new.definition,
+            description: new.description,
+            at: now_us(),
+        };
+        self.store.create_flow(version).await.map_err(|e| match e {
+            StoreError::AlreadyExists(_) => {
+                ServiceError::AlreadyExists { kind: "Flow", what: format!("flow {name:?}") }
+            }
+            other => other.into(),
+        })
+    }
+
+    /// Adds a version to a flow; running executions keep the version they started with.
+    pub async fn update(&self, app_key: i64, name: &str, mut new: NewFlow) -> Result<FlowRecord, ServiceError> {
+        new.name = Some(name.to_string());
+        let (name, format) = self.validate(&new)?;
+        let version = NewFlowVersion {
+            app_key,
+            name: name.clone(),
+            format,
+            definition: new.definition,
+            description: new.description,
+            at: now_us(),
+        };
+        self.store.add_flow_version(version).await.map_err(|e| match e {
+            StoreError::NotFound(_) => flow_not_found(&name),
+            other => other.into(),
+        })
+    }
+
+    /// Creates the flow, or adds a version when it exists (seed 002's add_descriptor).
+    pub async fn put(&self, app_key: i64, new: NewFlow) -> Result<FlowRecord, ServiceError> {
+        let (name, _) = self.validate(&new)?;
+        match self.store.get_flow(app_key, &name, None).await? {
+            Some(_) => self.update(app_key, &name, new).await,
+            None => self.create(app_key, NewFlow { name: Some(name), ..new }).await,
+        }
+    }
+
+    fn validate(&self, new: &NewFlow) -> Result<(String, String), ServiceError> {
+        let graph = parse_definition(&new.definition)?;
+        let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(name) => name.to_string(),
+            None => own_name(&graph).ok_or_else(|| {
+                ServiceError::InvalidArgument(
+                    "the flow needs a name: give one, or a dagName/Name in the definition".into(),
+                )
+            })?,
+        };
+        check_name("flow name", &name)?;
+        Ok((name, graph.format.as_str().to_string()))
+    }
+
+    /// A flow: the given version or the latest.
+    pub async fn get(&self, app_key: i64, name: &str, version: Option<i64>) -> Result<FlowRecord, ServiceError> {
+        self.store.get_flow(app_key, name, version).await?.ok_or_else(|| match version {
+            Some(v) => ServiceError::NotFound { kind: "Flow", what: format!("version {v} of flow {name:?}") },
+            None => flow_not_found(name),
+        })
+    }
+
+    /// A page of the app's flows and the total.
+    pub async fn list(&self, app_key: i64, page: PageRequest) -> Result<(Vec<FlowRecord>, i64), ServiceError> {
+        Ok(self.store.list_flows(app_key, page).await?)
+    }
+
+    /// Deletes a flow with its versions and executions (live ones are stopped first).
+    pub async fn delete(&self, app_key: i64, name: &str) -> Result<(), ServiceError> {
+        let flow = self.get(app_key, name, None).await?;
+        let (running, _) = self.store.list_executions(flow.id, PageRequest { limit: i64::MAX, offset: 0 }).await?;
+        for execution in running.iter().filter(|e| matches!(e.status.as_str(), "Starting" | "Running")) {
+            self.driver.send(&execution.id, Event::Stop { cause: format!("flow {name:?} was deleted") });
+        }
+        if !self.store.delete_flow(app_key, name).await? {
+            return Err(flow_not_found(name));
+        }
+        Ok(())
+    }
+
+    /// A page of a flow's executions, newest first.
+    pub async fn executions(
+        &self,
+        app_key: i64,
+        name: &str,
+        page: PageRequest,
+    ) -> Result<(Vec<ExecutionRecord>, i64), ServiceError> {
+        let flow = self.get(app_key, name, None).await?;
+        Ok(self.store.list_executions(flow.id, page).await?)
+    }
+
+    async fn graph_of(&self, record: &ExecutionRecord) -> Result<Arc<FlowGraph>, ServiceError> {
+        let key = (record.flow_id, record.flow_version);
+        if let Some(graph) = self.graphs.get(&key) {
+            return Ok(graph.clone());
+        }
+        let flow = self.get(record.app_key, &record.flow_name, Some(record.flow_version)).await?;
+        self.graph(&flow)
+    }
+
+    fn graph(&self, flow: &FlowRecord) -> Result<Arc<FlowGraph>, ServiceError> {
+        let key = (flow.id, flow.version);
+        if let Some(graph) = self.graphs.get(&key) {
+            return Ok(graph.clone());
+        }
+        let graph = Arc::new(parse_definition(&flow.definition)?);
+        self.graphs.insert(key, graph.clone());
+        Ok(graph)
+    }
+
+    /// Starts an execution of the flow's latest version (or returns the running one of
+    /// the same name).
+    pub async fn start(&self, app_key: i64, flow_name: &str, req: StartExecution) -> Result<Started, ServiceError> {
+        let flow = self.get(app_key, flow_name, None).await?;
+        if let Some(name) = &req.name {
+            check_name("execution name", name)?;
+            if let Some(started) = self.existing(&flow, name).await? {
+                return Ok(started);
+            }
+        }
+        let input = match req.input {
+            Json::Null => json!({}),
+            Json::Object(o) => Json::Object(o),
+            other => {
+                return Err(ServiceError::InvalidArgument(format!("the input must be a JSON object, not {other}")));
+            }
+        };
+        let graph = self.graph(&flow)?;
+        let mut context = graph.default_context.clone();
+        if let Json::Object(given) = &input {
+            context.extend(given.clone());
+        }
+        let now = now_us();
+        let mut state = ExecState::new(Json::Object(context), self.driver.config().max_running_per_execution);
+        let actions = step(&graph, &mut state, Event::Start, now);
+        let history = state.drain_history();
+        let deadlines = [
+            graph.timeout_secs.map(|s| now + (s * 1e6) as i64),
+            req.timeout.map(|t| now + i64::try_from(t.as_micros()).unwrap_or(i64::MAX / 2)),
+        ];
+        let record = ExecutionRecord {
+            id: new_id()?,
+            app_key,
+            flow_id: flow.id,
+            flow_name: flow.name.clone(),
+            flow_version: flow.version,
+            name: req.name.clone(),
+            status: state.status.as_str().into(),
+            input,
+            output: state.output.clone(),
+            error: state.error.as_ref().map(|e| json!(e)),
+            callback_url: req.callback_url.clone(),
+            state: serde_json::to_value(&state).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            created_at: now,
+            finished_at: state.status.is_terminal().then_some(now),
+            deadline_at: deadlines.into_iter().flatten().min(),
+        };
+        match self.store.create_execution(record.clone(), history).await {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists(_)) if req.name.is_some() => {
+                let name = req.name.as_deref().unwrap_or_default();
+                return self
+                    .existing(&flow, name)
+                    .await?
+                    .ok_or_else(|| ServiceError::Internal("execution vanished".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let run = Running {
+            id: record.id.clone(),
+            app_key,
+            graph,
+            state,
+            callback_url: record.callback_url.clone(),
+            deadline_at: record.deadline_at,
+        };
+        self.driver.launch(run, actions, None);
+        Ok(Started { record, existing: false })
+    }
+
+    /// The running execution named `name`, or `ExecutionAlreadyExists` when it ended.
+    async fn existing(&self, flow: &FlowRecord, name: &str) -> Result<Option<Started>, ServiceError> {
+        let Some(record) = self.store.get_execution_by_name(flow.id, name).await? else { return Ok(None) };
+        if matches!(record.status.as_str(), "Starting" | "Running") {
+            return Ok(Some(Started { record, existing: true }));
+        }
+        Err(ServiceError::AlreadyExists {
+            kind: "Execution",
+            what: format!("execution {name:?} of flow {:?}", flow.name),
+        })
+    }
+
+    /// Starts an execution and waits for its end, at most `wait`; past it the execution
+    /// times out (`TimedOut`).
+    pub async fn run_sync(
+        &self,
+        app_key: i64,
+        flow_name: &str,
+        mut req: StartExecution,
+        wait: Duration,
+    ) -> Result<ExecutionRecord, ServiceError> {
+        req.timeout = Some(req.timeout.map_or(wait, |t| t.min(wait)));
+        let started = self.start(app_key, flow_name, req).await?;
+        let id = started.record.id;
+        if let Some(mut done) = self.driver.done_signal(&id) {
+            let grace = Duration::from_secs(5);
+            let _ = tokio::time::timeout(wait + grace, done.wait_for(|d| *d)).await;
+        }
+        self.store.get_execution(app_key, &id).await?.ok_or_else(|| execution_not_found(&id))
+    }
+
+    /// An execution of the app.
+    pub async fn execution(&self, app_key: i64, id: &str) -> Result<ExecutionRecord, ServiceError> {
+        self.store.get_execution(app_key, id).await?.ok_or_else(|| execution_not_found(id))
+    }
+
+    /// An execution of a flow (by the flow's id) by its unique name.
+    pub async fn execution_by_name(
+        &self,
+        app_key: i64,
+        flow_id: i64,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, ServiceError> {
+        Ok(self.store.get_execution_by_name(flow_id, name).await?.filter(|e| e.app_key == app_key))
+    }
+
+    /// An execution with its state and graph.
+    pub async fn detail(&self, app_key: i64, id: &str) -> Result<ExecutionDetail, ServiceError> {
+        let record = self.execution(app_key, id).await?;
+        let flow = self.get(app_key, &record.flow_name, Some(record.flow_version)).await?;
+        let graph = self.graph(&flow)?;
+        let state = serde_json::from_value(record.state.clone())
+            .map_err(|e| ServiceError::Internal(format!("execution {id} state: {e}")))?;
+        Ok(ExecutionDetail { record, state, graph, definition: flow.definition })
+    }
+
+    /// History events with `seq > after`, at most `limit`.
+    pub async fn history(
+        &self,
+        app_key: i64,
+        id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ExecutionEvent>, ServiceError> {
+        self.execution(app_key, id).await?;
+        Ok(self.store.list_execution_events(id, after, limit).await?)
+    }
+
+    /// Stops a running execution and waits (briefly) until the stop is stored.
+    pub async fn stop(&self, app_key: i64, id: &str, cause: &str) -> Result<ExecutionRecord, ServiceError> {
+        let record = self.execution(app_key, id).await?;
+        if !matches!(record.status.as_str(), "Starting" | "Running") {
+            return Ok(record);
+        }
+        if let Some(mut done) = self.driver.done_signal(id)
+            && self.driver.send(id, Event::Stop { cause: cause.to_string() })
+        {
+            let _ = tokio::time::timeout(Duration::from_secs(10), done.wait_for(|d| *d)).await;
+        }
+        self.execution(app_key, id).await
+    }
+
+    /// A task's result from its finish callback. The execution id is the capability: the
+    /// callback carries no token (external workers call it), so an unknown id, an ended
+    /// execution and an unknown task are all 404s, and a task that waits for nothing is 409.
+    pub async fn finish_task(&self, id: &str, task: &str, result: Result<Json, ErrorInfo>) -> Result<(), ServiceError> {
+        match self.driver.callback(id, task, result).await {
+            None => Err(ServiceError::NotFound { kind: "Execution", what: format!("running execution {id:?}") }),
+            Some(Ok(())) => Ok(()),
+            Some(Err(e @ CallbackError::UnknownTask { .. })) => {
+                Err(ServiceError::NotFound { kind: "Task", what: e.to_string() })
+            }
+            Some(Err(e @ CallbackError::NotWaiting { .. })) => {
+                Err(ServiceError::Conflict { code: "TaskNotWaiting", message: e.to_string() })
+            }
+            Some(Err(CallbackError::Store(e))) => Err(ServiceError::Internal(e)),
+        }
+    }
+}

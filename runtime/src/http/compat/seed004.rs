@@ -1,0 +1,88 @@
+//! Seed 004: a function-workflow's synchronous execution.
+//!
+//! `POST /v2/{project_id}/fgs/workflows/{workflow_id}/sync-executions` with
+//! `{"headers": {...}, "input": {...}}` runs the flow named `workflow_id` of the caller's
+//! app (the token picks the app; `project_id` is accepted and ignored) and answers with
+//! the seed's fields: `execution_id`, `status` (`success`, `fail`, `timeout`, `stopped`),
+//! `output`, `errors[]` (`node_id`, `error_message`, `begin_time`, `end_time`),
+//! `begin_time`, `end_time`. `?timeout_ms=` bounds the wait (default 30 s).
+//! Errors are `{"error_code", "error_msg"}` with status 400, 401, 404, 429 or 500.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::{Value as Json_, json};
+
+use crate::flows::service::StartExecution;
+use crate::http::AppState;
+use crate::http::auth::AppCaller;
+use crate::http::body::ApiJson;
+use crate::http::error::ApiError;
+use crate::http::extract::{Path, Query};
+use crate::http::flow_views::SyncExecutionView;
+use crate::http::flows::sync_wait;
+
+/// An error in the seed's shape.
+#[derive(Debug)]
+pub struct FgsError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for FgsError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for FgsError {
+    fn into_response(self) -> Response {
+        (self.0.status, Json(json!({"error_code": self.0.code, "error_msg": self.0.message}))).into_response()
+    }
+}
+
+/// The seed 004 route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v2/{project_id}/fgs/workflows/{workflow_id}/sync-executions", post(sync_execution))
+}
+
+#[derive(Debug, Deserialize)]
+struct SyncBody {
+    #[serde(default)]
+    #[allow(dead_code)]
+    headers: Json_,
+    input: Option<Json_>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SyncQuery {
+    timeout_ms: Option<u64>,
+}
+
+/// The seed's status words.
+fn seed_status(status: &str) -> &'static str {
+    match status {
+        "Succeeded" => "success",
+        "TimedOut" => "timeout",
+        "Stopped" => "stopped",
+        "Failed" => "fail",
+        _ => "running",
+    }
+}
+
+async fn sync_execution(
+    State(s): State<AppState>,
+    AppCaller(app): AppCaller,
+    Path((_project, workflow)): Path<(String, String)>,
+    Query(q): Query<SyncQuery>,
+    ApiJson(body): ApiJson<SyncBody>,
+) -> Result<Json<Json_>, FgsError> {
+    let input = body.input.ok_or_else(|| ApiError::invalid("`input` is required"))?;
+    let req = StartExecution { input, ..StartExecution::default() };
+    let record = s.flows.run_sync(app, &workflow, req, sync_wait(q.timeout_ms)?).await?;
+    let detail = s.flows.detail(app, &record.id).await?;
+    let mut view =
+        serde_json::to_value(SyncExecutionView::from(&detail)).map_err(|e| ApiError::invalid(e.to_string()))?;
+    view["status"] = json!(seed_status(&record.status));
+    Ok(Json(view))
+}

@@ -1,0 +1,113 @@
+//! Records of flows (versioned definitions), their executions and execution history.
+
+use serde_json::Value as Json;
+
+/// One version of a flow. A flow's name is unique in its app; an update adds a version and
+/// running executions keep the version they started with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRecord {
+    /// Store-assigned id, stable across versions.
+    pub id: i64,
+    /// Owning app.
+    pub app_key: i64,
+    /// Unique in the app (a DAG added through seed 002 is named `workspace:dagName`).
+    pub name: String,
+    /// 1 for the first definition; each update adds one.
+    pub version: i64,
+    /// `dag`, `state_machine` or `fdl`.
+    pub format: String,
+    /// The definition text as uploaded.
+    pub definition: String,
+    /// Free text.
+    pub description: String,
+    /// µs since the epoch: when the flow was first created.
+    pub created_at: i64,
+    /// µs since the epoch: when this version was added.
+    pub updated_at: i64,
+}
+
+/// A flow definition to store (first version or a new one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFlowVersion {
+    /// Owning app.
+    pub app_key: i64,
+    /// The flow's name.
+    pub name: String,
+    /// `dag`, `state_machine` or `fdl`.
+    pub format: String,
+    /// The text.
+    pub definition: String,
+    /// Free text.
+    pub description: String,
+    /// µs since the epoch.
+    pub at: i64,
+}
+
+/// An execution row as stored. `state` is the scheduler's whole state (JSON), rewritten
+/// with every transition, so a restarted server resumes from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRecord {
+    /// Unique id (a random UUID-like string).
+    pub id: String,
+    /// Owning app.
+    pub app_key: i64,
+    /// The flow's id.
+    pub flow_id: i64,
+    /// The flow's name when the execution started.
+    pub flow_name: String,
+    /// The flow version it runs.
+    pub flow_version: i64,
+    /// Optional name, unique per flow (idempotent start).
+    pub name: Option<String>,
+    /// `Starting`, `Running`, `Stopped`, `Succeeded`, `Failed`, `TimedOut`.
+    pub status: String,
+    /// The input as given.
+    pub input: Json,
+    /// The final output, once succeeded.
+    pub output: Option<Json>,
+    /// `{error, cause}` once failed, stopped or timed out.
+    pub error: Option<Json>,
+    /// URL POSTed the result when it ends.
+    pub callback_url: Option<String>,
+    /// The scheduler's state.
+    pub state: Json,
+    /// µs since the epoch.
+    pub created_at: i64,
+    /// µs since the epoch, when it ended.
+    pub finished_at: Option<i64>,
+    /// µs since the epoch, when the execution as a whole times out.
+    pub deadline_at: Option<i64>,
+}
+
+/// A change to an execution, written with its new history events in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionUpdate {
+    /// Which execution.
+    pub id: String,
+    /// New status.
+    pub status: String,
+    /// New scheduler state.
+    pub state: Json,
+    /// Output, when it ended well.
+    pub output: Option<Json>,
+    /// Error, when it ended badly.
+    pub error: Option<Json>,
+    /// When it ended.
+    pub finished_at: Option<i64>,
+}
+
+/// One entry of an execution's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionEvent {
+    /// 1, 2, 3... within the execution, assigned by the scheduler.
+    pub seq: i64,
+    /// µs since the epoch.
+    pub at: i64,
+    /// e.g. `ExecutionStarted`, `StateEntered`, `TaskStarted`, `TaskSucceeded`, `TaskFailed`,
+    /// `TaskRetried`, `StateExited`, `ExecutionSucceeded`.
+    pub kind: String,
+    /// The task key it concerns (`startNode`, `foreachNode_0-executor`), if any.
+    pub node: Option<String>,
+    /// Anything else: input, output, error, attempt.
+    pub detail: Json,
+}

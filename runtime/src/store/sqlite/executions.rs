@@ -1,0 +1,180 @@
+//! Flow executions and their history events.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::Value as Json;
+
+use super::flows::constraint;
+use super::{db_error, now_us};
+use crate::store::{ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StoreError};
+
+/// Columns of [`execution`], in order.
+const EXECUTION_COLUMNS: &str = "id, app_key, flow_id, flow_name, flow_version, name, status, input, output, error, \
+     callback_url, state, created_at, finished_at, deadline_at";
+
+/// Stored JSON is written by us; text that does not parse fails the read.
+fn json(r: &Row<'_>, index: usize) -> rusqlite::Result<Json> {
+    let text: String = r.get(index)?;
+    parse(index, &text)
+}
+
+fn optional_json(r: &Row<'_>, index: usize) -> rusqlite::Result<Option<Json>> {
+    let text: Option<String> = r.get(index)?;
+    text.map(|t| parse(index, &t)).transpose()
+}
+
+fn parse(index: usize, text: &str) -> rusqlite::Result<Json> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn execution(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        id: r.get(0)?,
+        app_key: r.get(1)?,
+        flow_id: r.get(2)?,
+        flow_name: r.get(3)?,
+        flow_version: r.get(4)?,
+        name: r.get(5)?,
+        status: r.get(6)?,
+        input: json(r, 7)?,
+        output: optional_json(r, 8)?,
+        error: optional_json(r, 9)?,
+        callback_url: r.get(10)?,
+        state: json(r, 11)?,
+        created_at: r.get(12)?,
+        finished_at: r.get(13)?,
+        deadline_at: r.get(14)?,
+    })
+}
+
+fn event(r: &Row<'_>) -> rusqlite::Result<ExecutionEvent> {
+    Ok(ExecutionEvent { seq: r.get(0)?, at: r.get(1)?, kind: r.get(2)?, node: r.get(3)?, detail: json(r, 4)? })
+}
+
+/// Appends history events with one cached statement; a `seq` already used fails the write.
+fn insert_events(conn: &Connection, id: &str, events: &[ExecutionEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO execution_events (execution_id, seq, at, kind, node, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(db_error)?;
+    for e in events {
+        stmt.execute(params![id, e.seq, e.at, e.kind, e.node, e.detail.to_string()]).map_err(|err| {
+            constraint(err, || format!("event {} of execution {id:?}", e.seq), &format!("execution {id:?}"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Inserts the execution (only if its flow belongs to its app) and its first events.
+pub(super) fn create(conn: &Connection, x: &ExecutionRecord, events: &[ExecutionEvent]) -> Result<(), StoreError> {
+    let taken = || format!("execution {:?}", x.name.as_deref().unwrap_or(&x.id));
+    let inserted = conn
+        .prepare_cached(&format!(
+            "INSERT INTO executions ({EXECUTION_COLUMNS}, updated_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?13
+             FROM flows WHERE id = ?3 AND app_key = ?2"
+        ))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                x.id,
+                x.app_key,
+                x.flow_id,
+                x.flow_name,
+                x.flow_version,
+                x.name,
+                x.status,
+                x.input.to_string(),
+                x.output.as_ref().map(Json::to_string),
+                x.error.as_ref().map(Json::to_string),
+                x.callback_url,
+                x.state.to_string(),
+                x.created_at,
+                x.finished_at,
+                x.deadline_at,
+            ])
+        })
+        .map_err(|e| constraint(e, taken, &format!("flow {}", x.flow_id)))?;
+    if inserted == 0 {
+        return Err(StoreError::NotFound(format!("flow {}", x.flow_id)));
+    }
+    insert_events(conn, &x.id, events)
+}
+
+/// One transition: the row and the events in the same savepoint, so both or neither land.
+pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEvent]) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE executions SET status = ?1, state = ?2, output = ?3, error = ?4, finished_at = ?5, updated_at = ?6
+             WHERE id = ?7",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                u.status,
+                u.state.to_string(),
+                u.output.as_ref().map(Json::to_string),
+                u.error.as_ref().map(Json::to_string),
+                u.finished_at,
+                now_us(),
+                u.id,
+            ])
+        })
+        .map_err(db_error)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("execution {:?}", u.id)));
+    }
+    insert_events(conn, &u.id, events)
+}
+
+pub(super) fn get(conn: &Connection, app_key: i64, id: &str) -> rusqlite::Result<Option<ExecutionRecord>> {
+    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE app_key = ?1 AND id = ?2");
+    conn.prepare_cached(&sql)?.query_row(params![app_key, id], execution).optional()
+}
+
+pub(super) fn get_by_name(conn: &Connection, flow_id: i64, name: &str) -> rusqlite::Result<Option<ExecutionRecord>> {
+    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = ?1 AND name = ?2");
+    conn.prepare_cached(&sql)?.query_row(params![flow_id, name], execution).optional()
+}
+
+/// A page of a flow's executions, newest first, and the total.
+pub(super) fn list(
+    conn: &Connection,
+    flow_id: i64,
+    page: PageRequest,
+) -> rusqlite::Result<(Vec<ExecutionRecord>, i64)> {
+    let total = conn
+        .prepare_cached("SELECT COUNT(*) FROM executions WHERE flow_id = ?1")?
+        .query_row([flow_id], |r| r.get(0))?;
+    let sql = format!(
+        "SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = ?1
+         ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![flow_id, page.limit.max(0), page.offset.max(0)], execution)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((rows, total))
+}
+
+/// Up to `limit` events with `seq > after`, in order.
+pub(super) fn events(conn: &Connection, id: &str, after: i64, limit: i64) -> rusqlite::Result<Vec<ExecutionEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, kind, node, detail FROM execution_events
+         WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![id, after, limit.max(0)], event)?;
+    rows.collect()
+}
+
+/// Executions still `Starting` or `Running`, oldest first.
+pub(super) fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<ExecutionRecord>> {
+    let sql = format!(
+        "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('Starting', 'Running') ORDER BY created_at, id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], execution)?;
+    rows.collect()
+}

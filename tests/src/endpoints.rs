@@ -1,0 +1,195 @@
+//! Real HTTP task endpoints for flow tests, on 127.0.0.1: adders, a flaky endpoint, a
+//! failing one, a slow one that counts concurrency, an async worker that calls back the
+//! `X-Callback-Url` it was given, and a sink that records execution callbacks. It runs
+//! its own tokio runtime on a thread, so sync and async tests can use it alike.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// What the endpoints saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Calls per key (`/flaky/{key}`, `/slow/{key}`, ...).
+    pub calls: Mutex<HashMap<String, u32>>,
+    /// Bodies received at `/sink`.
+    pub sink: Mutex<Vec<Value>>,
+    /// `/slow` calls running now.
+    pub running: AtomicUsize,
+    /// Most `/slow` calls seen running at once.
+    pub max_running: AtomicUsize,
+    /// Bodies received by `/async`, with their callback URL.
+    pub async_calls: Mutex<Vec<(Value, String)>>,
+}
+
+impl Seen {
+    /// Calls seen for `key`.
+    pub fn calls(&self, key: &str) -> u32 {
+        self.calls.lock().map(|c| c.get(key).copied().unwrap_or(0)).unwrap_or(0)
+    }
+
+    fn count(&self, key: &str) -> u32 {
+        let Ok(mut calls) = self.calls.lock() else { return 0 };
+        let n = calls.entry(key.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+}
+
+/// The running endpoints.
+#[derive(Debug)]
+pub struct Endpoints {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// What they saw.
+    pub seen: Arc<Seen>,
+}
+
+impl Endpoints {
+    /// Starts the endpoints on a free port.
+    pub fn start() -> anyhow::Result<Self> {
+        let seen = Arc::new(Seen::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let state = seen.clone();
+        std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(r) => r,
+                Err(e) => return drop(tx.send(Err(e.to_string()))),
+            };
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                    Ok(l) => l,
+                    Err(e) => return drop(tx.send(Err(e.to_string()))),
+                };
+                let addr = listener.local_addr().map(|a| a.to_string()).map_err(|e| e.to_string());
+                let _ = tx.send(addr);
+                let _ = axum::serve(listener, router(state)).await;
+            });
+        });
+        let addr = rx.recv()?.map_err(anyhow::Error::msg)?;
+        Ok(Self { base: format!("http://{addr}"), seen })
+    }
+
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+fn router(seen: Arc<Seen>) -> Router {
+    Router::new()
+        .route("/start_node", post(start_node))
+        .route("/end_node", post(end_node))
+        .route("/flaky/{key}", post(flaky))
+        .route("/fail", post(fail))
+        .route("/slow/{key}", post(slow))
+        .route("/async", post(async_task))
+        .route("/echo", post(echo))
+        .route("/sink", post(sink))
+        .with_state(seen)
+}
+
+fn number(body: &Value, field: &str) -> i64 {
+    body[field].as_i64().unwrap_or(0)
+}
+
+async fn start_node(body: axum::Json<Value>) -> axum::Json<Value> {
+    axum::Json(json!({ "result_number": number(&body, "left") + number(&body, "right") }))
+}
+
+async fn end_node(body: axum::Json<Value>) -> Response {
+    let (got, expect) = (number(&body, "result_number"), number(&body, "expect_number"));
+    if got == expect {
+        axum::Json(json!({ "ok": true, "result_number": got })).into_response()
+    } else {
+        (StatusCode::INTERNAL_SERVER_ERROR, format!("mismatch: {got} != {expect}")).into_response()
+    }
+}
+
+/// Fails (500) the first `fail_times` calls for `key` (default 2), then answers.
+async fn flaky(
+    State(seen): State<Arc<Seen>>,
+    Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let fail_times: u32 = q.get("fail_times").and_then(|v| v.parse().ok()).unwrap_or(2);
+    let n = seen.count(&key);
+    if n <= fail_times {
+        return (StatusCode::INTERNAL_SERVER_ERROR, format!("flaky failure {n}")).into_response();
+    }
+    axum::Json(json!({ "attempts": n, "key": key })).into_response()
+}
+
+async fn fail(State(seen): State<Arc<Seen>>) -> Response {
+    seen.count("fail");
+    (StatusCode::INTERNAL_SERVER_ERROR, "always fails").into_response()
+}
+
+/// Sleeps `ms` (default 200), counting concurrency, and answers `{step, n}`.
+async fn slow(
+    State(seen): State<Arc<Seen>>,
+    Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    body: axum::Json<Value>,
+) -> axum::Json<Value> {
+    let ms: u64 = q.get("ms").and_then(|v| v.parse().ok()).unwrap_or(200);
+    let n = seen.count(&key);
+    let now = seen.running.fetch_add(1, Ordering::SeqCst) + 1;
+    seen.max_running.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    seen.running.fetch_sub(1, Ordering::SeqCst);
+    axum::Json(json!({ "step": key, "n": n, "input": body.0 }))
+}
+
+/// Accepts the task, then (after `delay_ms`, default 100) POSTs the callback URL with
+/// `result_type` (`?result=SUCCESS|FAIL`) and `response: {"doubled": 2 * value}`.
+async fn async_task(
+    State(seen): State<Arc<Seen>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: axum::Json<Value>,
+) -> Response {
+    let Some(callback) = headers.get("x-callback-url").and_then(|v| v.to_str().ok()).map(str::to_string) else {
+        return (StatusCode::BAD_REQUEST, "no X-Callback-Url").into_response();
+    };
+    if let Ok(mut calls) = seen.async_calls.lock() {
+        calls.push((body.0.clone(), callback.clone()));
+    }
+    if q.get("callback").is_some_and(|v| v == "never") {
+        return axum::Json(json!({ "accepted": true })).into_response();
+    }
+    let delay: u64 = q.get("delay_ms").and_then(|v| v.parse().ok()).unwrap_or(100);
+    let result = q.get("result").cloned().unwrap_or_else(|| "SUCCESS".into());
+    let value = number(&body, "value");
+    let passthrough = body["passthrough"].clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        let response = if result == "SUCCESS" {
+            json!({ "doubled": value * 2 })
+        } else {
+            json!({ "error": "WorkerFailed", "reason": "the worker gave up" })
+        };
+        let body = json!({ "result_type": result, "passthrough": passthrough, "response": response });
+        let _ = reqwest::Client::new().post(callback).json(&body).send().await;
+    });
+    axum::Json(json!({ "accepted": true })).into_response()
+}
+
+async fn echo(body: axum::Json<Value>) -> axum::Json<Value> {
+    body
+}
+
+async fn sink(State(seen): State<Arc<Seen>>, body: axum::Json<Value>) -> StatusCode {
+    if let Ok(mut sink) = seen.sink.lock() {
+        sink.push(body.0);
+    }
+    StatusCode::OK
+}
