@@ -88,3 +88,59 @@ fn a_flow_resumes_after_a_kill_9_and_does_not_rerun_finished_steps() -> anyhow::
     assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>(), "no history lost or duplicated");
     Ok(())
 }
+
+fn sample(name: &str) -> String {
+    cloudexec_tests::repo_root().join("examples/flows").join(name).display().to_string()
+}
+
+#[test]
+fn flow_run_runs_a_flow_without_a_server() -> anyhow::Result<()> {
+    let binds = [
+        format!("flow-start-node={}", common::guest("flow-start-node")?),
+        format!("flow-end-node={}", common::guest("flow-end-node")?),
+    ];
+    let bind_args = ["--bind", binds[0].as_str(), "--bind", binds[1].as_str()];
+    for file in ["sample.yaml", "sample.state-machine.yaml"] {
+        let path = sample(file);
+        let args =
+            [&["flow", "run", path.as_str(), "--input", r#"{"left": 512, "right": 512}"#], &bind_args[..]].concat();
+        let run = common::cloudexec(&args)?.expect(0)?;
+        assert!(run.stdout.contains("Succeeded (100%)") && run.stdout.contains("1024"), "{run:#?}");
+        assert!(run.stdout.contains("SUCCEED"), "{run:#?}");
+    }
+    let path = sample("sample.yaml");
+    // Without its functions the first task fails: exit 1 and the task's error.
+    let failed = common::cloudexec(&["flow", "run", &path, "--input", r#"{"left": 1, "right": 2}"#])?.expect(1)?;
+    assert!(failed.stdout.contains("FAILED") && failed.stdout.contains("FunctionNotFound"), "{failed:#?}");
+    let dir = tempfile::tempdir()?;
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "version: 1\ntype: flow\ndagName: b\ntasks:\n  - {category: pass, name: A, next: Z}\n")?;
+    let rejected = common::cloudexec(&["flow", "run", &bad.display().to_string()])?.expect(7)?;
+    assert!(rejected.stderr.contains("\"A\"") && rejected.stderr.contains("next"), "{rejected:#?}");
+    Ok(())
+}
+
+#[test]
+fn flow_deploy_start_get_and_history_work_against_a_server() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(&dir.path().join("data"), dir.path(), Some(TOKEN), &[])?;
+    server.cli(&["deploy", &common::guest("flow-start-node")?, "--name", "flow-start-node"])?.expect(0)?;
+    server.cli(&["deploy", &common::guest("flow-end-node")?, "--name", "flow-end-node"])?.expect(0)?;
+    let path = sample("sample.yaml");
+    server.cli(&["flow", "deploy", &path])?.expect(0)?.shows(&["flow demoFlowTest:demoTest version 1"])?;
+    server.cli(&["flow", "deploy", &path])?.expect(0)?.shows(&["version 2"])?;
+    let input = r#"{"left": 512, "right": 512}"#;
+    let run = server.cli(&["flow", "start", "demoFlowTest:demoTest", "--input", input, "--sync"])?.expect(0)?;
+    assert!(run.stdout.contains("Succeeded (100%)") && run.stdout.contains("endNode"), "{run:#?}");
+    let id = run.stdout.split_whitespace().nth(1).context("no id")?.to_string();
+    server.cli(&["flow", "get", &id])?.expect(0)?.shows(&["startNode", "SUCCEED", "\"result_number\":1024"])?;
+    server.cli(&["flow", "history", &id])?.expect(0)?.shows(&[
+        "ExecutionStarted",
+        "TaskSucceeded",
+        "ExecutionSucceeded",
+    ])?;
+    let started = server.cli(&["flow", "start", "demoFlowTest:demoTest", "--input", input])?.expect(0)?;
+    assert!(started.stdout.starts_with("execution: "), "{started:#?}");
+    server.cli(&["flow", "get", "nope"])?.expect(10)?;
+    Ok(())
+}

@@ -17,9 +17,10 @@ fn parse_file(path: &Path) -> FlowGraph {
 }
 
 fn corpus_file(dir: &str, prefix: &str) -> FlowGraph {
-    let entries = std::fs::read_dir(corpus(dir)).unwrap();
-    let path =
-        entries.map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix));
+    let entries = std::fs::read_dir(corpus(dir)).expect("reading the corpus");
+    let path = entries
+        .map(|e| e.expect("a corpus entry").path())
+        .find(|p| p.to_string_lossy().contains(&format!("/{prefix}")));
     parse_file(&path.unwrap_or_else(|| panic!("no {dir}/{prefix}*")))
 }
 

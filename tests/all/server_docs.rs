@@ -20,6 +20,12 @@ async fn openapi_json_describes_every_native_route() -> anyhow::Result<()> {
         ("/v1/jobs/{id}", "get"),
         ("/v1/jobs/{id}/log", "get"),
         ("/v1/apps", "post"),
+        ("/v1/flows", "post"),
+        ("/v1/flows/{name}", "put"),
+        ("/v1/flows/{name}/executions", "post"),
+        ("/v1/executions/{id}", "get"),
+        ("/v1/executions/{id}/history", "get"),
+        ("/v1/executions/{id}/stop", "post"),
     ] {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} is described");
     }

@@ -365,3 +365,63 @@ async fn a_running_execution_can_be_stopped_and_its_history_pages_through() -> a
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn running_executions_keep_their_version_and_the_callback_url_hears_the_end() -> anyhow::Result<()> {
+    let (server, ep) = (TestServer::start().await?, Endpoints::start()?);
+    create_flow(&server, "v", &async_flow(&ep.url("/async?delay_ms=500"))).await?;
+    let body = json!({ "input": { "value": 4 }, "callback_url": ep.url("/sink") });
+    let (_, old) = start(&server, "v", body).await?;
+    let v2 = "version: 2\nworkspace: t\ndagName: v\ntype: flow\ntasks:\n  - {category: pass, name: only}\n";
+    let updated: Value = server
+        .as_app(Method::PUT, "/v1/flows/v")
+        .header("content-type", "text/yaml")
+        .body(v2)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(updated["version"], 2, "{updated}");
+    let new = start_id(&server, "v", json!({})).await?;
+    let old_view = wait_end(&server, old["execution_id"].as_str().unwrap_or_default()).await?;
+    let new_view = wait_end(&server, &new).await?;
+    assert_eq!((old_view["flow_version"].clone(), new_view["flow_version"].clone()), (json!(1), json!(2)));
+    assert_eq!(old_view["output"]["doubled"], 8, "the old execution ran version 1: {old_view}");
+    assert_eq!(task(&new_view, "only")["status"], "SUCCEED");
+    let v1: Value = server.as_app(Method::GET, "/v1/flows/v?version=1").send().await?.json().await?;
+    assert!(v1["definition"].as_str().is_some_and(|d| d.contains("task_async")));
+    let mut heard = Vec::new();
+    for _ in 0..100 {
+        heard = ep.seen.sink.lock().map(|s| s.clone()).unwrap_or_default();
+        if !heard.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(heard[0]["execution_id"], old["execution_id"]);
+    assert_eq!(heard[0]["status"], "Succeeded");
+    assert_eq!(heard[0]["output"]["doubled"], 8);
+    server.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_fan_out_example_retries_the_flaky_task_and_catches_the_broken_one() -> anyhow::Result<()> {
+    let (server, ep) = (TestServer::start().await?, Endpoints::start()?);
+    deploy_sample_functions(&server).await?;
+    let yaml = example("fan-out-retry-catch.yaml")?.replace("http://127.0.0.1:9400", &ep.base);
+    create_flow(&server, "fan-out", &yaml).await?;
+    let (_, view) = run_sync(&server, "fan-out", json!({ "left": 1, "right": 2 }), 20_000).await?;
+    assert_eq!(view["status"], "Succeeded", "{view}");
+    let output = &view["output"];
+    assert_eq!(output["sum"]["result_number"], 3);
+    assert_eq!(output["branches"][0]["attempts"], 3, "{output}");
+    assert_eq!(output["branches"][1]["error"]["error"], "HTTP.500", "{output}");
+    assert_eq!((ep.seen.calls("demo"), ep.seen.calls("fail")), (3, 2));
+    let events = history(&server, view["execution_id"].as_str().unwrap_or_default()).await?;
+    assert_eq!(count(&events, "TaskRetried", "FanOut_0-Flaky"), 2);
+    assert_eq!(count(&events, "TaskCaught", "FanOut_1-Broken"), 1);
+    server.stop().await?;
+    Ok(())
+}

@@ -56,6 +56,12 @@ pub struct Endpoints {
 impl Endpoints {
     /// Starts the endpoints on a free port.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_on("127.0.0.1:0")
+    }
+
+    /// Starts the endpoints on `addr`.
+    pub fn start_on(addr: &str) -> anyhow::Result<Self> {
+        let addr = addr.to_string();
         let seen = Arc::new(Seen::default());
         let (tx, rx) = std::sync::mpsc::channel();
         let state = seen.clone();
@@ -65,7 +71,7 @@ impl Endpoints {
                 Err(e) => return drop(tx.send(Err(e.to_string()))),
             };
             runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                let listener = match tokio::net::TcpListener::bind(&addr).await {
                     Ok(l) => l,
                     Err(e) => return drop(tx.send(Err(e.to_string()))),
                 };

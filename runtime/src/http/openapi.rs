@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, functions, jobs, views};
+use super::{admin, flow_views, flows, functions, jobs, views};
 
 /// The native API's description.
 #[derive(Debug, OpenApi)]
@@ -17,10 +17,15 @@ use super::{admin, functions, jobs, views};
         admin::create, admin::list, admin::issue_token,
         functions::create, functions::list, functions::get, functions::update, functions::delete,
         functions::invoke, functions::jobs, jobs::get, jobs::log,
+        flows::create, flows::list, flows::get, flows::update, flows::delete, flows::start, flows::executions,
+        flows::execution, flows::history, flows::stop, flows::finish,
     ),
     components(schemas(
         views::FunctionView, views::FunctionPage, views::JobView, views::JobErrorView, views::JobPage,
         views::AcceptedView, views::ErrorView,
+        flow_views::FlowView, flow_views::FlowPage, flow_views::FlowBody, flow_views::StartBody,
+        flow_views::ExecutionView, flow_views::ExecutionPage, flow_views::SyncExecutionView,
+        flow_views::NodeErrorView, flow_views::EventView, flow_views::HistoryPage, flow_views::FinishBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
