@@ -24,7 +24,7 @@ client=(--server "http://$listen" --data-dir "$data_dir")
 
 # The example functions (an earlier run's are updated in place).
 for pair in hello:hello shop-cart:shop_cart shop-order:shop_order shop-pay:shop_pay \
-  start-node:flow_start_node end-node:flow_end_node; do
+  flow-start-node:flow_start_node flow-end-node:flow_end_node; do
   $ce deploy "$guests/${pair#*:}.wasm" --name "${pair%%:*}" "${client[@]}" | head -1
 done
 
@@ -38,6 +38,10 @@ bin_id=$($ce bin upload "$guests/shop.wasm" "${client[@]}" | sed -n 's/^bin: //p
 $ce service publish shop "$bin_id" --flow dynamic "${client[@]}" 2>/dev/null \
   || echo "service shop already published"
 
+# The seed 002 sample flow in both formats (a re-run adds a version).
+$ce flow deploy examples/flows/sample.yaml "${client[@]}"
+$ce flow deploy examples/flows/sample.state-machine.yaml --name sample-sm "${client[@]}"
+
 cat <<MSG
 
 cloudexec is running on http://$listen (data in $data_dir). Try:
@@ -46,7 +50,7 @@ cloudexec is running on http://$listen (data in $data_dir). Try:
   curl -H 'Authorization: Bearer $token' -d '{"name":"Bee"}' '$api/functions/hello/invoke?async=true'
   curl -H 'Authorization: Bearer $token' '$api/functions/hello/jobs?limit=5'
   curl -H 'Authorization: Bearer $token' $api/jobs/1/log
-  curl -H 'Authorization: Bearer $token' -d '{"left":512,"right":512}' $api/functions/start-node/invoke
+  curl -H 'Authorization: Bearer $token' -d '{"left":512,"right":512}' $api/functions/flow-start-node/invoke
   curl -H 'Authorization: Bearer $token' -d '{"data":{"name":"Ada"},"sync":true}' http://$listen/userve/v1.3/cloud-function/hello/job/
 
 Walk a shop instance cart -> ordered -> paid (seed 000 routes):
@@ -57,6 +61,13 @@ Walk a shop instance cart -> ordered -> paid (seed 000 routes):
   curl -s -H 'Authorization: Bearer $token' -d '{"executeInstanceId":"'\$ID'","param":{"varList":[{"varPtr":{"variableKey":"pay"},"object":{"data":true}}]},"version":"1"}' http://$listen/serviceUser/dynamicFlow/run
   curl -s -H 'Authorization: Bearer $token' "http://$listen/instance/path?executeInstanceId=\$ID&stateMachineNo=1"
   curl -s -H 'Authorization: Bearer $token' "http://$listen/instance?executeInstanceId=\$ID"
+
+Run the seed 002 sample flow (startNode adds, endNode checks; both are wasm functions):
+
+  curl -H 'Authorization: Bearer $token' -d '{"input":{"left":512,"right":512}}' '$api/flows/demoFlowTest:demoTest/executions?sync=true'
+  curl -H 'Authorization: Bearer $token' -d '{"left":512,"right":512}' 'http://$listen/flow/submit.json?descriptor_id=demoFlowTest:demoTest'
+  curl -H 'Authorization: Bearer $token' 'http://$listen/flow/get.json?execution_id=<execution_id>'
+  $ce flow start sample-sm --input '{"left":512,"right":512}' --sync ${client[*]}
 
 Or run the bin locally, without the server:
   target/debug/cloudexec run-bin $guests/shop.wasm \\

@@ -3,6 +3,7 @@
 
 mod examples;
 mod flow_compat;
+mod flow_corpus;
 mod flow_definitions;
 mod flow_support;
 mod hostile;

@@ -425,3 +425,31 @@ async fn the_fan_out_example_retries_the_flaky_task_and_catches_the_broken_one()
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn task_and_execution_timeouts_end_what_runs_too_long() -> anyhow::Result<()> {
+    let (server, ep) = (TestServer::start().await?, Endpoints::start()?);
+    let task_timeout = format!(
+        "Type: StateMachine\nSpecVersion: v1\nName: tt\nStartAt: Slow\nStates:\n  - Name: Slow\n    Type: Task\n    \
+         Resource: {}\n    TimeoutSeconds: 0.3\n    End: true\n",
+        ep.url("/slow/tt?ms=3000")
+    );
+    create_flow(&server, "tt", &task_timeout).await?;
+    let started = Instant::now();
+    let (_, view) = run_sync(&server, "tt", json!({}), 20_000).await?;
+    assert_eq!(view["status"], "Failed", "{view}");
+    assert!(view["errors"][0]["error_message"].as_str().is_some_and(|m| m.starts_with("States.Timeout")), "{view}");
+    assert!(started.elapsed() < Duration::from_secs(2), "the task timeout did not cut the wait");
+    let flow_timeout = format!(
+        "version: 1\nworkspace: t\ndagName: ft\ntype: flow\ntimer: {{timeoutInSeconds: 0.3}}\ntasks:\n  - {{category: function, name: slow, \
+         pattern: task_sync, resourceName: \"{}\"}}\n",
+        ep.url("/slow/ft?ms=3000")
+    );
+    create_flow(&server, "ft", &flow_timeout).await?;
+    let id = start_id(&server, "ft", json!({})).await?;
+    let view = wait_end(&server, &id).await?;
+    assert_eq!(view["status"], "TimedOut", "{view}");
+    assert_eq!(view["error"]["error"], "States.Timeout");
+    server.stop().await?;
+    Ok(())
+}

@@ -61,6 +61,7 @@ fn update(id: &str, status: &str, step: i64) -> ExecutionUpdate {
         output: None,
         error: None,
         finished_at: None,
+        jobs: Vec::new(),
     }
 }
 

@@ -2,17 +2,24 @@
 //! failing one, a slow one that counts concurrency, an async worker that calls back the
 //! `X-Callback-Url` it was given, and a sink that records execution callbacks. It runs
 //! its own tokio runtime on a thread, so sync and async tests can use it alike.
+//!
+//! It also stubs Rill Flow's sample executor (`docs/samples/executor/main.py`), which the
+//! corpus flows in `tests/corpus/rill-flow/` call as `http://sample-executor:8000/...`:
+//! `/greet.json`, `/choice.json`, `/print.json`, `/hello.json`, `/posts.json`,
+//! `/executor.json`, `/callback.json` and `/calculate.json`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Form;
 use axum::Router;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 /// What the endpoints saw.
@@ -28,12 +35,20 @@ pub struct Seen {
     pub max_running: AtomicUsize,
     /// Bodies received by `/async`, with their callback URL.
     pub async_calls: Mutex<Vec<(Value, String)>>,
+    /// Sample-executor calls: `{path, query, content_type, mode, body}` each.
+    pub sample_calls: Mutex<Vec<Value>>,
 }
 
 impl Seen {
     /// Calls seen for `key`.
     pub fn calls(&self, key: &str) -> u32 {
         self.calls.lock().map(|c| c.get(key).copied().unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// The sample-executor calls seen at `path` (e.g. `/greet.json`), in order.
+    pub fn sample_calls(&self, path: &str) -> Vec<Value> {
+        let calls = self.sample_calls.lock().map(|c| c.clone()).unwrap_or_default();
+        calls.into_iter().filter(|c| c["path"] == path).collect()
     }
 
     fn count(&self, key: &str) -> u32 {
@@ -100,6 +115,14 @@ fn router(seen: Arc<Seen>) -> Router {
         .route("/async", post(async_task))
         .route("/echo", post(echo))
         .route("/sink", post(sink))
+        .route("/greet.json", post(greet))
+        .route("/choice.json", post(choice))
+        .route("/print.json", post(print))
+        .route("/hello.json", get(hello))
+        .route("/posts.json", post(posts))
+        .route("/executor.json", post(executor))
+        .route("/callback.json", post(callback))
+        .route("/calculate.json", post(calculate))
         .with_state(seen)
 }
 
@@ -198,4 +221,129 @@ async fn sink(State(seen): State<Arc<Seen>>, body: axum::Json<Value>) -> StatusC
         sink.push(body.0);
     }
     StatusCode::OK
+}
+
+// Rill Flow's sample executor. Like the original, handlers answer 200 with
+// `{"result_type": "FAILED", "error_msg"}` on bad input, and `greet`, `print` and `hello`
+// answer a Python set, which FastAPI sends as a JSON array (here in a fixed order).
+
+type Q = Query<HashMap<String, String>>;
+
+fn note(seen: &Seen, path: &str, query: &HashMap<String, String>, headers: &HeaderMap, body: Value) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let call = json!({
+        "path": path,
+        "query": query,
+        "content_type": header("content-type"),
+        "mode": header("x-mode"),
+        "body": body,
+    });
+    if let Ok(mut calls) = seen.sample_calls.lock() {
+        calls.push(call);
+    }
+}
+
+fn failed(message: &str) -> axum::Json<Value> {
+    axum::Json(json!({ "result_type": "FAILED", "error_msg": message }))
+}
+
+/// `POST /greet.json?user=NAME` answers `{"result_type", "SUCCESS", "result", body[NAME]}`.
+async fn greet(
+    State(seen): State<Arc<Seen>>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> axum::Json<Value> {
+    note(&seen, "/greet.json", &q, &headers, body.0.clone());
+    let Some(user) = q.get("user") else { return failed("params user is null") };
+    match body.get(user.as_str()) {
+        Some(word) => axum::Json(json!(["result_type", "SUCCESS", "result", word])),
+        None => failed("greet processing failed"),
+    }
+}
+
+/// `POST /choice.json` with `input_num` answers `{"sum": Σ i² for i < input_num}`.
+async fn choice(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: axum::Json<Value>) -> axum::Json<Value> {
+    note(&seen, "/choice.json", &HashMap::new(), &headers, body.0.clone());
+    match body["input_num"].as_i64() {
+        Some(n) => axum::Json(json!({ "sum": (0..n).map(|i| i * i).sum::<i64>() })),
+        None => failed("choice processing failed"),
+    }
+}
+
+/// `POST /print.json` with `sum` answers `{"result_type", "SUCCESS", "print_result", sum}`.
+async fn print(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: axum::Json<Value>) -> axum::Json<Value> {
+    note(&seen, "/print.json", &HashMap::new(), &headers, body.0.clone());
+    match body.get("sum") {
+        Some(sum) => axum::Json(json!(["result_type", "SUCCESS", "print_result", sum])),
+        None => failed("print processing failed"),
+    }
+}
+
+/// `GET /hello.json?user=NAME` answers `{"result_type", "SUCCESS", "result", "Hello, NAME"}`.
+async fn hello(State(seen): State<Arc<Seen>>, Query(q): Q, headers: HeaderMap) -> axum::Json<Value> {
+    note(&seen, "/hello.json", &q, &headers, Value::Null);
+    match q.get("user") {
+        Some(user) => axum::Json(json!(["result_type", "SUCCESS", "result", format!("Hello, {user}")])),
+        None => failed("params user is null"),
+    }
+}
+
+/// `POST /posts.json?user=` with a form body answers `{result_type, result: {content_type,
+/// user, form_data}}` (a non-form body gives an empty `form_data`).
+async fn posts(
+    State(seen): State<Arc<Seen>>,
+    Query(q): Q,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> axum::Json<Value> {
+    let form = form.map(|f| f.0).unwrap_or_default();
+    note(&seen, "/posts.json", &q, &headers, json!(form));
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+    axum::Json(json!({
+        "result_type": "SUCCESS",
+        "result": { "content_type": content_type, "user": q.get("user"), "form_data": form },
+    }))
+}
+
+/// `POST /executor.json` computes `{"executor_result": segment_item * 10}`: in the answer,
+/// or, when called with `X-Mode: async` and an `X-Callback-Url`, through the callback
+/// (the answer is then `{"result_type": "SUCCESS"}`). main.py posts the result itself as
+/// the callback body; this stub posts it in cloudexec's finish shape
+/// `{"result_type", "response"}` (see the README's finish route).
+async fn executor(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: axum::Json<Value>) -> axum::Json<Value> {
+    note(&seen, "/executor.json", &HashMap::new(), &headers, body.0.clone());
+    let Some(item) = body["segment_item"].as_i64() else { return failed("Executor processing failed") };
+    let result = json!({ "executor_result": item * 10 });
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    match (header("x-mode").as_deref(), header("x-callback-url")) {
+        (Some("async"), Some(url)) => {
+            tokio::spawn(async move {
+                let body = json!({ "result_type": "SUCCESS", "response": result });
+                let _ = reqwest::Client::new().post(url).json(&body).send().await;
+            });
+            axum::Json(json!({ "result_type": "SUCCESS" }))
+        }
+        _ => axum::Json(result),
+    }
+}
+
+/// `POST /callback.json` answers `{"callback_result": executor_result * 10}`.
+async fn callback(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: axum::Json<Value>) -> axum::Json<Value> {
+    note(&seen, "/callback.json", &HashMap::new(), &headers, body.0.clone());
+    match body["executor_result"].as_i64() {
+        Some(n) => axum::Json(json!({ "callback_result": n * 10 })),
+        None => failed("callback processing failed"),
+    }
+}
+
+/// `POST /calculate.json` answers `{"sum": Σ callback_result_list}`.
+async fn calculate(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: axum::Json<Value>) -> axum::Json<Value> {
+    note(&seen, "/calculate.json", &HashMap::new(), &headers, body.0.clone());
+    let list =
+        body["callback_result_list"].as_array().and_then(|l| l.iter().map(Value::as_i64).collect::<Option<Vec<_>>>());
+    match list {
+        Some(list) => axum::Json(json!({ "sum": list.iter().sum::<i64>() })),
+        None => failed("calculate processing failed"),
+    }
 }

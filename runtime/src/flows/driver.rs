@@ -17,7 +17,7 @@ use super::graph::{FlowGraph, Resource, TaskPattern};
 use super::http_task::{self, HttpCall};
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskRun, TaskStatus, step};
 use crate::functions::JobRunner;
-use crate::store::{ExecutionUpdate, JobStatus, Store, sqlite::now_us};
+use crate::store::{ExecutionUpdate, JobOutcome, JobStatus, NewJob, Store, sqlite::now_us};
 
 /// The job source of functions run as flow tasks.
 pub const SOURCE_FLOW: &str = "flow";
@@ -69,10 +69,15 @@ pub enum CallbackError {
     Store(String),
 }
 
+/// A finished function task's job record, written with the transition that takes its result.
+type FinishedJob = (NewJob, JobOutcome);
+
 /// A message to a live execution.
 pub(crate) enum Msg {
     /// A scheduler event.
     Event(Event),
+    /// A task attempt's answer, with the job record of a function task.
+    Answer(Event, Option<FinishedJob>),
     /// A task's result from the finish callback, answered once it is stored.
     Callback { key: String, result: Result<Json, ErrorInfo>, reply: oneshot::Sender<Result<(), CallbackError>> },
 }
@@ -91,6 +96,8 @@ pub(crate) struct Running {
     pub state: ExecState,
     pub callback_url: Option<String>,
     pub deadline_at: Option<i64>,
+    /// Job records to write with the next transition.
+    pub jobs: Vec<FinishedJob>,
 }
 
 /// Drives every live execution of this process.
@@ -206,6 +213,10 @@ impl Driver {
             let Some(msg) = msg else { break };
             let (event, reply) = match msg {
                 Msg::Event(event) => (event, None),
+                Msg::Answer(event, job) => {
+                    run.jobs.extend(job);
+                    (event, None)
+                }
                 Msg::Callback { key, result, reply } => match callback_event(&run, &key, result) {
                     Ok(event) => (event, Some(reply)),
                     Err(e) => {
@@ -226,15 +237,32 @@ impl Driver {
             self.perform(&run, &tx, actions);
         }
         self.live.remove(&run.id);
+        rx.close();
+        let mut leftover = std::mem::take(&mut run.jobs);
+        while let Ok(msg) = rx.try_recv() {
+            if let Msg::Answer(_, Some(job)) = msg {
+                leftover.push(job);
+            }
+        }
+        self.record_jobs(leftover).await;
         if run.state.status.is_terminal() {
             self.post_callback(&run).await;
         }
         let _ = done.send(true);
     }
 
+    /// Records job records no transition will carry (their execution ended).
+    async fn record_jobs(&self, jobs: Vec<FinishedJob>) {
+        for (job, outcome) in jobs {
+            if let Err(error) = self.store.insert_finished_job(job, outcome).await {
+                tracing::error!(%error, "recording a flow task's job failed");
+            }
+        }
+    }
+
     async fn persist(&self, run: &mut Running) -> Result<(), String> {
         let events = run.state.drain_history();
-        if events.is_empty() {
+        if events.is_empty() && run.jobs.is_empty() {
             return Ok(());
         }
         let terminal = run.state.status.is_terminal();
@@ -245,6 +273,7 @@ impl Driver {
             output: run.state.output.clone(),
             error: run.state.error.as_ref().map(|e| json!(e)),
             finished_at: terminal.then(now_us),
+            jobs: std::mem::take(&mut run.jobs),
         };
         self.store.save_execution(update, events).await.map_err(|e| e.to_string())
     }
@@ -258,8 +287,12 @@ impl Driver {
                     // restarted server retries it from the stored state).
                     let (driver, id, app_key) = (self.clone(), run.id.clone(), run.app_key);
                     tokio::spawn(async move {
-                        let event = driver.run_task(&id, app_key, task).await;
-                        let _ = tx.send(Msg::Event(event));
+                        let (event, job) = driver.run_task(&id, app_key, task).await;
+                        if let Err(mpsc::error::SendError(Msg::Answer(_, Some(job)))) = tx.send(Msg::Answer(event, job))
+                        {
+                            // The execution ended meanwhile: its job is still recorded.
+                            driver.record_jobs(vec![job]).await;
+                        }
                     });
                 }
                 Action::SetTimer { key, timer, at } => self.timer(at, tx, Event::TimerFired { key, timer }),
@@ -279,11 +312,16 @@ impl Driver {
         });
     }
 
-    /// Runs one attempt and says how it went.
-    async fn run_task(&self, id: &str, app_key: i64, run: TaskRun) -> Event {
+    /// Runs one attempt and says how it went (with the job record of a function task).
+    async fn run_task(&self, id: &str, app_key: i64, run: TaskRun) -> (Event, Option<FinishedJob>) {
         let (key, attempt) = (run.key.clone(), run.attempt);
+        let mut job = None;
         let result = match &run.task.resource {
-            Resource::Function { name } => self.run_function(app_key, name, run.input).await,
+            Resource::Function { name } => {
+                let (result, finished) = self.run_function(app_key, name, run.input).await;
+                job = finished;
+                result
+            }
             Resource::Http { url } => {
                 let timeout = run.timeout_secs.map_or(self.config.http_timeout, Duration::from_secs_f64);
                 let callback = (run.task.pattern == TaskPattern::Async).then(|| {
@@ -302,7 +340,7 @@ impl Driver {
                     .await
                     .unwrap_or_else(|e| Err(ErrorInfo::new("States.Runtime", e.to_string())));
                 if asynchronous && answer.is_ok() {
-                    return Event::TaskAccepted { key, attempt };
+                    return (Event::TaskAccepted { key, attempt }, None);
                 }
                 answer
             }
@@ -310,23 +348,34 @@ impl Driver {
                 Err(ErrorInfo::new("Unsupported", format!("resource {resource:?} is not supported")))
             }
         };
-        match result {
+        let event = match result {
             Ok(output) => Event::TaskSucceeded { key, attempt, output },
             Err(error) => Event::TaskFailed { key, attempt, error },
-        }
+        };
+        (event, job)
     }
 
-    async fn run_function(&self, app_key: i64, name: &str, input: Json) -> Result<Json, ErrorInfo> {
-        let job = self.jobs.invoke_accepted(app_key, name, input, SOURCE_FLOW).await.map_err(|e| match e {
-            crate::error::ServiceError::NotFound { .. } => ErrorInfo::new("FunctionNotFound", e.to_string()),
-            other => ErrorInfo::new("FunctionFailed", other.to_string()),
-        })?;
-        if job.status == JobStatus::Fulfilled {
-            return Ok(job.output.unwrap_or(Json::Null));
-        }
-        let error = job.error_code.unwrap_or_else(|| job.status.as_str().to_string());
-        let message = job.error_message.unwrap_or_default();
-        Err(ErrorInfo::new(error, format!("function {name:?} (job {}): {message}", job.id)))
+    async fn run_function(
+        &self,
+        app_key: i64,
+        name: &str,
+        input: Json,
+    ) -> (Result<Json, ErrorInfo>, Option<FinishedJob>) {
+        let (job, outcome) = match self.jobs.run_accepted(app_key, name, input, SOURCE_FLOW).await {
+            Ok(finished) => finished,
+            Err(e @ crate::error::ServiceError::NotFound { .. }) => {
+                return (Err(ErrorInfo::new("FunctionNotFound", e.to_string())), None);
+            }
+            Err(other) => return (Err(ErrorInfo::new("FunctionFailed", other.to_string())), None),
+        };
+        let result = if outcome.status == JobStatus::Fulfilled {
+            Ok(outcome.output.clone().unwrap_or(Json::Null))
+        } else {
+            let error = outcome.error_code.clone().unwrap_or_else(|| outcome.status.as_str().to_string());
+            let message = outcome.error_message.clone().unwrap_or_default();
+            Err(ErrorInfo::new(error, format!("function {name:?}: {message}")))
+        };
+        (result, Some((job, outcome)))
     }
 
     /// POSTs the outcome to the execution's callback URL, once, best effort.

@@ -106,8 +106,20 @@ pub struct Node {
     pub tolerance: bool,
     /// Longest one attempt may run (task `timeline.timeoutInSeconds` / `TimeoutSeconds`).
     pub timeout_secs: Option<f64>,
+    /// DAG `degrade`: skip the task and/or what follows it.
+    pub degrade: Degrade,
     /// The task as written, converted to JSON, shown in execution status (`task`).
     pub definition: Json,
+}
+
+/// A DAG task's `degrade: {current, followings}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Degrade {
+    /// The task is SKIPPED instead of run; its successors still run (unless `followings`).
+    pub current: bool,
+    /// The task's successors get skip tokens: they are SKIPPED unless another upstream
+    /// passes them a live one.
+    pub followings: bool,
 }
 
 impl Node {

@@ -1,7 +1,8 @@
 //! HTTP tasks: a URL `resourceName` is called with the task's mapped input. `task_sync`
 //! uses the response as the output; `task_async` only starts the work (the body carries
-//! `passthrough: {execution_id, task_name}` and an `X-Callback-Url` header names the
-//! finish callback), and the output arrives later through `/flow/finish.json`.
+//! `passthrough: {execution_id, task_name}`, an `X-Callback-Url` header names the finish
+//! callback and `X-Mode: async` says so, as Rill Flow does), and the output arrives later
+//! through `/flow/finish.json`.
 
 use std::time::Duration;
 
@@ -12,6 +13,9 @@ use super::scheduler::ErrorInfo;
 
 /// Longest an answer is quoted in an error.
 const MAX_QUOTED_BYTES: usize = 1024;
+
+/// A `header.content-type` of this type sends the body's fields as a form, not as JSON.
+const FORM: &str = "application/x-www-form-urlencoded";
 
 /// One HTTP task call.
 #[derive(Debug, Clone)]
@@ -30,6 +34,8 @@ pub struct HttpCall {
 
 /// The parts of a request: an input whose only keys are `query`, `header` and `body`
 /// is split into them (Rill Flow's `$.input.query.*` mappings); anything else is the body.
+/// The body is sent as JSON unless the headers give another content type; with
+/// `application/x-www-form-urlencoded` its fields are form-encoded.
 fn parts(input: &Json) -> (Map<String, Json>, Map<String, Json>, Option<Json>) {
     let structured = input
         .as_object()
@@ -85,16 +91,25 @@ pub fn call(agent: &ureq::Agent, call: &HttpCall) -> Result<Json, ErrorInfo> {
                     let passthrough = serde_json::json!({ "execution_id": execution_id, "task_name": task_name });
                     object.insert("passthrough".into(), passthrough);
                 }
-                request = request.header("X-Callback-Url", callback_url.as_str());
+                // Rill Flow marks async calls so one endpoint can serve both patterns.
+                request = request.header("X-Callback-Url", callback_url.as_str()).header("X-Mode", "async");
             }
             for (k, v) in &query {
                 request = request.query(k, text_of(v));
             }
-            request = request.header("content-type", "application/json");
+            let content_type =
+                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| text_of(v));
+            if content_type.is_none() {
+                request = request.header("content-type", "application/json");
+            }
             for (k, v) in &headers {
                 request = request.header(k.as_str(), text_of(v));
             }
-            request.send(body.to_string())
+            let form = content_type.is_some_and(|t| t.trim().to_ascii_lowercase().starts_with(FORM));
+            match body.as_object().filter(|_| form) {
+                Some(fields) => request.send_form(fields.iter().map(|(k, v)| (k.as_str(), text_of(v)))),
+                None => request.send(body.to_string()),
+            }
         }
     };
     let mut response = result.map_err(unreachable)?;
@@ -117,4 +132,79 @@ pub fn agent() -> ureq::Agent {
         .timeout_connect(Some(Duration::from_secs(5)))
         .build()
         .new_agent()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// Makes `call` against a one-shot server on 127.0.0.1; returns the raw request it got.
+    fn raw_request(input: Json, callback: bool) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/t", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut head, mut length) = (String::new(), 0);
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let answer =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+            (&stream).write_all(answer.as_bytes()).unwrap();
+            head + &String::from_utf8(body).unwrap()
+        });
+        let callback = callback.then(|| ("e1".to_string(), "t1".to_string(), "http://cb/finish".to_string()));
+        let call = HttpCall { url, method: HttpMethod::Post, input, timeout: Duration::from_secs(5), callback };
+        assert_eq!(super::call(&agent(), &call).unwrap(), json!({}));
+        server.join().unwrap()
+    }
+
+    fn header_values<'a>(request: &'a str, name: &str) -> Vec<&'a str> {
+        request
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+
+    #[test]
+    fn a_form_content_type_header_sends_the_body_as_a_form_and_only_that_content_type() {
+        let input = json!({
+            "header": {"content-type": "application/x-www-form-urlencoded"},
+            "query": {"user": "Bob"},
+            "body": {"title": "a b&c"}
+        });
+        let request = raw_request(input, false);
+        assert!(request.starts_with("POST /t?user=Bob "), "{request}");
+        assert_eq!(header_values(&request, "content-type"), vec!["application/x-www-form-urlencoded"], "{request}");
+        assert!(request.ends_with("\r\n\r\ntitle=a+b%26c"), "{request}");
+    }
+
+    #[test]
+    fn a_plain_body_is_json_and_async_calls_say_so() {
+        let request = raw_request(json!({"x": 1}), true);
+        assert_eq!(header_values(&request, "content-type"), vec!["application/json"], "{request}");
+        assert_eq!(header_values(&request, "x-mode"), vec!["async"], "{request}");
+        assert_eq!(header_values(&request, "x-callback-url"), vec!["http://cb/finish"], "{request}");
+        let body: Json = serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body, json!({"x": 1, "passthrough": {"execution_id": "e1", "task_name": "t1"}}));
+        assert!(header_values(&raw_request(json!({"x": 1}), false), "x-mode").is_empty());
+    }
 }

@@ -149,6 +149,7 @@ impl Flows {
                 state,
                 callback_url: record.callback_url.clone(),
                 deadline_at: record.deadline_at,
+                jobs: Vec::new(),
             };
             self.driver.launch(run, Vec::new(), Some(Event::Recover));
         }
@@ -346,6 +347,7 @@ impl Flows {
             state,
             callback_url: record.callback_url.clone(),
             deadline_at: record.deadline_at,
+            jobs: Vec::new(),
         };
         self.driver.launch(run, actions, None);
         Ok(Started { record, existing: false })

@@ -131,17 +131,23 @@ impl JobRunner {
     }
 
     /// Runs the function for work already accepted (a flow's task): it waits for a slot
-    /// instead of being throttled, and records the finished job (`time_sensitive`).
-    pub async fn invoke_accepted(
+    /// instead of being throttled. The finished job (`time_sensitive`) is returned, not
+    /// recorded: the caller writes it with its own next transaction.
+    pub async fn run_accepted(
         &self,
         app_key: i64,
         name: &str,
         input: Json,
         source: &str,
-    ) -> Result<JobRecord, ServiceError> {
-        let function = self.inner.functions.get(app_key, name).await?;
-        let ticket = self.inner.executor.enter();
-        self.run_now(app_key, &function, ticket, input, source).await
+    ) -> Result<(NewJob, JobOutcome), ServiceError> {
+        let inner = &self.inner;
+        let function = inner.functions.get(app_key, name).await?;
+        let ticket = inner.executor.enter();
+        let module = inner.functions.module(&function.module_sha256).await?;
+        let job = new_job(app_key, &function, input, source, true);
+        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms).await;
+        self.count(&job.service_type, &outcome);
+        Ok((job, outcome))
     }
 
     async fn run_now(

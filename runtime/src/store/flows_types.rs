@@ -80,7 +80,7 @@ pub struct ExecutionRecord {
 }
 
 /// A change to an execution, written with its new history events in one transaction.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ExecutionUpdate {
     /// Which execution.
     pub id: String,
@@ -94,6 +94,9 @@ pub struct ExecutionUpdate {
     pub error: Option<Json>,
     /// When it ended.
     pub finished_at: Option<i64>,
+    /// Job records of the function tasks whose results this transition took, written in
+    /// the same transaction (one commit per flow step instead of two).
+    pub jobs: Vec<(super::NewJob, super::JobOutcome)>,
 }
 
 /// One entry of an execution's history.

@@ -8,7 +8,7 @@ use super::DefinitionError;
 use super::common::{Fields, as_written, conditions, index_names, mappings, resolve, task_path, url_resource};
 use crate::flows::data::{Condition, Mapping, Path, Source};
 use crate::flows::graph::{
-    Block, BlockMode, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, FlowFormat, FlowGraph, ForeachOutput,
+    Block, BlockMode, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, Degrade, FlowFormat, FlowGraph, ForeachOutput,
     ForeachSpec, HttpMethod, Node, NodeKind, Resource, RetryRule, TaskPattern, TaskSpec,
 };
 
@@ -105,6 +105,12 @@ fn node(f: &Fields<'_>, name: &str, index: &HashMap<String, usize>, export: bool
         Some(timeline) => timeline.number("timeoutInSeconds")?,
         None => None,
     };
+    let degrade = match f.object("degrade")? {
+        Some(d) => {
+            Degrade { current: d.flag("current")?.unwrap_or(false), followings: d.flag("followings")?.unwrap_or(false) }
+        }
+        None => Degrade::default(),
+    };
     let next_names = next_list(f, "next")?;
     Ok(Node {
         name: name.to_string(),
@@ -115,6 +121,7 @@ fn node(f: &Fields<'_>, name: &str, index: &HashMap<String, usize>, export: bool
         catch: Vec::new(),
         tolerance: f.flag("tolerance")?.unwrap_or(false),
         timeout_secs,
+        degrade,
         definition: Json::Object(f.map.clone()),
     })
 }

@@ -15,8 +15,8 @@ use super::DefinitionError;
 use super::common::{Fields, index_names, mappings, resolve, task_path, url_resource};
 use crate::flows::data::{Condition, Path, Source, strip_root};
 use crate::flows::graph::{
-    Block, BlockMode, CatchRule, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, FlowFormat, FlowGraph, ForeachOutput,
-    ForeachSpec, HttpMethod, Node, NodeKind, RetryRule, TaskPattern, TaskSpec, WaitSpec,
+    Block, BlockMode, CatchRule, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, Degrade, FlowFormat, FlowGraph,
+    ForeachOutput, ForeachSpec, HttpMethod, Node, NodeKind, RetryRule, TaskPattern, TaskSpec, WaitSpec,
 };
 
 type Index = HashMap<String, usize>;
@@ -132,6 +132,7 @@ fn step(
         catch: f.items("catch")?.iter().map(|c| catch(c, index)).collect::<Result<_, _>>()?,
         tolerance: false,
         timeout_secs: f.number("timeoutSeconds")?,
+        degrade: Degrade::default(),
         definition: Json::Object(f.map.clone()),
     })
 }

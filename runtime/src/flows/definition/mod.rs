@@ -62,11 +62,14 @@ pub fn parse(text: &str) -> Result<FlowGraph, DefinitionError> {
 }
 
 fn yaml_error(error: serde_yaml_ng::Error) -> DefinitionError {
+    let message = error.to_string();
     match error.location() {
         Some(at) => {
-            DefinitionError::general(format!("YAML error at line {} column {}: {error}", at.line(), at.column()))
+            let place = format!("line {} column {}", at.line(), at.column());
+            let message = message.replacen(&format!(" at {place}"), "", 1);
+            DefinitionError::general(format!("YAML error at {place}: {message}"))
         }
-        None => DefinitionError::general(format!("YAML error: {error}")),
+        None => DefinitionError::general(format!("YAML error: {message}")),
     }
 }
 

@@ -10,8 +10,9 @@ use super::DefinitionError;
 use super::common::{Fields, index_names, resolve, task_path, url_resource};
 use crate::flows::data::{Condition, Path, Source, fill_template};
 use crate::flows::graph::{
-    Block, BlockMode, CatchRule, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, FlowFormat, FlowGraph, ForeachOutput,
-    ForeachSpec, HttpMethod, Node, NodeKind, PathFlow, Resource, RetryRule, TaskPattern, TaskSpec, WaitSpec,
+    Block, BlockMode, CatchRule, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, Degrade, FlowFormat, FlowGraph,
+    ForeachOutput, ForeachSpec, HttpMethod, Node, NodeKind, PathFlow, Resource, RetryRule, TaskPattern, TaskSpec,
+    WaitSpec,
 };
 
 type Index = HashMap<String, usize>;
@@ -102,6 +103,7 @@ fn node(f: &Fields<'_>, name: &str, index: &Index) -> Result<Node, DefinitionErr
         catch: f.items("Catch")?.iter().map(|c| catch(c, index)).collect::<Result<_, _>>()?,
         tolerance: false,
         timeout_secs: f.number("TimeoutSeconds")?,
+        degrade: Degrade::default(),
         definition: Json::Object(f.map.clone()),
     })
 }

@@ -57,7 +57,9 @@ impl Sched<'_> {
         match &node.data {
             DataFlow::Mappings { input, .. } => {
                 if input.is_empty() {
-                    return Ok(json!({}));
+                    // FDL: a step without inputMappings gets the whole flow data.
+                    let fdl = self.graph.format == crate::flows::graph::FlowFormat::Fdl;
+                    return Ok(if fdl { data.clone() } else { json!({}) });
                 }
                 let mut doc = json!({ "context": data, "input": {} });
                 apply_mappings(input, &mut doc).map_err(mapping_error)?;
@@ -80,6 +82,9 @@ impl Sched<'_> {
     pub(super) fn enter_now(&mut self, scope: usize, index: usize) {
         let node = self.node(scope, index);
         let key = self.st.key_of(scope, &node.name);
+        if node.degrade.current {
+            return self.degrade(&key, scope, index);
+        }
         let input = self.build_input(scope, node);
         let task = TaskState::entered(&node.name, scope, index, input.as_ref().ok().cloned(), self.now);
         self.st.tasks.insert(key.clone(), task);
@@ -112,6 +117,20 @@ impl Sched<'_> {
                 ErrorInfo::new("Unsupported", format!("{kind:?} tasks are not supported by cloudexec")),
             ),
         }
+    }
+
+    /// `degrade.current`: the task is SKIPPED without running; what follows it runs
+    /// (choice cases are not evaluated, so their targets are skipped).
+    fn degrade(&mut self, key: &str, scope: usize, index: usize) {
+        let node = self.node(scope, index);
+        let mut task = TaskState::entered(&node.name, scope, index, None, self.now);
+        task.started_at = None;
+        self.st.tasks.insert(key.to_string(), task);
+        self.st.record(self.now, "TaskDegraded", Some(key), Json::Null);
+        self.mark(key, TaskStatus::Skipped, None, None);
+        let live = super::finish::live_next(node, &[]);
+        let skip: Vec<usize> = node.successors().into_iter().filter(|s| !live.contains(s)).collect();
+        self.send_tokens(scope, node, &live, &skip);
     }
 
     /// A `return`: when its conditions hold it succeeds and skips what follows; otherwise

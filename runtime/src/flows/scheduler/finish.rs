@@ -6,7 +6,27 @@ use super::Sched;
 use super::enter::all_hold;
 use super::state::{ErrorInfo, ExecStatus, TaskStatus, TimerPurpose};
 use crate::flows::data::apply_mappings;
-use crate::flows::graph::{BlockMode, DataFlow, Node, NodeKind, error_matches};
+use crate::flows::graph::{BlockMode, ChoiceTarget, DataFlow, Node, NodeKind, error_matches};
+
+/// The `next` successors of a node that stay live when it ends well. For a choice, a
+/// `next` entry that is also some case's target runs only if a chosen case names it
+/// (`chosen`): as in Rill Flow's switch, the targets of cases that did not match are
+/// skipped unless a matching case names them too, even when `next` lists them.
+pub(super) fn live_next(node: &Node, chosen: &[usize]) -> Vec<usize> {
+    let NodeKind::Choice(choice) = &node.kind else { return node.next.clone() };
+    let case_targets: Vec<usize> = choice
+        .rules
+        .iter()
+        .map(|r| &r.target)
+        .chain(choice.default.as_ref())
+        .filter_map(|t| match t {
+            ChoiceTarget::Next(next) => Some(next.iter().copied()),
+            ChoiceTarget::Block(_) => None,
+        })
+        .flatten()
+        .collect();
+    node.next.iter().copied().filter(|n| !case_targets.contains(n) || chosen.contains(n)).collect()
+}
 
 impl Sched<'_> {
     /// The task `key` if `attempt` is its current, in-flight attempt in a live scope.
@@ -182,7 +202,7 @@ impl Sched<'_> {
         }
         self.mark(key, TaskStatus::Succeed, Some(output), None);
         self.st.record(self.now, "StateExited", Some(key), json!({ "status": "SUCCEED" }));
-        let mut live = node.next.clone();
+        let mut live = live_next(node, &extra_live);
         live.extend(extra_live);
         let skip: Vec<usize> = node.successors().into_iter().filter(|s| !live.contains(s)).collect();
         self.send_tokens(scope, node, &live, &skip);
@@ -195,6 +215,12 @@ impl Sched<'_> {
         match &node.data {
             DataFlow::Mappings { output: mappings, .. } => {
                 if mappings.is_empty() {
+                    // FDL: a step without outputMappings merges its output into the flow data.
+                    if self.graph.format == crate::flows::graph::FlowFormat::Fdl
+                        && let (Some(data), Some(output)) = (data.as_object_mut(), output.as_object())
+                    {
+                        data.extend(output.clone());
+                    }
                     return Ok(());
                 }
                 let mut doc = json!({ "context": data.take(), "input": input, "output": output });
@@ -233,6 +259,9 @@ impl Sched<'_> {
             }
             return;
         }
+        // `degrade.followings`: every successor gets a skip token.
+        let live = if node.degrade.followings { &[][..] } else { live };
+        let skip: Vec<usize> = if node.degrade.followings { node.successors() } else { skip.to_vec() };
         for (&target, is_live) in live.iter().map(|t| (t, true)).chain(skip.iter().map(|t| (t, false))) {
             if self.st.scopes[scope].closed {
                 return;

@@ -127,3 +127,60 @@ fn a_state_machine_loop_that_never_waits_fails_instead_of_spinning() {
     assert_eq!(state.status, ExecStatus::Failed);
     assert!(state.error.as_ref().is_some_and(|e| e.cause.contains("endless loop")));
 }
+
+#[test]
+fn a_switch_skips_the_targets_of_cases_that_did_not_match_even_when_next_lists_them() {
+    // Rill Flow's SwitchTaskTraversalTest: the switch also has `next: A,B`; only the
+    // matching case's target runs. `C` is only in `next`, so it always runs.
+    let yaml = "version: 1\ntype: flow\ndagName: s\ntasks:\n  - {category: pass, name: A}\n  - {category: pass, name: B}\n  \
+        - {category: pass, name: C}\n  - category: switch\n    name: sw\n    next: A,B,C\n    \
+        inputMappings: [{target: $.input.n, source: $.context.n}]\n    switches:\n      \
+        - {next: A, condition: '$.input.[?(@.n == 0)]'}\n      - {next: B, condition: '$.input.[?(@.n == 1)]'}\n";
+    let g = graph(yaml);
+    let status = |state: &ExecState, key: &str| state.tasks[key].status;
+    for (n, ran, skipped) in [(0, "A", "B"), (1, "B", "A")] {
+        let (state, _) = started(&g, json!({"n": n}), 4);
+        assert_eq!(state.status, ExecStatus::Succeeded);
+        assert_eq!((status(&state, ran), status(&state, skipped)), (TaskStatus::Succeed, TaskStatus::Skipped), "n={n}");
+        assert_eq!(status(&state, "C"), TaskStatus::Succeed);
+    }
+    let (state, _) = started(&g, json!({"n": 7}), 4);
+    assert_eq!((status(&state, "A"), status(&state, "B")), (TaskStatus::Skipped, TaskStatus::Skipped));
+}
+
+#[test]
+fn degrade_skips_the_task_its_followings_or_both() {
+    // Rill Flow's TaskDegradeTest: A fans out to B→D and C→E.
+    let dag = |degrade: &str| {
+        format!(
+            "version: 1\ntype: flow\ndagName: d\ntasks:\n  - {{category: pass, name: A, next: 'B,C', degrade: {degrade}}}\n  \
+             - {{category: pass, name: B, next: D}}\n  - {{category: pass, name: C, next: E}}\n  \
+             - {{category: pass, name: D}}\n  - {{category: pass, name: E}}\n"
+        )
+    };
+    let (ok, skipped) = (TaskStatus::Succeed, TaskStatus::Skipped);
+    for (degrade, a, rest) in [
+        ("{current: true}", skipped, ok),
+        ("{followings: true}", ok, skipped),
+        ("{current: true, followings: true}", skipped, skipped),
+        ("{current: false}", ok, ok),
+    ] {
+        let g = graph(&dag(degrade));
+        let (state, actions) = started(&g, json!({}), 4);
+        assert!(matches!(actions.as_slice(), [Action::Finished]), "{degrade}");
+        assert_eq!(state.status, ExecStatus::Succeeded, "{degrade}");
+        assert_eq!(state.tasks["A"].status, a, "{degrade}");
+        for key in ["B", "C", "D", "E"] {
+            assert_eq!(state.tasks[key].status, rest, "{degrade}: {key}");
+        }
+    }
+}
+
+#[test]
+fn fdl_steps_without_mappings_get_and_extend_the_whole_data() {
+    let g = graph("version: v1\ntype: flow\nsteps:\n  - type: task\n    name: t\n    resourceArn: http://x/y\n");
+    let (mut state, actions) = started(&g, json!({"a": 1}), 4);
+    assert_eq!(runs(&actions), vec![("t".to_string(), 1, json!({"a": 1}))]);
+    step(&g, &mut state, Event::TaskSucceeded { key: "t".into(), attempt: 1, output: json!({"b": 2}) }, 1);
+    assert_eq!(state.output, Some(json!({"a": 1, "b": 2})));
+}

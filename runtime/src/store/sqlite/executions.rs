@@ -126,7 +126,11 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
     if changed == 0 {
         return Err(StoreError::NotFound(format!("execution {:?}", u.id)));
     }
-    insert_events(conn, &u.id, events)
+    insert_events(conn, &u.id, events)?;
+    for (job, outcome) in &u.jobs {
+        super::jobs::insert_finished(conn, job, outcome)?;
+    }
+    Ok(())
 }
 
 pub(super) fn get(conn: &Connection, app_key: i64, id: &str) -> rusqlite::Result<Option<ExecutionRecord>> {
