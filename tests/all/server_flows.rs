@@ -453,3 +453,51 @@ async fn task_and_execution_timeouts_end_what_runs_too_long() -> anyhow::Result<
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn state_machine_map_and_choice_work_over_the_data() -> anyhow::Result<()> {
+    let (server, ep) = (TestServer::start().await?, Endpoints::start()?);
+    let yaml = format!(
+        r#"
+Type: StateMachine
+SpecVersion: v1
+Name: mapchoice
+StartAt: Each
+States:
+  - Name: Each
+    Type: Map
+    ItemsPath: $.items
+    MaxConcurrency: 2
+    ResultPath: $.results
+    Processor:
+      StartAt: Work
+      States:
+        - Name: Work
+          Type: Task
+          Resource: {slow}
+          End: true
+    Next: Decide
+  - Name: Decide
+    Type: Choice
+    Choices:
+      - Condition: $.big == true
+        Next: Big
+    Default: Small
+  - {{Name: Big, Type: Pass, Result: {{size: big}}, ResultPath: $.size, End: true}}
+  - {{Name: Small, Type: Pass, Result: {{size: small}}, ResultPath: $.size, End: true}}
+"#,
+        slow = ep.url("/slow/map?ms=150")
+    );
+    create_flow(&server, "mapchoice", &yaml).await?;
+    let (_, view) = run_sync(&server, "mapchoice", json!({ "items": [1, 2, 3, 4, 5], "big": true }), 20_000).await?;
+    assert_eq!(view["status"], "Succeeded", "{view}");
+    let results = view["output"]["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(results.iter().map(|r| r["input"].clone()).collect::<Vec<_>>(), [1, 2, 3, 4, 5].map(|n| json!(n)));
+    assert_eq!(view["output"]["size"]["size"], "big");
+    assert_eq!(ep.seen.max_running.load(Ordering::SeqCst), 2);
+    let (_, small) = run_sync(&server, "mapchoice", json!({ "items": [], "big": false }), 20_000).await?;
+    assert_eq!(small["output"]["size"]["size"], "small", "{small}");
+    assert_eq!(small["output"]["results"], json!([]));
+    server.stop().await?;
+    Ok(())
+}

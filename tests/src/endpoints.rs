@@ -308,9 +308,9 @@ async fn posts(
 
 /// `POST /executor.json` computes `{"executor_result": segment_item * 10}`: in the answer,
 /// or, when called with `X-Mode: async` and an `X-Callback-Url`, through the callback
-/// (the answer is then `{"result_type": "SUCCESS"}`). main.py posts the result itself as
-/// the callback body; this stub posts it in cloudexec's finish shape
-/// `{"result_type", "response"}` (see the README's finish route).
+/// (the answer is then `{"result_type": "SUCCESS"}`). Like main.py, the callback body is
+/// the result itself plus `result_type` (no `response` wrapper): Rill Flow takes such a
+/// body as the task's output.
 async fn executor(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: axum::Json<Value>) -> axum::Json<Value> {
     note(&seen, "/executor.json", &HashMap::new(), &headers, body.0.clone());
     let Some(item) = body["segment_item"].as_i64() else { return failed("Executor processing failed") };
@@ -319,7 +319,8 @@ async fn executor(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: axum:
     match (header("x-mode").as_deref(), header("x-callback-url")) {
         (Some("async"), Some(url)) => {
             tokio::spawn(async move {
-                let body = json!({ "result_type": "SUCCESS", "response": result });
+                let mut body = result;
+                body["result_type"] = json!("SUCCESS");
                 let _ = reqwest::Client::new().post(url).json(&body).send().await;
             });
             axum::Json(json!({ "result_type": "SUCCESS" }))

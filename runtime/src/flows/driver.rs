@@ -77,7 +77,7 @@ pub(crate) enum Msg {
     /// A scheduler event.
     Event(Event),
     /// A task attempt's answer, with the job record of a function task.
-    Answer(Event, Option<FinishedJob>),
+    Answer(Event, Option<Box<FinishedJob>>),
     /// A task's result from the finish callback, answered once it is stored.
     Callback { key: String, result: Result<Json, ErrorInfo>, reply: oneshot::Sender<Result<(), CallbackError>> },
 }
@@ -214,7 +214,7 @@ impl Driver {
             let (event, reply) = match msg {
                 Msg::Event(event) => (event, None),
                 Msg::Answer(event, job) => {
-                    run.jobs.extend(job);
+                    run.jobs.extend(job.map(|j| *j));
                     (event, None)
                 }
                 Msg::Callback { key, result, reply } => match callback_event(&run, &key, result) {
@@ -241,7 +241,7 @@ impl Driver {
         let mut leftover = std::mem::take(&mut run.jobs);
         while let Ok(msg) = rx.try_recv() {
             if let Msg::Answer(_, Some(job)) = msg {
-                leftover.push(job);
+                leftover.push(*job);
             }
         }
         self.record_jobs(leftover).await;
@@ -288,10 +288,10 @@ impl Driver {
                     let (driver, id, app_key) = (self.clone(), run.id.clone(), run.app_key);
                     tokio::spawn(async move {
                         let (event, job) = driver.run_task(&id, app_key, task).await;
-                        if let Err(mpsc::error::SendError(Msg::Answer(_, Some(job)))) = tx.send(Msg::Answer(event, job))
-                        {
+                        let answer = Msg::Answer(event, job.map(Box::new));
+                        if let Err(mpsc::error::SendError(Msg::Answer(_, Some(job)))) = tx.send(answer) {
                             // The execution ended meanwhile: its job is still recorded.
-                            driver.record_jobs(vec![job]).await;
+                            driver.record_jobs(vec![*job]).await;
                         }
                     });
                 }

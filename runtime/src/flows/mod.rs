@@ -6,6 +6,7 @@
 pub mod data;
 pub mod definition;
 pub mod driver;
+mod executions;
 pub mod graph;
 pub mod http_task;
 pub mod scheduler;

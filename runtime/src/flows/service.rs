@@ -6,18 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use super::definition;
-use super::driver::{CallbackError, Driver, FlowsConfig, Running};
+use super::driver::{Driver, FlowsConfig, Running};
 use super::graph::FlowGraph;
-use super::scheduler::{ErrorInfo, Event, ExecState, step};
-use crate::bins::new_id;
+use super::scheduler::{Event, ExecState};
 use crate::error::ServiceError;
 use crate::functions::JobRunner;
-use crate::store::{
-    ExecutionEvent, ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError, sqlite::now_us,
-};
+use crate::store::{ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError, sqlite::now_us};
 
 /// Longest a flow or execution name may be.
 const MAX_NAME_LEN: usize = 128;
@@ -73,8 +70,8 @@ pub struct ExecutionDetail {
 /// The flows service.
 #[derive(Clone)]
 pub struct Flows {
-    store: Arc<dyn Store>,
-    driver: Arc<Driver>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) driver: Arc<Driver>,
     graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
 }
 
@@ -88,7 +85,7 @@ fn flow_not_found(name: &str) -> ServiceError {
     ServiceError::NotFound { kind: "Flow", what: format!("flow {name:?}") }
 }
 
-fn execution_not_found(id: &str) -> ServiceError {
+pub(super) fn execution_not_found(id: &str) -> ServiceError {
     ServiceError::NotFound { kind: "Execution", what: format!("execution {id:?}") }
 }
 
@@ -97,7 +94,7 @@ pub fn parse_definition(text: &str) -> Result<FlowGraph, ServiceError> {
     definition::parse(text).map_err(|e| ServiceError::InvalidArgument(format!("invalid flow definition: {e}")))
 }
 
-fn check_name(what: &str, name: &str) -> Result<(), ServiceError> {
+pub(super) fn check_name(what: &str, name: &str) -> Result<(), ServiceError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.');
     if name.is_empty() || name.len() > MAX_NAME_LEN || !name.chars().all(ok_char) {
         return Err(ServiceError::InvalidArgument(format!(
@@ -272,7 +269,7 @@ impl Flows {
         self.graph(&flow)
     }
 
-    fn graph(&self, flow: &FlowRecord) -> Result<Arc<FlowGraph>, ServiceError> {
+    pub(super) fn graph(&self, flow: &FlowRecord) -> Result<Arc<FlowGraph>, ServiceError> {
         let key = (flow.id, flow.version);
         if let Some(graph) = self.graphs.get(&key) {
             return Ok(graph.clone());
@@ -280,175 +277,5 @@ impl Flows {
         let graph = Arc::new(parse_definition(&flow.definition)?);
         self.graphs.insert(key, graph.clone());
         Ok(graph)
-    }
-
-    /// Starts an execution of the flow's latest version (or returns the running one of
-    /// the same name).
-    pub async fn start(&self, app_key: i64, flow_name: &str, req: StartExecution) -> Result<Started, ServiceError> {
-        let flow = self.get(app_key, flow_name, None).await?;
-        if let Some(name) = &req.name {
-            check_name("execution name", name)?;
-            if let Some(started) = self.existing(&flow, name).await? {
-                return Ok(started);
-            }
-        }
-        let input = match req.input {
-            Json::Null => json!({}),
-            Json::Object(o) => Json::Object(o),
-            other => {
-                return Err(ServiceError::InvalidArgument(format!("the input must be a JSON object, not {other}")));
-            }
-        };
-        let graph = self.graph(&flow)?;
-        let mut context = graph.default_context.clone();
-        if let Json::Object(given) = &input {
-            context.extend(given.clone());
-        }
-        let now = now_us();
-        let mut state = ExecState::new(Json::Object(context), self.driver.config().max_running_per_execution);
-        let actions = step(&graph, &mut state, Event::Start, now);
-        let history = state.drain_history();
-        let deadlines = [
-            graph.timeout_secs.map(|s| now + (s * 1e6) as i64),
-            req.timeout.map(|t| now + i64::try_from(t.as_micros()).unwrap_or(i64::MAX / 2)),
-        ];
-        let record = ExecutionRecord {
-            id: new_id()?,
-            app_key,
-            flow_id: flow.id,
-            flow_name: flow.name.clone(),
-            flow_version: flow.version,
-            name: req.name.clone(),
-            status: state.status.as_str().into(),
-            input,
-            output: state.output.clone(),
-            error: state.error.as_ref().map(|e| json!(e)),
-            callback_url: req.callback_url.clone(),
-            state: serde_json::to_value(&state).map_err(|e| ServiceError::Internal(e.to_string()))?,
-            created_at: now,
-            finished_at: state.status.is_terminal().then_some(now),
-            deadline_at: deadlines.into_iter().flatten().min(),
-        };
-        match self.store.create_execution(record.clone(), history).await {
-            Ok(()) => {}
-            Err(StoreError::AlreadyExists(_)) if req.name.is_some() => {
-                let name = req.name.as_deref().unwrap_or_default();
-                return self
-                    .existing(&flow, name)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal("execution vanished".into()));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let run = Running {
-            id: record.id.clone(),
-            app_key,
-            graph,
-            state,
-            callback_url: record.callback_url.clone(),
-            deadline_at: record.deadline_at,
-            jobs: Vec::new(),
-        };
-        self.driver.launch(run, actions, None);
-        Ok(Started { record, existing: false })
-    }
-
-    /// The running execution named `name`, or `ExecutionAlreadyExists` when it ended.
-    async fn existing(&self, flow: &FlowRecord, name: &str) -> Result<Option<Started>, ServiceError> {
-        let Some(record) = self.store.get_execution_by_name(flow.id, name).await? else { return Ok(None) };
-        if matches!(record.status.as_str(), "Starting" | "Running") {
-            return Ok(Some(Started { record, existing: true }));
-        }
-        Err(ServiceError::AlreadyExists {
-            kind: "Execution",
-            what: format!("execution {name:?} of flow {:?}", flow.name),
-        })
-    }
-
-    /// Starts an execution and waits for its end, at most `wait`; past it the execution
-    /// times out (`TimedOut`).
-    pub async fn run_sync(
-        &self,
-        app_key: i64,
-        flow_name: &str,
-        mut req: StartExecution,
-        wait: Duration,
-    ) -> Result<ExecutionRecord, ServiceError> {
-        req.timeout = Some(req.timeout.map_or(wait, |t| t.min(wait)));
-        let started = self.start(app_key, flow_name, req).await?;
-        let id = started.record.id;
-        if let Some(mut done) = self.driver.done_signal(&id) {
-            let grace = Duration::from_secs(5);
-            let _ = tokio::time::timeout(wait + grace, done.wait_for(|d| *d)).await;
-        }
-        self.store.get_execution(app_key, &id).await?.ok_or_else(|| execution_not_found(&id))
-    }
-
-    /// An execution of the app.
-    pub async fn execution(&self, app_key: i64, id: &str) -> Result<ExecutionRecord, ServiceError> {
-        self.store.get_execution(app_key, id).await?.ok_or_else(|| execution_not_found(id))
-    }
-
-    /// An execution of a flow (by the flow's id) by its unique name.
-    pub async fn execution_by_name(
-        &self,
-        app_key: i64,
-        flow_id: i64,
-        name: &str,
-    ) -> Result<Option<ExecutionRecord>, ServiceError> {
-        Ok(self.store.get_execution_by_name(flow_id, name).await?.filter(|e| e.app_key == app_key))
-    }
-
-    /// An execution with its state and graph.
-    pub async fn detail(&self, app_key: i64, id: &str) -> Result<ExecutionDetail, ServiceError> {
-        let record = self.execution(app_key, id).await?;
-        let flow = self.get(app_key, &record.flow_name, Some(record.flow_version)).await?;
-        let graph = self.graph(&flow)?;
-        let state = serde_json::from_value(record.state.clone())
-            .map_err(|e| ServiceError::Internal(format!("execution {id} state: {e}")))?;
-        Ok(ExecutionDetail { record, state, graph, definition: flow.definition })
-    }
-
-    /// History events with `seq > after`, at most `limit`.
-    pub async fn history(
-        &self,
-        app_key: i64,
-        id: &str,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<ExecutionEvent>, ServiceError> {
-        self.execution(app_key, id).await?;
-        Ok(self.store.list_execution_events(id, after, limit).await?)
-    }
-
-    /// Stops a running execution and waits (briefly) until the stop is stored.
-    pub async fn stop(&self, app_key: i64, id: &str, cause: &str) -> Result<ExecutionRecord, ServiceError> {
-        let record = self.execution(app_key, id).await?;
-        if !matches!(record.status.as_str(), "Starting" | "Running") {
-            return Ok(record);
-        }
-        if let Some(mut done) = self.driver.done_signal(id)
-            && self.driver.send(id, Event::Stop { cause: cause.to_string() })
-        {
-            let _ = tokio::time::timeout(Duration::from_secs(10), done.wait_for(|d| *d)).await;
-        }
-        self.execution(app_key, id).await
-    }
-
-    /// A task's result from its finish callback. The execution id is the capability: the
-    /// callback carries no token (external workers call it), so an unknown id, an ended
-    /// execution and an unknown task are all 404s, and a task that waits for nothing is 409.
-    pub async fn finish_task(&self, id: &str, task: &str, result: Result<Json, ErrorInfo>) -> Result<(), ServiceError> {
-        match self.driver.callback(id, task, result).await {
-            None => Err(ServiceError::NotFound { kind: "Execution", what: format!("running execution {id:?}") }),
-            Some(Ok(())) => Ok(()),
-            Some(Err(e @ CallbackError::UnknownTask { .. })) => {
-                Err(ServiceError::NotFound { kind: "Task", what: e.to_string() })
-            }
-            Some(Err(e @ CallbackError::NotWaiting { .. })) => {
-                Err(ServiceError::Conflict { code: "TaskNotWaiting", message: e.to_string() })
-            }
-            Some(Err(CallbackError::Store(e))) => Err(ServiceError::Internal(e)),
-        }
     }
 }

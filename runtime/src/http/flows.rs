@@ -16,8 +16,8 @@ use super::body::{ApiBytes, ApiJson, parse_json};
 use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::flow_views::{
-    EventView, ExecutionPage, ExecutionView, FinishBody, FlowBody, FlowPage, FlowQuery, FlowView, HistoryPage,
-    HistoryQuery, StartBody, StartQuery, SyncExecutionView,
+    EventView, ExecutionPage, ExecutionView, FlowBody, FlowPage, FlowQuery, FlowView, HistoryPage, HistoryQuery,
+    StartBody, StartQuery, SyncExecutionView,
 };
 use super::views::{ErrorView, Paging};
 use crate::flows::scheduler::ErrorInfo;
@@ -204,31 +204,43 @@ pub(super) async fn stop(
     Ok(Json(ExecutionView::from(&s.flows.detail(app, &id).await?)))
 }
 
-/// The result of a finish callback body: `SUCCESS` gives `response` as the output,
-/// `FAIL` an error whose cause is the response.
-pub(crate) fn finish_result(body: &FinishBody) -> Result<Result<Json_, ErrorInfo>, ApiError> {
-    match body.result_type.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        Some("SUCCESS") => Ok(Ok(body.response.clone())),
-        Some("FAIL" | "FAILED") => {
-            let error = body.response.get("error").and_then(Json_::as_str).unwrap_or("TaskFailed").to_string();
-            let cause = match &body.response {
+/// The result of a finish callback body (Rill Flow's rules): `result_type` is `SUCCESS`
+/// (the default) or `FAIL`; the task's output is `response` when the body has one, else
+/// the whole body without `result_type` and `passthrough`.
+pub(crate) fn finish_result(body: &Json_) -> Result<Result<Json_, ErrorInfo>, ApiError> {
+    let object = body.as_object().ok_or_else(|| ApiError::invalid("the callback body must be a JSON object"))?;
+    let output = match object.get("response") {
+        Some(response) => response.clone(),
+        None => {
+            let mut rest = object.clone();
+            rest.remove("result_type");
+            rest.remove("passthrough");
+            Json_::Object(rest)
+        }
+    };
+    match object.get("result_type").map(|t| t.as_str().map(str::to_ascii_uppercase)) {
+        None => Ok(Ok(output)),
+        Some(Some(t)) if t == "SUCCESS" => Ok(Ok(output)),
+        Some(Some(t)) if t == "FAIL" || t == "FAILED" => {
+            let error = output.get("error").and_then(Json_::as_str).unwrap_or("TaskFailed").to_string();
+            let cause = match &output {
                 Json_::String(s) => s.clone(),
                 other => other.to_string(),
             };
             Ok(Err(ErrorInfo::new(error, cause)))
         }
-        other => Err(ApiError::invalid(format!("result_type must be SUCCESS or FAIL, not {other:?}"))),
+        other => Err(ApiError::invalid(format!("result_type must be SUCCESS or FAIL, not {:?}", other.flatten()))),
     }
 }
 
 /// Finish an async task (no token: the execution id is the capability the task was given).
 #[utoipa::path(post, path = "/v1/executions/{id}/tasks/{task}/finish", tag = "flows",
-    params(("id" = String, Path), ("task" = String, Path)), request_body = FinishBody,
+    params(("id" = String, Path), ("task" = String, Path)), request_body = super::flow_views::FinishBody,
     responses((status = 200), (status = 404, body = ErrorView), (status = 409, body = ErrorView)))]
 pub(super) async fn finish(
     State(s): State<AppState>,
     Path((id, task)): Path<(String, String)>,
-    ApiJson(body): ApiJson<FinishBody>,
+    ApiJson(body): ApiJson<Json_>,
 ) -> Result<Json<Json_>, ApiError> {
     s.flows.finish_task(&id, &task, finish_result(&body)?).await?;
     Ok(Json(serde_json::json!({ "result": "ok" })))

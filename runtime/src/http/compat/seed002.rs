@@ -31,7 +31,6 @@ use crate::http::auth::AppCaller;
 use crate::http::body::{ApiBytes, ApiJson, parse_json};
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
-use crate::http::flow_views::FinishBody;
 use crate::http::flows::finish_result;
 
 /// An error in the seed's shape.
@@ -121,9 +120,9 @@ async fn finish(
     State(s): State<AppState>,
     Query(q): Query<FinishQuery>,
     _headers: HeaderMap,
-    ApiJson(body): ApiJson<FinishBody>,
+    ApiJson(body): ApiJson<Json_>,
 ) -> RillResult<Json<Json_>> {
-    let from_passthrough = |field: &str| body.passthrough.get(field).and_then(Json_::as_str).map(str::to_string);
+    let from_passthrough = |field: &str| body["passthrough"].get(field).and_then(Json_::as_str).map(str::to_string);
     let id = q
         .execution_id
         .or_else(|| from_passthrough("execution_id"))
