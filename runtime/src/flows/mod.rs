@@ -11,4 +11,5 @@ pub mod graph;
 pub mod http_task;
 pub mod scheduler;
 pub mod service;
+mod task_runner;
 pub mod view;

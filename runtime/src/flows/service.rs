@@ -165,15 +165,8 @@ impl Flows {
 
     /// Stores a new flow (version 1).
     pub async fn create(&self, app_key: i64, new: NewFlow) -> Result<FlowRecord, ServiceError> {
-        let (name, format) = self.validate(&new)?;
-        let version = NewFlowVersion {
-            app_key,
-            name: name.clone(),
-            format,
-            definition: new.definition,
-            description: new.description,
-            at: now_us(),
-        };
+        let version = self.version_of(app_key, new)?;
+        let name = version.name.clone();
         self.store.create_flow(version).await.map_err(|e| match e {
             StoreError::AlreadyExists(_) => {
                 ServiceError::AlreadyExists { kind: "Flow", what: format!("flow {name:?}") }
@@ -185,15 +178,8 @@ impl Flows {
     /// Adds a version to a flow; running executions keep the version they started with.
     pub async fn update(&self, app_key: i64, name: &str, mut new: NewFlow) -> Result<FlowRecord, ServiceError> {
         new.name = Some(name.to_string());
-        let (name, format) = self.validate(&new)?;
-        let version = NewFlowVersion {
-            app_key,
-            name: name.clone(),
-            format,
-            definition: new.definition,
-            description: new.description,
-            at: now_us(),
-        };
+        let version = self.version_of(app_key, new)?;
+        let name = version.name.clone();
         self.store.add_flow_version(version).await.map_err(|e| match e {
             StoreError::NotFound(_) => flow_not_found(&name),
             other => other.into(),
@@ -207,6 +193,19 @@ impl Flows {
             Some(_) => self.update(app_key, &name, new).await,
             None => self.create(app_key, NewFlow { name: Some(name), ..new }).await,
         }
+    }
+
+    /// The version to store for `new`, once validated.
+    fn version_of(&self, app_key: i64, new: NewFlow) -> Result<NewFlowVersion, ServiceError> {
+        let (name, format) = self.validate(&new)?;
+        Ok(NewFlowVersion {
+            app_key,
+            name,
+            format,
+            definition: new.definition,
+            description: new.description,
+            at: now_us(),
+        })
     }
 
     fn validate(&self, new: &NewFlow) -> Result<(String, String), ServiceError> {
