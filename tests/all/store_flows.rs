@@ -57,7 +57,7 @@ fn update(id: &str, status: &str, step: i64) -> ExecutionUpdate {
     ExecutionUpdate {
         id: id.to_string(),
         status: status.to_string(),
-        state: json!({"step": step}),
+        state: json!({"step": step}).to_string(),
         output: None,
         error: None,
         finished_at: None,

@@ -17,7 +17,7 @@ use super::graph::FlowGraph;
 use super::http_task;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskStatus, step};
 use crate::functions::JobRunner;
-use crate::store::{ExecutionUpdate, JobOutcome, NewJob, Store, sqlite::now_us};
+use crate::store::{ExecutionEvent, ExecutionUpdate, JobOutcome, NewJob, Store, sqlite::now_us};
 
 /// The job source of functions run as flow tasks.
 pub const SOURCE_FLOW: &str = "flow";
@@ -226,7 +226,31 @@ impl Driver {
                 },
             };
             let actions = step(&run.graph, &mut run.state, event, now_us());
-            let stored = self.persist(&mut run).await;
+            let update = self.update_of(&mut run);
+            let write = async {
+                match update {
+                    Ok(Some((update, events))) => {
+                        self.store.save_execution(update, events).await.map_err(|e| e.to_string())
+                    }
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            };
+            tokio::pin!(write);
+            // Poll once so the write is queued, then dispatch the next tasks while it commits.
+            // Nothing outside sees the transition before it is stored: callback replies and
+            // the end wait for it. A crash before the commit loses the transition, so the
+            // task that just finished runs again after the restart (at-least-once).
+            let queued = tokio::select! {
+                biased;
+                stored = &mut write => Some(stored),
+                () = std::future::ready(()) => None,
+            };
+            self.perform(&run, &tx, actions);
+            let stored = match queued {
+                Some(stored) => stored,
+                None => write.await,
+            };
             if let Some(reply) = reply {
                 let _ = reply.send(stored.clone().map_err(CallbackError::Store));
             }
@@ -234,7 +258,6 @@ impl Driver {
                 tracing::error!(execution = %run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
                 break;
             }
-            self.perform(&run, &tx, actions);
         }
         self.live.remove(&run.id);
         rx.close();
@@ -260,22 +283,23 @@ impl Driver {
         }
     }
 
-    async fn persist(&self, run: &mut Running) -> Result<(), String> {
+    /// The write that stores the transition just made (`None` when nothing changed).
+    fn update_of(&self, run: &mut Running) -> Result<Option<(ExecutionUpdate, Vec<ExecutionEvent>)>, String> {
         let events = run.state.drain_history();
         if events.is_empty() && run.jobs.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let terminal = run.state.status.is_terminal();
         let update = ExecutionUpdate {
             id: run.id.clone(),
             status: run.state.status.as_str().into(),
-            state: serde_json::to_value(&run.state).map_err(|e| e.to_string())?,
+            state: serde_json::to_string(&run.state).map_err(|e| e.to_string())?,
             output: run.state.output.clone(),
             error: run.state.error.as_ref().map(|e| json!(e)),
             finished_at: terminal.then(now_us),
             jobs: std::mem::take(&mut run.jobs),
         };
-        self.store.save_execution(update, events).await.map_err(|e| e.to_string())
+        Ok(Some((update, events)))
     }
 
     fn perform(self: &Arc<Self>, run: &Running, tx: &mpsc::UnboundedSender<Msg>, actions: Vec<Action>) {

@@ -86,8 +86,8 @@ pub struct ExecutionUpdate {
     pub id: String,
     /// New status.
     pub status: String,
-    /// New scheduler state.
-    pub state: Json,
+    /// New scheduler state, as JSON text (serialized once, straight from the state).
+    pub state: String,
     /// Output, when it ended well.
     pub output: Option<Json>,
     /// Error, when it ended badly.

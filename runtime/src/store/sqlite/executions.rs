@@ -114,7 +114,7 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
         .and_then(|mut stmt| {
             stmt.execute(params![
                 u.status,
-                u.state.to_string(),
+                u.state,
                 u.output.as_ref().map(Json::to_string),
                 u.error.as_ref().map(Json::to_string),
                 u.finished_at,
