@@ -501,3 +501,33 @@ States:
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn hostile_function_tasks_fail_their_task_and_the_server_keeps_serving() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let wasm = cloudexec_tests::guest_bytes("hostile")?;
+    let deployed = server
+        .as_app(Method::POST, "/v1/functions?name=hostile&sync_timeout_ms=300")
+        .header("content-type", "application/wasm")
+        .body(wasm)
+        .send()
+        .await?;
+    assert_eq!(deployed.status(), 201);
+    let yaml = "version: 1\nworkspace: t\ndagName: h\ntype: flow\ntasks:\n  - category: function\n    name: bad\n    \
+                resourceName: function://hostile\n    pattern: task_sync\n    retry: {maxRetryTimes: 1}\n    \
+                inputMappings: [{target: $.input.action, source: $.context.action}]\n";
+    create_flow(&server, "h", yaml).await?;
+    for (action, error) in [("loop", "DeadlineExceeded"), ("panic", "Trap"), ("bomb", "MemoryLimitExceeded")] {
+        let (_, view) = run_sync(&server, "h", json!({ "action": action }), 20_000).await?;
+        assert_eq!(view["status"], "Failed", "{action}: {view}");
+        let message = view["errors"][0]["error_message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(error), "{action}: {message}");
+    }
+    // Every attempt left a job record; the server still runs flows.
+    let jobs: Value = server.as_app(Method::GET, "/v1/functions/hostile/jobs?source=flow").send().await?.json().await?;
+    assert_eq!(jobs["total"], 6, "two attempts for each of the three runs: {jobs}");
+    let (_, view) = run_sync(&server, "h", json!({ "action": "echo" }), 20_000).await?;
+    assert_eq!(view["status"], "Succeeded", "{view}");
+    server.stop().await?;
+    Ok(())
+}
