@@ -225,32 +225,7 @@ impl Driver {
                     }
                 },
             };
-            let actions = step(&run.graph, &mut run.state, event, now_us());
-            let update = self.update_of(&mut run);
-            let write = async {
-                match update {
-                    Ok(Some((update, events))) => {
-                        self.store.save_execution(update, events).await.map_err(|e| e.to_string())
-                    }
-                    Ok(None) => Ok(()),
-                    Err(e) => Err(e),
-                }
-            };
-            tokio::pin!(write);
-            // Poll once so the write is queued, then dispatch the next tasks while it commits.
-            // Nothing outside sees the transition before it is stored: callback replies and
-            // the end wait for it. A crash before the commit loses the transition, so the
-            // task that just finished runs again after the restart (at-least-once).
-            let queued = tokio::select! {
-                biased;
-                stored = &mut write => Some(stored),
-                () = std::future::ready(()) => None,
-            };
-            self.perform(&run, &tx, actions);
-            let stored = match queued {
-                Some(stored) => stored,
-                None => write.await,
-            };
+            let stored = self.transition(&mut run, &tx, event).await;
             if let Some(reply) = reply {
                 let _ = reply.send(stored.clone().map_err(CallbackError::Store));
             }
@@ -259,6 +234,48 @@ impl Driver {
                 break;
             }
         }
+        self.wind_up(&mut run, rx).await;
+        let _ = done.send(true);
+    }
+
+    /// Steps `event`, queues the transition's write, performs its actions while the write
+    /// commits, and returns once it is stored. Nothing outside sees the transition before
+    /// then (callback replies and the end wait for it); a crash before the commit loses
+    /// the transition, so the task that just finished runs again after the restart.
+    async fn transition(
+        self: &Arc<Self>,
+        run: &mut Running,
+        tx: &mpsc::UnboundedSender<Msg>,
+        event: Event,
+    ) -> Result<(), String> {
+        let actions = step(&run.graph, &mut run.state, event, now_us());
+        let update = Self::update_of(run);
+        let write = async {
+            match update {
+                Ok(Some((update, events))) => {
+                    self.store.save_execution(update, events).await.map_err(|e| e.to_string())
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            }
+        };
+        tokio::pin!(write);
+        // Poll once so the write is queued before the actions start.
+        let queued = tokio::select! {
+            biased;
+            stored = &mut write => Some(stored),
+            () = std::future::ready(()) => None,
+        };
+        self.perform(run, tx, actions);
+        match queued {
+            Some(stored) => stored,
+            None => write.await,
+        }
+    }
+
+    /// After the loop: the execution leaves the live set; job records no transition will
+    /// carry are written; an ended execution's callback URL is POSTed.
+    async fn wind_up(&self, run: &mut Running, mut rx: mpsc::UnboundedReceiver<Msg>) {
         self.live.remove(&run.id);
         rx.close();
         let mut leftover = std::mem::take(&mut run.jobs);
@@ -269,9 +286,8 @@ impl Driver {
         }
         self.record_jobs(leftover).await;
         if run.state.status.is_terminal() {
-            self.post_callback(&run).await;
+            self.post_callback(run).await;
         }
-        let _ = done.send(true);
     }
 
     /// Records job records no transition will carry (their execution ended).
@@ -284,7 +300,7 @@ impl Driver {
     }
 
     /// The write that stores the transition just made (`None` when nothing changed).
-    fn update_of(&self, run: &mut Running) -> Result<Option<(ExecutionUpdate, Vec<ExecutionEvent>)>, String> {
+    fn update_of(run: &mut Running) -> Result<Option<(ExecutionUpdate, Vec<ExecutionEvent>)>, String> {
         let events = run.state.drain_history();
         if events.is_empty() && run.jobs.is_empty() {
             return Ok(None);

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 
 use super::driver::{CallbackError, Running};
-use super::scheduler::{ErrorInfo, Event, ExecState, step};
+use super::graph::FlowGraph;
+use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
 use crate::bins::new_id;
 use crate::error::ServiceError;
@@ -23,43 +24,8 @@ impl Flows {
                 return Ok(started);
             }
         }
-        let input = match req.input {
-            Json::Null => json!({}),
-            Json::Object(o) => Json::Object(o),
-            other => {
-                return Err(ServiceError::InvalidArgument(format!("the input must be a JSON object, not {other}")));
-            }
-        };
         let graph = self.graph(&flow)?;
-        let mut context = graph.default_context.clone();
-        if let Json::Object(given) = &input {
-            context.extend(given.clone());
-        }
-        let now = now_us();
-        let mut state = ExecState::new(Json::Object(context), self.driver.config().max_running_per_execution);
-        let actions = step(&graph, &mut state, Event::Start, now);
-        let history = state.drain_history();
-        let deadlines = [
-            graph.timeout_secs.map(|s| now + (s * 1e6) as i64),
-            req.timeout.map(|t| now + i64::try_from(t.as_micros()).unwrap_or(i64::MAX / 2)),
-        ];
-        let record = ExecutionRecord {
-            id: new_id()?,
-            app_key,
-            flow_id: flow.id,
-            flow_name: flow.name.clone(),
-            flow_version: flow.version,
-            name: req.name.clone(),
-            status: state.status.as_str().into(),
-            input,
-            output: state.output.clone(),
-            error: state.error.as_ref().map(|e| json!(e)),
-            callback_url: req.callback_url.clone(),
-            state: serde_json::to_value(&state).map_err(|e| ServiceError::Internal(e.to_string()))?,
-            created_at: now,
-            finished_at: state.status.is_terminal().then_some(now),
-            deadline_at: deadlines.into_iter().flatten().min(),
-        };
+        let (record, state, actions, history) = self.first_transition(app_key, &flow, &graph, &req)?;
         match self.store.create_execution(record.clone(), history).await {
             Ok(()) => {}
             Err(StoreError::AlreadyExists(_)) if req.name.is_some() => {
@@ -82,6 +48,54 @@ impl Flows {
         };
         self.driver.launch(run, actions, None);
         Ok(Started { record, existing: false })
+    }
+
+    /// The new execution's record and state after its `Start` event, the actions it asks
+    /// for and its first history.
+    fn first_transition(
+        &self,
+        app_key: i64,
+        flow: &FlowRecord,
+        graph: &FlowGraph,
+        req: &StartExecution,
+    ) -> Result<(ExecutionRecord, ExecState, Vec<Action>, Vec<ExecutionEvent>), ServiceError> {
+        let input = match &req.input {
+            Json::Null => json!({}),
+            Json::Object(o) => Json::Object(o.clone()),
+            other => {
+                return Err(ServiceError::InvalidArgument(format!("the input must be a JSON object, not {other}")));
+            }
+        };
+        let mut context = graph.default_context.clone();
+        if let Json::Object(given) = &input {
+            context.extend(given.clone());
+        }
+        let now = now_us();
+        let mut state = ExecState::new(Json::Object(context), self.driver.config().max_running_per_execution);
+        let actions = step(graph, &mut state, Event::Start, now);
+        let history = state.drain_history();
+        let deadlines = [
+            graph.timeout_secs.map(|s| now + (s * 1e6) as i64),
+            req.timeout.map(|t| now + i64::try_from(t.as_micros()).unwrap_or(i64::MAX / 2)),
+        ];
+        let record = ExecutionRecord {
+            id: new_id()?,
+            app_key,
+            flow_id: flow.id,
+            flow_name: flow.name.clone(),
+            flow_version: flow.version,
+            name: req.name.clone(),
+            status: state.status.as_str().into(),
+            input,
+            output: state.output.clone(),
+            error: state.error.as_ref().map(|e| json!(e)),
+            callback_url: req.callback_url.clone(),
+            state: serde_json::to_value(&state).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            created_at: now,
+            finished_at: state.status.is_terminal().then_some(now),
+            deadline_at: deadlines.into_iter().flatten().min(),
+        };
+        Ok((record, state, actions, history))
     }
 
     /// The running execution named `name`, or `ExecutionAlreadyExists` when it ended.
