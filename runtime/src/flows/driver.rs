@@ -82,10 +82,31 @@ pub(crate) enum Msg {
     Callback { key: String, result: Result<Json, ErrorInfo>, reply: oneshot::Sender<Result<(), CallbackError>> },
 }
 
+/// How an execution left its driver.
+#[derive(Debug, Clone, Default)]
+pub enum Exit {
+    /// Still driven.
+    #[default]
+    Running,
+    /// Not ended, but no longer driven here (shutdown, or a transition could not be stored).
+    Paused,
+    /// Ended; its final state as stored.
+    Ended(Arc<Ended>),
+}
+
+/// The final state of an ended execution, as its last transition stored it.
+#[derive(Debug)]
+pub struct Ended {
+    /// The scheduler state.
+    pub state: ExecState,
+    /// When it ended (µs since the epoch), as stored.
+    pub finished_at: i64,
+}
+
 /// A live execution's handles.
 pub(crate) struct Live {
     tx: mpsc::UnboundedSender<Msg>,
-    done: watch::Receiver<bool>,
+    done: watch::Receiver<Exit>,
 }
 
 /// What a live execution runs.
@@ -98,6 +119,8 @@ pub(crate) struct Running {
     pub deadline_at: Option<i64>,
     /// Job records to write with the next transition.
     pub jobs: Vec<FinishedJob>,
+    /// When it ended, once its terminal transition is built.
+    pub finished_at: Option<i64>,
 }
 
 /// Drives every live execution of this process.
@@ -149,9 +172,9 @@ impl Driver {
         run: Running,
         actions: Vec<Action>,
         first: Option<Event>,
-    ) -> watch::Receiver<bool> {
+    ) -> watch::Receiver<Exit> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let (done_tx, done) = watch::channel(false);
+        let (done_tx, done) = watch::channel(Exit::Running);
         if let Some(at) = run.deadline_at {
             self.timer(at, tx.clone(), Event::TimedOut);
         }
@@ -166,7 +189,7 @@ impl Driver {
     }
 
     /// The end signal of a live execution.
-    pub(crate) fn done_signal(&self, id: &str) -> Option<watch::Receiver<bool>> {
+    pub(crate) fn done_signal(&self, id: &str) -> Option<watch::Receiver<Exit>> {
         self.live.get(id).map(|l| l.done.clone())
     }
 
@@ -203,7 +226,7 @@ impl Driver {
         mut run: Running,
         tx: mpsc::UnboundedSender<Msg>,
         mut rx: mpsc::UnboundedReceiver<Msg>,
-        done: watch::Sender<bool>,
+        done: watch::Sender<Exit>,
     ) {
         while !run.state.status.is_terminal() {
             let msg = tokio::select! {
@@ -235,7 +258,11 @@ impl Driver {
             }
         }
         self.wind_up(&mut run, rx).await;
-        let _ = done.send(true);
+        let exit = match (run.state.status.is_terminal(), run.finished_at) {
+            (true, Some(finished_at)) => Exit::Ended(Arc::new(Ended { state: run.state, finished_at })),
+            _ => Exit::Paused,
+        };
+        let _ = done.send(exit);
     }
 
     /// Steps `event`, queues the transition's write, performs its actions while the write
@@ -315,6 +342,7 @@ impl Driver {
             finished_at: terminal.then(now_us),
             jobs: std::mem::take(&mut run.jobs),
         };
+        run.finished_at = update.finished_at;
         Ok(Some((update, events)))
     }
 

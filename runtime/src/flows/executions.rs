@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use super::driver::{CallbackError, Running};
+use super::driver::{CallbackError, Ended, Exit, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
@@ -45,9 +45,10 @@ impl Flows {
             callback_url: record.callback_url.clone(),
             deadline_at: record.deadline_at,
             jobs: Vec::new(),
+            finished_at: None,
         };
-        self.driver.launch(run, actions, None);
-        Ok(Started { record, existing: false })
+        let done = self.driver.launch(run, actions, None);
+        Ok(Started { record, existing: false, done: Some(done) })
     }
 
     /// The new execution's record and state after its `Start` event, the actions it asks
@@ -102,7 +103,7 @@ impl Flows {
     async fn existing(&self, flow: &FlowRecord, name: &str) -> Result<Option<Started>, ServiceError> {
         let Some(record) = self.store.get_execution_by_name(flow.id, name).await? else { return Ok(None) };
         if matches!(record.status.as_str(), "Starting" | "Running") {
-            return Ok(Some(Started { record, existing: true }));
+            return Ok(Some(Started { record, existing: true, done: None }));
         }
         Err(ServiceError::AlreadyExists {
             kind: "Execution",
@@ -121,10 +122,17 @@ impl Flows {
     ) -> Result<ExecutionRecord, ServiceError> {
         req.timeout = Some(req.timeout.map_or(wait, |t| t.min(wait)));
         let started = self.start(app_key, flow_name, req).await?;
-        let id = started.record.id;
-        if let Some(mut done) = self.driver.done_signal(&id) {
+        let id = started.record.id.clone();
+        let done = started.done.clone().or_else(|| self.driver.done_signal(&id));
+        if let Some(mut done) = done {
             let grace = Duration::from_secs(5);
-            let _ = tokio::time::timeout(wait + grace, done.wait_for(|d| *d)).await;
+            let waited = tokio::time::timeout(wait + grace, done.wait_for(|e| !matches!(e, Exit::Running))).await;
+            // The driver hands over the state its last transition stored: no read-back.
+            if let Ok(Ok(exit)) = waited
+                && let Exit::Ended(ended) = &*exit
+            {
+                return ended_record(started.record, ended);
+            }
         }
         self.store.get_execution(app_key, &id).await?.ok_or_else(|| execution_not_found(&id))
     }
@@ -175,7 +183,7 @@ impl Flows {
         if let Some(mut done) = self.driver.done_signal(id)
             && self.driver.send(id, Event::Stop { cause: cause.to_string() })
         {
-            let _ = tokio::time::timeout(Duration::from_secs(10), done.wait_for(|d| *d)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(10), done.wait_for(|e| !matches!(e, Exit::Running))).await;
         }
         self.execution(app_key, id).await
     }
@@ -196,4 +204,15 @@ impl Flows {
             Some(Err(CallbackError::Store(e))) => Err(ServiceError::Internal(e)),
         }
     }
+}
+
+/// The stored record of an execution that ended: its start record with the final state.
+fn ended_record(mut record: ExecutionRecord, ended: &Ended) -> Result<ExecutionRecord, ServiceError> {
+    let state = &ended.state;
+    record.status = state.status.as_str().into();
+    record.output = state.output.clone();
+    record.error = state.error.as_ref().map(|e| json!(e));
+    record.finished_at = Some(ended.finished_at);
+    record.state = serde_json::to_value(state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(record)
 }

@@ -3,13 +3,14 @@
 //! native and compatible APIs both call this.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
 use serde_json::Value as Json;
 
 use super::definition;
-use super::driver::{Driver, FlowsConfig, Running};
+use super::driver::{Driver, Exit, FlowsConfig, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Event, ExecState};
 use crate::error::ServiceError;
@@ -52,6 +53,8 @@ pub struct Started {
     pub record: ExecutionRecord,
     /// True when a running execution of that name was returned.
     pub existing: bool,
+    /// Turns to [`Exit::Ended`] when an execution started here ends.
+    pub(crate) done: Option<tokio::sync::watch::Receiver<Exit>>,
 }
 
 /// An execution with its parsed state and graph, for status views.
@@ -73,6 +76,12 @@ pub struct Flows {
     pub(super) store: Arc<dyn Store>,
     pub(super) driver: Arc<Driver>,
     graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
+    /// Latest versions by (app, name), so a start does not read the store for them. Every
+    /// change goes through this service, which updates it; with several nodes on one
+    /// database (PostgreSQL, later) this needs invalidation across nodes.
+    latest: Arc<DashMap<(i64, String), FlowRecord>>,
+    /// Bumped around every change, so a read that raced a change is not cached.
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Flows {
@@ -120,7 +129,13 @@ impl Flows {
     /// The service; call [`Flows::resume`] to pick up executions a previous process left.
     pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig) -> Self {
         let driver = Arc::new(Driver::new(store.clone(), jobs, config));
-        Self { store, driver, graphs: Arc::new(DashMap::new()) }
+        Self {
+            store,
+            driver,
+            graphs: Arc::new(DashMap::new()),
+            latest: Arc::new(DashMap::new()),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Resumes every unfinished execution; returns how many.
@@ -147,6 +162,7 @@ impl Flows {
                 callback_url: record.callback_url.clone(),
                 deadline_at: record.deadline_at,
                 jobs: Vec::new(),
+                finished_at: None,
             };
             self.driver.launch(run, Vec::new(), Some(Event::Recover));
         }
@@ -167,12 +183,19 @@ impl Flows {
     pub async fn create(&self, app_key: i64, new: NewFlow) -> Result<FlowRecord, ServiceError> {
         let version = self.version_of(app_key, new)?;
         let name = version.name.clone();
-        self.store.create_flow(version).await.map_err(|e| match e {
+        let created = self.store.create_flow(version).await.map_err(|e| match e {
             StoreError::AlreadyExists(_) => {
                 ServiceError::AlreadyExists { kind: "Flow", what: format!("flow {name:?}") }
             }
             other => other.into(),
-        })
+        })?;
+        self.cache_latest(app_key, &created);
+        Ok(created)
+    }
+
+    fn cache_latest(&self, app_key: i64, flow: &FlowRecord) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.latest.insert((app_key, flow.name.clone()), flow.clone());
     }
 
     /// Adds a version to a flow; running executions keep the version they started with.
@@ -180,10 +203,13 @@ impl Flows {
         new.name = Some(name.to_string());
         let version = self.version_of(app_key, new)?;
         let name = version.name.clone();
-        self.store.add_flow_version(version).await.map_err(|e| match e {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let added = self.store.add_flow_version(version).await.map_err(|e| match e {
             StoreError::NotFound(_) => flow_not_found(&name),
             other => other.into(),
-        })
+        })?;
+        self.cache_latest(app_key, &added);
+        Ok(added)
     }
 
     /// Creates the flow, or adds a version when it exists (seed 002's add_descriptor).
@@ -224,10 +250,21 @@ impl Flows {
 
     /// A flow: the given version or the latest.
     pub async fn get(&self, app_key: i64, name: &str, version: Option<i64>) -> Result<FlowRecord, ServiceError> {
-        self.store.get_flow(app_key, name, version).await?.ok_or_else(|| match version {
+        let key = (app_key, name.to_string());
+        if version.is_none()
+            && let Some(hit) = self.latest.get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = self.store.get_flow(app_key, name, version).await?.ok_or_else(|| match version {
             Some(v) => ServiceError::NotFound { kind: "Flow", what: format!("version {v} of flow {name:?}") },
             None => flow_not_found(name),
-        })
+        })?;
+        if version.is_none() && self.generation.load(Ordering::SeqCst) == generation {
+            self.latest.entry(key).or_insert_with(|| found.clone());
+        }
+        Ok(found)
     }
 
     /// A page of the app's flows and the total.
@@ -242,7 +279,11 @@ impl Flows {
         for execution in running.iter().filter(|e| matches!(e.status.as_str(), "Starting" | "Running")) {
             self.driver.send(&execution.id, Event::Stop { cause: format!("flow {name:?} was deleted") });
         }
-        if !self.store.delete_flow(app_key, name).await? {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let deleted = self.store.delete_flow(app_key, name).await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.latest.remove(&(app_key, name.to_string()));
+        if !deleted? {
             return Err(flow_not_found(name));
         }
         Ok(())
