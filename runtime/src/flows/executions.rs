@@ -154,12 +154,15 @@ impl Flows {
 
     /// An execution with its state and graph.
     pub async fn detail(&self, app_key: i64, id: &str) -> Result<ExecutionDetail, ServiceError> {
-        let record = self.execution(app_key, id).await?;
-        let flow = self.get(app_key, &record.flow_name, Some(record.flow_version)).await?;
-        let graph = self.graph(&flow)?;
+        self.detail_of(self.execution(app_key, id).await?).await
+    }
+
+    /// The detail of a record already read (e.g. the one [`Flows::run_sync`] returned).
+    pub async fn detail_of(&self, record: ExecutionRecord) -> Result<ExecutionDetail, ServiceError> {
+        let graph = self.graph_of(&record).await?;
         let state = serde_json::from_value(record.state.clone())
-            .map_err(|e| ServiceError::Internal(format!("execution {id} state: {e}")))?;
-        Ok(ExecutionDetail { record, state, graph, definition: flow.definition })
+            .map_err(|e| ServiceError::Internal(format!("execution {} state: {e}", record.id)))?;
+        Ok(ExecutionDetail { record, state, graph })
     }
 
     /// History events with `seq > after`, at most `limit`.

@@ -66,8 +66,6 @@ pub struct ExecutionDetail {
     pub state: ExecState,
     /// The flow version's graph.
     pub graph: Arc<FlowGraph>,
-    /// That version's definition text.
-    pub definition: String,
 }
 
 /// The flows service.
@@ -300,7 +298,7 @@ impl Flows {
         Ok(self.store.list_executions(flow.id, page).await?)
     }
 
-    async fn graph_of(&self, record: &ExecutionRecord) -> Result<Arc<FlowGraph>, ServiceError> {
+    pub(super) async fn graph_of(&self, record: &ExecutionRecord) -> Result<Arc<FlowGraph>, ServiceError> {
         let key = (record.flow_id, record.flow_version);
         if let Some(graph) = self.graphs.get(&key) {
             return Ok(graph.clone());

@@ -9,7 +9,7 @@
 //!
 //! The descriptor id is the flow's name: `workspace:dagName` from the YAML (or
 //! `business_id:feature_name` when the YAML has no workspace); adding a descriptor again
-//! adds a version. Every route but finish takes the app's bearer token; finish is called
+//! adds a version (`alias` is accepted and not used). Every route but finish takes the app's bearer token; finish is called
 //! by task workers, which hold the execution id instead. `dag_status` is `RUNNING`,
 //! `SUCCEED`, `FAILED` (also for a timeout, with the error saying so) or `STOPPED`.
 //! Errors are `{"ret": false, "code", "message"}` with the native status.
@@ -65,8 +65,6 @@ pub fn routes() -> Router<AppState> {
 struct DescriptorQuery {
     business_id: Option<String>,
     feature_name: Option<String>,
-    #[allow(dead_code)]
-    alias: Option<String>,
 }
 
 async fn add_descriptor(

@@ -80,9 +80,10 @@ async fn sync_execution(
     let input = body.input.ok_or_else(|| ApiError::invalid("`input` is required"))?;
     let req = StartExecution { input, ..StartExecution::default() };
     let record = s.flows.run_sync(app, &workflow, req, sync_wait(q.timeout_ms)?).await?;
-    let detail = s.flows.detail(app, &record.id).await?;
+    let status = record.status.clone();
+    let detail = s.flows.detail_of(record).await?;
     let mut view =
         serde_json::to_value(SyncExecutionView::from(&detail)).map_err(|e| ApiError::invalid(e.to_string()))?;
-    view["status"] = json!(seed_status(&record.status));
+    view["status"] = json!(seed_status(&status));
     Ok(Json(view))
 }
