@@ -16,8 +16,9 @@ use tokio_util::task::TaskTracker;
 use super::graph::FlowGraph;
 use super::http_task;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskStatus, step};
+use super::writes::{Reply, Writes};
 use crate::functions::JobRunner;
-use crate::store::{ExecutionEvent, ExecutionUpdate, JobOutcome, NewJob, Store, sqlite::now_us};
+use crate::store::{ExecutionUpdate, JobOutcome, NewJob, Store, StoreError, sqlite::now_us};
 
 /// The job source of functions run as flow tasks.
 pub const SOURCE_FLOW: &str = "flow";
@@ -165,13 +166,15 @@ impl Driver {
         self.callback_base.read().map(|b| b.trim_end_matches('/').to_string()).unwrap_or_default()
     }
 
-    /// Starts driving `run`: performs `actions` (already persisted with the state), then
-    /// delivers `first` if given. Returns a receiver that turns true when it ends.
+    /// Starts driving `run`: performs `actions` (made by the transition that `writes`
+    /// has in flight or already stored), then delivers `first` if given. Returns a
+    /// receiver that says how it left its driver.
     pub(crate) fn launch(
         self: &Arc<Self>,
         run: Running,
         actions: Vec<Action>,
         first: Option<Event>,
+        writes: Writes,
     ) -> watch::Receiver<Exit> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (done_tx, done) = watch::channel(Exit::Running);
@@ -184,7 +187,7 @@ impl Driver {
         self.live.insert(run.id.clone(), Live { tx: tx.clone(), done: done.clone() });
         self.perform(&run, &tx, actions);
         let driver = self.clone();
-        self.tasks.spawn(async move { driver.drive(run, tx, rx, done_tx).await });
+        self.tasks.spawn(async move { driver.drive(run, tx, rx, done_tx, writes).await });
         done
     }
 
@@ -227,76 +230,102 @@ impl Driver {
         tx: mpsc::UnboundedSender<Msg>,
         mut rx: mpsc::UnboundedReceiver<Msg>,
         done: watch::Sender<Exit>,
+        mut writes: Writes,
     ) {
-        while !run.state.status.is_terminal() {
-            let msg = tokio::select! {
-                () = self.stop.cancelled() => break,
-                msg = rx.recv() => msg,
-            };
-            let Some(msg) = msg else { break };
-            let (event, reply) = match msg {
-                Msg::Event(event) => (event, None),
-                Msg::Answer(event, job) => {
-                    run.jobs.extend(job.map(|j| *j));
-                    (event, None)
-                }
-                Msg::Callback { key, result, reply } => match callback_event(&run, &key, result) {
-                    Ok(event) => (event, Some(reply)),
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        continue;
-                    }
-                },
-            };
-            let stored = self.transition(&mut run, &tx, event).await;
-            if let Some(reply) = reply {
-                let _ = reply.send(stored.clone().map_err(CallbackError::Store));
+        let mut stored = Ok(());
+        while stored.is_ok() && !run.state.status.is_terminal() {
+            if writes.ready_to_issue() {
+                self.issue(&mut run, &mut writes);
             }
-            if let Err(error) = stored {
-                tracing::error!(execution = %run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
-                break;
+            tokio::select! {
+                biased;
+                () = self.stop.cancelled() => break,
+                result = writes.committed(), if writes.in_flight() => stored = result,
+                msg = rx.recv() => match msg {
+                    Some(msg) => self.take(&mut run, &tx, msg, &mut writes),
+                    None => break,
+                },
             }
         }
+        if stored.is_ok() {
+            stored = self.settle(&mut run, &mut writes).await;
+        }
+        if let Err(error) = &stored {
+            tracing::error!(execution = %run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
+        }
         self.wind_up(&mut run, rx).await;
-        let exit = match (run.state.status.is_terminal(), run.finished_at) {
-            (true, Some(finished_at)) => Exit::Ended(Arc::new(Ended { state: run.state, finished_at })),
+        let exit = match (stored, run.state.status.is_terminal(), run.finished_at) {
+            (Ok(()), true, Some(finished_at)) => Exit::Ended(Arc::new(Ended { state: run.state, finished_at })),
             _ => Exit::Paused,
         };
         let _ = done.send(exit);
     }
 
-    /// Steps `event`, queues the transition's write, performs its actions while the write
-    /// commits, and returns once it is stored. Nothing outside sees the transition before
-    /// then (callback replies and the end wait for it); a crash before the commit loses
-    /// the transition, so the task that just finished runs again after the restart.
-    async fn transition(
-        self: &Arc<Self>,
-        run: &mut Running,
-        tx: &mpsc::UnboundedSender<Msg>,
-        event: Event,
-    ) -> Result<(), String> {
-        let actions = step(&run.graph, &mut run.state, event, now_us());
-        let update = Self::update_of(run);
-        let write = async {
-            match update {
-                Ok(Some((update, events))) => {
-                    self.store.save_execution(update, events).await.map_err(|e| e.to_string())
-                }
-                Ok(None) => Ok(()),
-                Err(e) => Err(e),
+    /// Takes one message: steps the scheduler, performs the actions at once (the next
+    /// task does not wait for the transition's commit) and records the transition for the
+    /// next write. A crash before that write commits loses the transition, so the task
+    /// that had just finished runs again after the restart.
+    fn take(self: &Arc<Self>, run: &mut Running, tx: &mpsc::UnboundedSender<Msg>, msg: Msg, writes: &mut Writes) {
+        let (event, reply) = match msg {
+            Msg::Event(event) => (event, None),
+            Msg::Answer(event, job) => {
+                run.jobs.extend(job.map(|j| *j));
+                (event, None)
             }
+            Msg::Callback { key, result, reply } => match callback_event(run, &key, result) {
+                Ok(event) => {
+                    let reply: Reply = Box::new(move |stored| {
+                        drop(reply.send(stored.map_err(|e| CallbackError::Store(e.to_string()))))
+                    });
+                    (event, Some(reply))
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+            },
         };
-        tokio::pin!(write);
-        // Poll once so the write is queued before the actions start.
-        let queued = tokio::select! {
-            biased;
-            stored = &mut write => Some(stored),
-            () = std::future::ready(()) => None,
-        };
+        let actions = step(&run.graph, &mut run.state, event, now_us());
         self.perform(run, tx, actions);
-        match queued {
-            Some(stored) => stored,
-            None => write.await,
+        writes.record(run.state.drain_history(), reply, !run.jobs.is_empty());
+    }
+
+    /// Puts the next write in flight: the current state with the history and job records
+    /// gathered since the last one.
+    fn issue(&self, run: &mut Running, writes: &mut Writes) {
+        let terminal = run.state.status.is_terminal();
+        let state = serde_json::to_string(&run.state);
+        let update = state.map(|state| ExecutionUpdate {
+            id: run.id.clone(),
+            status: run.state.status.as_str().into(),
+            state,
+            output: run.state.output.clone(),
+            error: run.state.error.as_ref().map(|e| json!(e)),
+            finished_at: terminal.then(now_us),
+            jobs: std::mem::take(&mut run.jobs),
+        });
+        if let Ok(update) = &update {
+            run.finished_at = update.finished_at;
+        }
+        let store = self.store.clone();
+        writes.issue(move |events| match update {
+            Ok(update) => Box::pin(async move { store.save_execution(update, events).await }),
+            Err(e) => {
+                Box::pin(std::future::ready(Err(StoreError::Database(format!("the state does not serialize: {e}")))))
+            }
+        });
+    }
+
+    /// Writes whatever is recorded and not yet stored, and waits until it is.
+    async fn settle(&self, run: &mut Running, writes: &mut Writes) -> Result<(), StoreError> {
+        loop {
+            if writes.ready_to_issue() {
+                self.issue(run, writes);
+            }
+            if !writes.in_flight() {
+                return Ok(());
+            }
+            writes.committed().await?;
         }
     }
 
@@ -324,26 +353,6 @@ impl Driver {
                 tracing::error!(%error, "recording a flow task's job failed");
             }
         }
-    }
-
-    /// The write that stores the transition just made (`None` when nothing changed).
-    fn update_of(run: &mut Running) -> Result<Option<(ExecutionUpdate, Vec<ExecutionEvent>)>, String> {
-        let events = run.state.drain_history();
-        if events.is_empty() && run.jobs.is_empty() {
-            return Ok(None);
-        }
-        let terminal = run.state.status.is_terminal();
-        let update = ExecutionUpdate {
-            id: run.id.clone(),
-            status: run.state.status.as_str().into(),
-            state: serde_json::to_string(&run.state).map_err(|e| e.to_string())?,
-            output: run.state.output.clone(),
-            error: run.state.error.as_ref().map(|e| json!(e)),
-            finished_at: terminal.then(now_us),
-            jobs: std::mem::take(&mut run.jobs),
-        };
-        run.finished_at = update.finished_at;
-        Ok(Some((update, events)))
     }
 
     fn perform(self: &Arc<Self>, run: &Running, tx: &mpsc::UnboundedSender<Msg>, actions: Vec<Action>) {

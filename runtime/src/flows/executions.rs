@@ -9,6 +9,7 @@ use super::driver::{CallbackError, Ended, Exit, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
+use super::writes::Writes;
 use crate::bins::new_id;
 use crate::error::ServiceError;
 use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord, StoreError, sqlite::now_us};
@@ -26,17 +27,6 @@ impl Flows {
         }
         let graph = self.graph(&flow)?;
         let (record, state, actions, history) = self.first_transition(app_key, &flow, &graph, &req)?;
-        match self.store.create_execution(record.clone(), history).await {
-            Ok(()) => {}
-            Err(StoreError::AlreadyExists(_)) if req.name.is_some() => {
-                let name = req.name.as_deref().unwrap_or_default();
-                return self
-                    .existing(&flow, name)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal("execution vanished".into()));
-            }
-            Err(e) => return Err(e.into()),
-        }
         let run = Running {
             id: record.id.clone(),
             app_key,
@@ -45,10 +35,40 @@ impl Flows {
             callback_url: record.callback_url.clone(),
             deadline_at: record.deadline_at,
             jobs: Vec::new(),
-            finished_at: None,
+            // Set when the `Start` step already ended it (the creation stores that end).
+            finished_at: record.finished_at,
         };
-        let done = self.driver.launch(run, actions, None);
-        Ok(Started { record, existing: false, done: Some(done) })
+        if req.name.is_some() {
+            // A named start may lose a race for its name: nothing runs before it is stored.
+            match self.store.create_execution(record.clone(), history).await {
+                Ok(()) => {}
+                Err(StoreError::AlreadyExists(_)) => {
+                    let name = req.name.as_deref().unwrap_or_default();
+                    return self
+                        .existing(&flow, name)
+                        .await?
+                        .ok_or_else(|| ServiceError::Internal("execution vanished".into()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let done = self.driver.launch(run, actions, None, Writes::default());
+            return Ok(Started { record, existing: false, done: Some(done) });
+        }
+        // Unnamed: the first tasks start while the creation commits; the driver writes
+        // nothing else before it, and the caller hears of the execution only once stored.
+        let store = self.store.clone();
+        let (created, stored) = tokio::sync::oneshot::channel();
+        let row = record.clone();
+        let writes = Writes::starting_with(
+            Box::pin(async move { store.create_execution(row, history).await }),
+            Box::new(move |result| drop(created.send(result))),
+        );
+        let done = self.driver.launch(run, actions, None, writes);
+        match stored.await {
+            Ok(Ok(())) => Ok(Started { record, existing: false, done: Some(done) }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(ServiceError::Internal("the flow driver stopped before the execution was stored".into())),
+        }
     }
 
     /// The new execution's record and state after its `Start` event, the actions it asks

@@ -13,3 +13,4 @@ pub mod scheduler;
 pub mod service;
 mod task_runner;
 pub mod view;
+mod writes;

@@ -13,6 +13,7 @@ use super::definition;
 use super::driver::{Driver, Exit, FlowsConfig, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Event, ExecState};
+use super::writes::Writes;
 use crate::error::ServiceError;
 use crate::functions::JobRunner;
 use crate::store::{ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError, sqlite::now_us};
@@ -162,7 +163,7 @@ impl Flows {
                 jobs: Vec::new(),
                 finished_at: None,
             };
-            self.driver.launch(run, Vec::new(), Some(Event::Recover));
+            self.driver.launch(run, Vec::new(), Some(Event::Recover), Writes::default());
         }
         Ok(count)
     }
