@@ -6,6 +6,7 @@ mod flow_compat;
 mod flow_corpus;
 mod flow_definitions;
 mod flow_support;
+mod flow_wasm_tasks;
 mod hostile;
 mod loading;
 mod sandbox;

@@ -347,7 +347,7 @@ impl Driver {
     }
 
     /// Records job records no transition will carry (their execution ended).
-    async fn record_jobs(&self, jobs: Vec<FinishedJob>) {
+    pub(super) async fn record_jobs(&self, jobs: Vec<FinishedJob>) {
         for (job, outcome) in jobs {
             if let Err(error) = self.store.insert_finished_job(job, outcome).await {
                 tracing::error!(%error, "recording a flow task's job failed");
@@ -359,19 +359,7 @@ impl Driver {
         for action in actions {
             let tx = tx.clone();
             match action {
-                Action::Run(task) => {
-                    // Not tracked: on shutdown an attempt's answer is not waited for (the
-                    // restarted server retries it from the stored state).
-                    let (driver, id, app_key) = (self.clone(), run.id.clone(), run.app_key);
-                    tokio::spawn(async move {
-                        let (event, job) = driver.run_task(&id, app_key, task).await;
-                        let answer = Msg::Answer(event, job.map(Box::new));
-                        if let Err(mpsc::error::SendError(Msg::Answer(_, Some(job)))) = tx.send(answer) {
-                            // The execution ended meanwhile: its job is still recorded.
-                            driver.record_jobs(vec![*job]).await;
-                        }
-                    });
-                }
+                Action::Run(task) => self.start_task(&run.id, run.app_key, tx, task),
                 Action::SetTimer { key, timer, at } => self.timer(at, tx, Event::TimerFired { key, timer }),
                 Action::Finished => {}
             }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Refusal because every slot and queue place is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +19,10 @@ pub struct Executor {
     in_flight: Arc<AtomicUsize>,
     capacity: usize,
 }
+
+/// A running slot taken without waiting; freed on drop.
+#[derive(Debug)]
+pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
 
 /// A place in the executor, taken before the work starts; freed on drop.
 #[derive(Debug)]
@@ -77,6 +81,29 @@ impl Executor {
             Ok(out) => out,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
+    }
+
+    /// A slot free right now, or `None` when all are taken (the caller then waits in
+    /// [`Executor::run`]).
+    pub fn try_slot(&self) -> Option<Slot> {
+        self.slots.clone().try_acquire_owned().ok().map(Slot)
+    }
+
+    /// Runs `work` in `slot` on a blocking thread, frees the slot, then hands the result
+    /// to `done` on that same thread: the caller does not wait, and no async task sits
+    /// between the guest and whoever `done` tells.
+    pub fn spawn_in<T: Send + 'static>(
+        slot: Slot,
+        ticket: Ticket,
+        work: impl FnOnce() -> T + Send + 'static,
+        done: impl FnOnce(T) + Send + 'static,
+    ) {
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(slot);
+            drop(ticket);
+            done(out);
+        });
     }
 
     /// Slots free right now.

@@ -142,7 +142,13 @@ impl Functions {
         Ok(updated)
     }
 
-    /// One function of the app.
+    /// The app's function by name if the cache has it (no store read; `None` may only
+    /// mean it is not cached yet).
+    pub fn cached(&self, app_key: i64, name: &str) -> Option<FunctionRecord> {
+        self.cache.get(&(app_key, name.to_string())).map(|hit| hit.clone())
+    }
+
+    /// The app's function by name (from the cache when it is there).
     pub async fn get(&self, app_key: i64, name: &str) -> Result<FunctionRecord, ServiceError> {
         let key = (app_key, name.to_string());
         if let Some(hit) = self.cache.get(&key) {
