@@ -21,4 +21,5 @@ mod server_functions;
 mod server_jobs;
 mod server_restart;
 mod store_flows;
+mod store_wal;
 mod support;

@@ -4,10 +4,12 @@
 //! transaction (group commit), each write in its own savepoint; with WAL and
 //! `synchronous = NORMAL` a commit does not wait for fsync, so callers wait microseconds,
 //! and a process crash loses nothing that was committed (a power loss may lose the last
-//! commits). Reads use a small pool of connections and never block the writer.
+//! commits). Reads use a small pool of connections and never block the writer, and WAL
+//! checkpoints run on a thread of their own (`checkpoint.rs`).
 
 mod apps;
 mod bins;
+mod checkpoint;
 mod executions;
 mod flows;
 mod functions;
@@ -38,6 +40,7 @@ type WriteOp = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>
 pub struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<WriteOp>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: std::path::PathBuf,
 }
@@ -74,6 +77,8 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut writer_conn = open(path).map_err(db_error)?;
         schema::migrate(&mut writer_conn).map_err(db_error)?;
+        writer_conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES).map_err(db_error)?;
+        let checkpointer = checkpoint::Checkpointer::spawn(open(path).map_err(db_error)?).map_err(db_error)?;
         let readers = (0..READERS).map(|_| open(path)).collect::<rusqlite::Result<Vec<_>>>().map_err(db_error)?;
         let (tx, rx) = mpsc::channel::<WriteOp>();
         let thread = std::thread::Builder::new()
@@ -83,6 +88,7 @@ impl SqliteStore {
         Ok(Self {
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             readers: Arc::new(Mutex::new(readers)),
             path: path.to_path_buf(),
         })
@@ -93,6 +99,9 @@ impl SqliteStore {
         drop(self.writer.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some(thread) = self.writer_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = thread.join();
+        }
+        if let Some(checkpointer) = self.checkpointer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            checkpointer.stop();
         }
     }
 
