@@ -2,17 +2,21 @@
 //!
 //! - `invoke (job record)`: one sync invocation of `flow-start-node` with its job record,
 //!   the work a flow step cannot avoid;
+//! - `guest call (bare)`: the same guest instantiated and called on the bench thread, no
+//!   slot, no thread hop, no store: the floor under everything;
 //! - `flow 3 steps` / `flow 10 steps`: a sequential flow of that function, started and
-//!   awaited through the flows service (every transition persisted before it is acted on);
+//!   awaited through the flows service (every transition stored before its end is seen);
 //! - `scheduler step (pure)`: one `TaskSucceeded` event through the scheduler plus the
 //!   state serialized to JSON, no I/O.
 //!
-//! Per-step overhead = flow-10 time / 10 − invoke time. A loop of individually timed
-//! 3-step flows then prints p50/p99. See BENCHMARKS.md.
+//! Per step = (flow-10 − flow-3) / 7; its overhead is per step − invoke time (and, the
+//! stricter figure, per step − bare guest call). Then interleaved rounds (a block of
+//! invokes, of bare calls, of 3-step and of 10-step flows each) give p50/p99 of each and
+//! the per-step figures from those medians. See BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
 
-use cloudexec::engine::EngineConfig;
+use cloudexec::engine::{Engine, EngineConfig, Limits};
 use cloudexec::flows::definition::parse;
 use cloudexec::flows::scheduler::{Event, ExecState, step};
 use cloudexec::flows::service::{NewFlow, StartExecution};
@@ -21,8 +25,19 @@ use cloudexec::server::{Server, ServerConfig};
 use criterion::Criterion;
 use serde_json::json;
 
-/// 3-step flows timed one by one for the percentiles.
-const TIMED_RUNS: usize = 2_000;
+/// Rounds of the interleaved timing that gives the percentiles.
+const TIMED_ROUNDS: usize = 30;
+/// Runs of each kind counted per round.
+const BLOCK: usize = 50;
+/// Runs of each kind not counted at the start of a block.
+const WARM_UP: usize = 5;
+
+/// How long `f` takes.
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
 
 /// A DAG of `steps` `flow-start-node` tasks, each adding 1 to `acc`.
 fn chain(steps: usize) -> String {
@@ -49,7 +64,8 @@ fn main() {
     let server = rt.block_on(Server::open(config)).expect("the server opens");
     let state = server.state().clone();
     let app = server.bootstrap.app_key;
-    let wasm = cloudexec_tests::guest_bytes("flow-start-node").expect("the guest builds");
+    let guest = cloudexec_tests::guest_bytes("flow-start-node").expect("the guest builds");
+    let wasm = guest.clone();
     rt.block_on(
         state.functions.create(app, CreateFunction { name: "flow-start-node".into(), wasm, ..Default::default() }),
     )
@@ -75,6 +91,12 @@ fn main() {
                 .expect("ran")
         })
     });
+    // The same guest called on this thread: no scheduling, no thread hop, no store.
+    let engine = Engine::new(EngineConfig::default()).expect("an engine");
+    let module = engine.load_function(&guest).expect("the guest loads");
+    group.bench_function("guest call (bare)", |b| {
+        b.iter(|| engine.invoke(&module, &json!({"left": 1, "right": 2}), &Limits::default()))
+    });
     group.bench_function("flow 3 steps", |b| b.iter(|| run(3)));
     group.bench_function("flow 10 steps", |b| b.iter(|| run(10)));
     let graph = parse(&chain(10)).expect("parses");
@@ -92,16 +114,43 @@ fn main() {
     group.finish();
     c.final_summary();
 
-    let mut times: Vec<Duration> = (0..TIMED_RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            run(3);
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
-    println!("3-step flow end to end over {TIMED_RUNS} runs: p50 {:?}, p99 {:?}", pct(50), pct(99));
+    // Interleaved rounds of blocks, one block of each kind per round, so a noisy
+    // neighbour slows all alike; the first runs of a block (cold threads and caches
+    // after the switch) are not counted.
+    let invoke = || {
+        rt.block_on(state.jobs.invoke_sync(app, "flow-start-node", json!({"left": 1, "right": 2}), "bench"))
+            .expect("ran")
+    };
+    let bare = || engine.invoke(&module, &json!({"left": 1, "right": 2}), &Limits::default());
+    let mut samples = [const { Vec::new() }; 4];
+    let block = |f: &dyn Fn(), into: &mut Vec<Duration>| {
+        for i in 0..BLOCK + WARM_UP {
+            let time = timed(f);
+            if i >= WARM_UP {
+                into.push(time);
+            }
+        }
+    };
+    for _ in 0..TIMED_ROUNDS {
+        block(&|| drop(invoke()), &mut samples[0]);
+        block(&|| drop(bare()), &mut samples[1]);
+        block(&|| drop(run(3)), &mut samples[2]);
+        block(&|| drop(run(10)), &mut samples[3]);
+    }
+    let [invoke, bare, three, ten] = samples.map(|mut times| {
+        times.sort();
+        (times[times.len() / 2], times[times.len() * 99 / 100])
+    });
+    println!("over {TIMED_ROUNDS} interleaved rounds of {BLOCK} runs of each, p50 (p99):");
+    for (name, (p50, p99)) in [("invoke", invoke), ("bare guest call", bare), ("3 steps", three), ("10 steps", ten)] {
+        println!("  {name:<16} {p50:>10.1?} ({p99:.1?})");
+    }
+    let per_step = (ten.0.saturating_sub(three.0)) / 7;
+    println!(
+        "  per step {per_step:.1?}: overhead vs invoke {:.1?} µs, vs bare guest call {:.1?} µs",
+        per_step.as_secs_f64() * 1e6 - invoke.0.as_secs_f64() * 1e6,
+        per_step.as_secs_f64() * 1e6 - bare.0.as_secs_f64() * 1e6
+    );
     let _ =
         rt.block_on(server.serve(rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("a port"), async {}));
 }

@@ -1,4 +1,5 @@
-//! A guest cannot read files, see the environment or open sockets.
+//! A guest cannot read files, see the environment or open sockets, nor find anything an
+//! earlier invocation left in memory (instance slots are reused and reset).
 
 use serde_json::json;
 
@@ -31,5 +32,16 @@ fn a_guest_cannot_open_sockets() -> anyhow::Result<()> {
     let out = probe(json!({"action": "socket", "addr": addr}))?;
     assert_eq!(out["ok"], json!(false), "{out}");
     assert!(out["detail"].as_str().unwrap_or_default().contains("connect: Err"), "{out}");
+    Ok(())
+}
+
+#[test]
+fn an_invocation_never_sees_what_an_earlier_one_left_in_memory() -> anyhow::Result<()> {
+    for _ in 0..20 {
+        assert_eq!(probe(json!({"action": "stash"}))?["ok"], true);
+        let peek = probe(json!({"action": "peek"}))?;
+        assert_eq!(peek["markers"], 0, "{peek}");
+        assert!(peek["bytes_scanned"].as_u64().unwrap_or(0) > 1 << 20, "{peek}");
+    }
     Ok(())
 }

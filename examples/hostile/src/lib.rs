@@ -6,7 +6,9 @@
 //! `bomb` (allocates 1 MiB chunks forever), `grow` (one 1 GiB allocation), `panic`,
 //! `unreachable` (a wasm trap), `print` (`mb` MiB of stdout), `recurse` (stack overflow),
 //! and the escape attempts `read_file`, `env` and `socket`, which report in `ok` whether
-//! they got anywhere. Never deploy it.
+//! they got anywhere; `stash` leaves a marker all over its memory (a static, the stack,
+//! the heap, a grown page) and `peek` counts the markers it finds in its own, which an
+//! invocation must never inherit from an earlier one. Never deploy it.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -24,6 +26,8 @@ fn hostile(input: Value) -> Result<Value, Error> {
         "loop" => spin(),
         "bomb" => bomb(),
         "grow" => Ok(grow()),
+        "stash" => Ok(stash()),
+        "peek" => Ok(peek()),
         "panic" => panic!("hostile guest panicked on purpose"),
         "unreachable" => core::arch::wasm32::unreachable(),
         "print" => print(&input),
@@ -66,6 +70,54 @@ fn grow() -> Value {
     big.spare_capacity_mut()[(1 << 30) - 1].write(1);
     black_box(&big);
     json!({ "ok": true })
+}
+
+/// Byte `i` of the 16-byte marker `stash` writes. Computed, never stored as a constant,
+/// so no module data contains it.
+fn marker(i: usize) -> u8 {
+    (i as u8).wrapping_mul(37).wrapping_add(0xA5)
+}
+
+fn fill_with_marker(bytes: &mut [u8]) {
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = marker(i % 16);
+    }
+}
+
+/// Static memory `stash` fills (zero in a fresh instance).
+static mut STASHED: [u8; 4096] = [0; 4096];
+
+const PAGE: usize = 65536;
+
+/// Leaves the marker in a static, on the stack, on the heap and in a newly grown page.
+fn stash() -> Value {
+    // SAFETY: a guest is single-threaded and nothing else refers to `STASHED`.
+    fill_with_marker(unsafe { std::slice::from_raw_parts_mut((&raw mut STASHED).cast::<u8>(), 4096) });
+    let mut on_stack = [0u8; 64 * 1024];
+    fill_with_marker(&mut on_stack);
+    black_box(&on_stack);
+    let mut on_heap = vec![0u8; 256 * 1024];
+    fill_with_marker(&mut on_heap);
+    std::mem::forget(black_box(on_heap));
+    let page = core::arch::wasm32::memory_grow(0, 1);
+    if page != usize::MAX {
+        // SAFETY: the page was just added to linear memory and nothing else uses it.
+        fill_with_marker(unsafe { std::slice::from_raw_parts_mut((page * PAGE) as *mut u8, PAGE) });
+    }
+    json!({ "ok": true })
+}
+
+/// Counts the markers in the whole of this instance's linear memory (and a new page).
+fn peek() -> Value {
+    core::arch::wasm32::memory_grow(0, 1);
+    let end = core::arch::wasm32::memory_size(0) * PAGE;
+    let byte = |at: usize| {
+        // SAFETY: every address below the memory size is a valid load in wasm; the first
+        // KiB (null and near it) is skipped.
+        unsafe { std::ptr::read_volatile(at as *const u8) }
+    };
+    let found = (1024..end - 16).step_by(16).filter(|at| (0..16).all(|i| byte(at + i) == marker(i))).count();
+    json!({ "ok": found == 0, "markers": found, "bytes_scanned": end - 1024 })
 }
 
 /// Writes `mb` MiB to stdout in 1 KiB lines.
