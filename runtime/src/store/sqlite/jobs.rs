@@ -51,7 +51,12 @@ fn insert(conn: &Connection, job: &NewJob, outcome: Option<&JobOutcome>) -> Resu
     Ok(conn.last_insert_rowid())
 }
 
+/// Stores a job's log; an empty one is not stored (reads give an empty log either way),
+/// which spares most flow tasks' writes a row and an index entry.
 fn insert_log(conn: &Connection, id: i64, log: &str) -> Result<(), StoreError> {
+    if log.is_empty() {
+        return Ok(());
+    }
     conn.prepare_cached("INSERT INTO job_logs (job_id, text) VALUES (?1, ?2) ON CONFLICT (job_id) DO NOTHING")
         .and_then(|mut stmt| stmt.execute(params![id, log]))
         .map_err(db_error)?;
