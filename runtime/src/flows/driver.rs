@@ -1,24 +1,24 @@
-//! The driver: the one place flow I/O happens. Each live execution has a task that takes
-//! events one at a time, lets the scheduler compute the next state, persists it with its
-//! history (the durability point: nothing is acknowledged before it is stored), then
-//! performs the actions: runs function tasks in-process, calls HTTP tasks, arms timers,
-//! and on the end POSTs the execution's callback URL.
+//! The driver: the one place flow I/O happens. It keeps the live executions of this
+//! process (`live.rs` drives each one), runs their tasks (`task_runner.rs`), arms their
+//! timers, and delivers stops and finish callbacks to them. Every transition is stored
+//! before anything outside sees it (a callback's reply, the end, the callback URL POST).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::graph::FlowGraph;
 use super::http_task;
-use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskStatus, step};
-use super::writes::{Reply, Writes};
+use super::live::Exec;
+use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskStatus};
+use super::writes::InFlight;
 use crate::functions::JobRunner;
-use crate::store::{ExecutionUpdate, JobOutcome, NewJob, Store, StoreError, sqlite::now_us};
+use crate::store::{JobOutcome, NewJob, Store, sqlite::now_us};
 
 /// The job source of functions run as flow tasks.
 pub const SOURCE_FLOW: &str = "flow";
@@ -81,6 +81,8 @@ pub(crate) enum Msg {
     Answer(Event, Option<Box<FinishedJob>>),
     /// A task's result from the finish callback, answered once it is stored.
     Callback { key: String, result: Result<Json, ErrorInfo>, reply: oneshot::Sender<Result<(), CallbackError>> },
+    /// Look again: a guest thread stepped the execution (a write to issue, or its end).
+    Wake,
 }
 
 /// How an execution left its driver.
@@ -130,9 +132,9 @@ pub(crate) struct Driver {
     pub(super) jobs: JobRunner,
     pub(super) agent: ureq::Agent,
     pub(super) config: FlowsConfig,
-    live: DashMap<String, Live>,
+    pub(super) live: DashMap<String, Live>,
     tasks: TaskTracker,
-    stop: CancellationToken,
+    pub(super) stop: CancellationToken,
     /// Known only once the server listens (its port may be chosen by the OS).
     callback_base: std::sync::RwLock<String>,
 }
@@ -166,15 +168,15 @@ impl Driver {
         self.callback_base.read().map(|b| b.trim_end_matches('/').to_string()).unwrap_or_default()
     }
 
-    /// Starts driving `run`: performs `actions` (made by the transition that `writes`
-    /// has in flight or already stored), then delivers `first` if given. Returns a
-    /// receiver that says how it left its driver.
+    /// Starts driving `run`: performs `actions` (made by the transition `in_flight`
+    /// writes, or one already stored), then delivers `first` if given. Returns a receiver
+    /// that says how it left its driver.
     pub(crate) fn launch(
         self: &Arc<Self>,
         run: Running,
         actions: Vec<Action>,
         first: Option<Event>,
-        writes: Writes,
+        in_flight: Option<InFlight>,
     ) -> watch::Receiver<Exit> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (done_tx, done) = watch::channel(Exit::Running);
@@ -185,9 +187,13 @@ impl Driver {
             let _ = tx.send(Msg::Event(event));
         }
         self.live.insert(run.id.clone(), Live { tx: tx.clone(), done: done.clone() });
-        self.perform(&run, &tx, actions);
+        let exec = Exec::new(run, tx);
+        {
+            let core = exec.lock();
+            self.perform(&exec, &core.run, actions);
+        }
         let driver = self.clone();
-        self.tasks.spawn(async move { driver.drive(run, tx, rx, done_tx, writes).await });
+        self.tasks.spawn(async move { driver.drive(exec, rx, done_tx, in_flight).await });
         done
     }
 
@@ -224,128 +230,6 @@ impl Driver {
         self.tasks.wait().await;
     }
 
-    async fn drive(
-        self: Arc<Self>,
-        mut run: Running,
-        tx: mpsc::UnboundedSender<Msg>,
-        mut rx: mpsc::UnboundedReceiver<Msg>,
-        done: watch::Sender<Exit>,
-        mut writes: Writes,
-    ) {
-        let mut stored = Ok(());
-        while stored.is_ok() && !run.state.status.is_terminal() {
-            if writes.ready_to_issue() {
-                self.issue(&mut run, &mut writes);
-            }
-            tokio::select! {
-                biased;
-                () = self.stop.cancelled() => break,
-                result = writes.committed(), if writes.in_flight() => stored = result,
-                msg = rx.recv() => match msg {
-                    Some(msg) => self.take(&mut run, &tx, msg, &mut writes),
-                    None => break,
-                },
-            }
-        }
-        if stored.is_ok() {
-            stored = self.settle(&mut run, &mut writes).await;
-        }
-        if let Err(error) = &stored {
-            tracing::error!(execution = %run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
-        }
-        self.wind_up(&mut run, rx).await;
-        let exit = match (stored, run.state.status.is_terminal(), run.finished_at) {
-            (Ok(()), true, Some(finished_at)) => Exit::Ended(Arc::new(Ended { state: run.state, finished_at })),
-            _ => Exit::Paused,
-        };
-        let _ = done.send(exit);
-    }
-
-    /// Takes one message: steps the scheduler, performs the actions at once (the next
-    /// task does not wait for the transition's commit) and records the transition for the
-    /// next write. A crash before that write commits loses the transition, so the task
-    /// that had just finished runs again after the restart.
-    fn take(self: &Arc<Self>, run: &mut Running, tx: &mpsc::UnboundedSender<Msg>, msg: Msg, writes: &mut Writes) {
-        let (event, reply) = match msg {
-            Msg::Event(event) => (event, None),
-            Msg::Answer(event, job) => {
-                run.jobs.extend(job.map(|j| *j));
-                (event, None)
-            }
-            Msg::Callback { key, result, reply } => match callback_event(run, &key, result) {
-                Ok(event) => {
-                    let reply: Reply = Box::new(move |stored| {
-                        drop(reply.send(stored.map_err(|e| CallbackError::Store(e.to_string()))))
-                    });
-                    (event, Some(reply))
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                    return;
-                }
-            },
-        };
-        let actions = step(&run.graph, &mut run.state, event, now_us());
-        self.perform(run, tx, actions);
-        writes.record(run.state.drain_history(), reply, !run.jobs.is_empty());
-    }
-
-    /// Puts the next write in flight: the current state with the history and job records
-    /// gathered since the last one.
-    fn issue(&self, run: &mut Running, writes: &mut Writes) {
-        let terminal = run.state.status.is_terminal();
-        let state = serde_json::to_string(&run.state);
-        let update = state.map(|state| ExecutionUpdate {
-            id: run.id.clone(),
-            status: run.state.status.as_str().into(),
-            state,
-            output: run.state.output.clone(),
-            error: run.state.error.as_ref().map(|e| json!(e)),
-            finished_at: terminal.then(now_us),
-            jobs: std::mem::take(&mut run.jobs),
-        });
-        if let Ok(update) = &update {
-            run.finished_at = update.finished_at;
-        }
-        let store = self.store.clone();
-        writes.issue(move |events| match update {
-            Ok(update) => Box::pin(async move { store.save_execution(update, events).await }),
-            Err(e) => {
-                Box::pin(std::future::ready(Err(StoreError::Database(format!("the state does not serialize: {e}")))))
-            }
-        });
-    }
-
-    /// Writes whatever is recorded and not yet stored, and waits until it is.
-    async fn settle(&self, run: &mut Running, writes: &mut Writes) -> Result<(), StoreError> {
-        loop {
-            if writes.ready_to_issue() {
-                self.issue(run, writes);
-            }
-            if !writes.in_flight() {
-                return Ok(());
-            }
-            writes.committed().await?;
-        }
-    }
-
-    /// After the loop: the execution leaves the live set; job records no transition will
-    /// carry are written; an ended execution's callback URL is POSTed.
-    async fn wind_up(&self, run: &mut Running, mut rx: mpsc::UnboundedReceiver<Msg>) {
-        self.live.remove(&run.id);
-        rx.close();
-        let mut leftover = std::mem::take(&mut run.jobs);
-        while let Ok(msg) = rx.try_recv() {
-            if let Msg::Answer(_, Some(job)) = msg {
-                leftover.push(*job);
-            }
-        }
-        self.record_jobs(leftover).await;
-        if run.state.status.is_terminal() {
-            self.post_callback(run).await;
-        }
-    }
-
     /// Records job records no transition will carry (their execution ended).
     pub(super) async fn record_jobs(&self, jobs: Vec<FinishedJob>) {
         for (job, outcome) in jobs {
@@ -355,19 +239,8 @@ impl Driver {
         }
     }
 
-    fn perform(self: &Arc<Self>, run: &Running, tx: &mpsc::UnboundedSender<Msg>, actions: Vec<Action>) {
-        for action in actions {
-            let tx = tx.clone();
-            match action {
-                Action::Run(task) => self.start_task(&run.id, run.app_key, tx, task),
-                Action::SetTimer { key, timer, at } => self.timer(at, tx, Event::TimerFired { key, timer }),
-                Action::Finished => {}
-            }
-        }
-    }
-
     /// Delivers `event` at `at` (µs since the epoch) unless the driver stops first.
-    fn timer(&self, at: i64, tx: mpsc::UnboundedSender<Msg>, event: Event) {
+    pub(super) fn timer(&self, at: i64, tx: mpsc::UnboundedSender<Msg>, event: Event) {
         let stop = self.stop.clone();
         tokio::spawn(async move {
             tokio::select! {
@@ -379,7 +252,11 @@ impl Driver {
 }
 
 /// The scheduler event a finish callback stands for, if the task waits for one.
-fn callback_event(run: &Running, key: &str, result: Result<Json, ErrorInfo>) -> Result<Event, CallbackError> {
+pub(super) fn callback_event(
+    run: &Running,
+    key: &str,
+    result: Result<Json, ErrorInfo>,
+) -> Result<Event, CallbackError> {
     let task = run
         .state
         .tasks

@@ -9,7 +9,7 @@ use super::driver::{CallbackError, Ended, Exit, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
-use super::writes::Writes;
+use super::writes::InFlight;
 use crate::bins::new_id;
 use crate::error::ServiceError;
 use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord, StoreError, sqlite::now_us};
@@ -51,7 +51,7 @@ impl Flows {
                 }
                 Err(e) => return Err(e.into()),
             }
-            let done = self.driver.launch(run, actions, None, Writes::default());
+            let done = self.driver.launch(run, actions, None, None);
             return Ok(Started { record, existing: false, done: Some(done) });
         }
         // Unnamed: the first tasks start while the creation commits; the driver writes
@@ -59,11 +59,11 @@ impl Flows {
         let store = self.store.clone();
         let (created, stored) = tokio::sync::oneshot::channel();
         let row = record.clone();
-        let writes = Writes::starting_with(
+        let creation = InFlight::new(
             Box::pin(async move { store.create_execution(row, history).await }),
-            Box::new(move |result| drop(created.send(result))),
+            vec![Box::new(move |result| drop(created.send(result)))],
         );
-        let done = self.driver.launch(run, actions, None, writes);
+        let done = self.driver.launch(run, actions, None, Some(creation));
         match stored.await {
             Ok(Ok(())) => Ok(Started { record, existing: false, done: Some(done) }),
             Ok(Err(e)) => Err(e.into()),

@@ -9,6 +9,7 @@ pub mod driver;
 mod executions;
 pub mod graph;
 pub mod http_task;
+mod live;
 pub mod scheduler;
 pub mod service;
 mod task_runner;

@@ -13,7 +13,6 @@ use super::definition;
 use super::driver::{Driver, Exit, FlowsConfig, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Event, ExecState};
-use super::writes::Writes;
 use crate::error::ServiceError;
 use crate::functions::JobRunner;
 use crate::store::{ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError, sqlite::now_us};
@@ -163,7 +162,7 @@ impl Flows {
                 jobs: Vec::new(),
                 finished_at: None,
             };
-            self.driver.launch(run, Vec::new(), Some(Event::Recover), Writes::default());
+            self.driver.launch(run, Vec::new(), Some(Event::Recover), None);
         }
         Ok(count)
     }

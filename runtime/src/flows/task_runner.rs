@@ -7,52 +7,43 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use tokio::sync::mpsc;
-
 use super::driver::{Driver, FinishedJob, Msg, Running, SOURCE_FLOW};
 use super::graph::{Resource, TaskPattern};
 use super::http_task::{self, HttpCall};
+use super::live::Exec;
 use super::scheduler::{ErrorInfo, Event, TaskRun};
 use crate::error::ServiceError;
 use crate::store::JobStatus;
 
 impl Driver {
-    /// Starts one attempt; its answer (with a function task's job record) goes to `tx`,
-    /// or, when the execution has ended meanwhile, the job record is still written.
-    pub(super) fn start_task(self: &Arc<Self>, id: &str, app_key: i64, tx: mpsc::UnboundedSender<Msg>, run: TaskRun) {
-        let driver = self.clone();
-        let answer = move |event: Event, job: Option<FinishedJob>| {
-            if let Err(mpsc::error::SendError(Msg::Answer(_, Some(job)))) =
-                tx.send(Msg::Answer(event, job.map(Box::new)))
-            {
-                tokio::spawn(async move { driver.record_jobs(vec![*job]).await });
-            }
-        };
-        let (key, attempt) = (run.key.clone(), run.attempt);
-        match &run.task.resource {
+    /// Starts one attempt. A function task's answer is stepped by the guest's thread
+    /// ([`Driver::deliver`]); other answers go to the execution's task. Either way, when
+    /// the execution has ended meanwhile, a job record is still written.
+    pub(super) fn start_task(self: &Arc<Self>, exec: &Exec, run: &Running, task: TaskRun) {
+        let (key, attempt) = (task.key.clone(), task.attempt);
+        match &task.task.resource {
             Resource::Function { name } => {
-                // The answer is sent from the guest's thread, which needs the runtime's
-                // handle should it have to spawn.
+                // The guest's thread may spawn (a timer, a job record): it needs the runtime.
                 let handle = tokio::runtime::Handle::current();
-                let name = name.clone();
-                self.jobs.spawn_accepted(app_key, &name.clone(), run.input, SOURCE_FLOW, move |finished| {
+                let (driver, exec, name) = (self.clone(), exec.clone(), name.clone());
+                self.jobs.spawn_accepted(run.app_key, &name.clone(), task.input, SOURCE_FLOW, move |finished| {
                     let _runtime = handle.enter();
                     let (result, job) = function_result(&name, finished);
-                    answer(event_of(key, attempt, result), job);
+                    driver.deliver(&exec, event_of(key, attempt, result), job);
                 });
             }
             Resource::Http { url } => {
                 // Not tracked: on shutdown an attempt's answer is not waited for (the
                 // restarted server retries it from the stored state).
-                let (driver, id, url) = (self.clone(), id.to_string(), url.clone());
+                let (driver, id, url, tx) = (self.clone(), run.id.clone(), url.clone(), exec.tx.clone());
                 tokio::spawn(async move {
-                    let event = driver.call_http_task(&id, &url, run).await;
-                    answer(event, None);
+                    let event = driver.call_http_task(&id, &url, task).await;
+                    let _ = tx.send(Msg::Answer(event, None));
                 });
             }
             Resource::Unsupported { resource } => {
                 let error = ErrorInfo::new("Unsupported", format!("resource {resource:?} is not supported"));
-                answer(event_of(key, attempt, Err(error)), None);
+                let _ = exec.tx.send(Msg::Answer(event_of(key, attempt, Err(error)), None));
             }
         }
     }
@@ -83,22 +74,37 @@ impl Driver {
     }
 
     /// POSTs the outcome to the execution's callback URL, once, best effort.
-    pub(super) async fn post_callback(&self, run: &Running) {
-        let Some(url) = run.callback_url.clone() else { return };
+    pub(super) async fn post_callback(&self, post: CallbackPost) {
+        let agent = self.agent.clone();
+        let timeout = self.config.http_timeout;
+        let CallbackPost { execution, url, body } = post;
+        let call =
+            HttpCall { url: url.clone(), method: super::graph::HttpMethod::Post, input: body, timeout, callback: None };
+        let answer = tokio::task::spawn_blocking(move || http_task::call(&agent, &call)).await;
+        if let Ok(Err(error)) = answer {
+            tracing::warn!(%execution, %url, cause = %error.cause, "the execution's callback failed");
+        }
+    }
+}
+
+/// The POST an ended execution owes its callback URL.
+pub(super) struct CallbackPost {
+    execution: String,
+    url: String,
+    body: Json,
+}
+
+impl CallbackPost {
+    /// The POST for `run`, if it has a callback URL.
+    pub(super) fn of(run: &Running) -> Option<Self> {
+        let url = run.callback_url.clone()?;
         let body = json!({
             "execution_id": run.id,
             "status": run.state.status.as_str(),
             "output": run.state.output,
             "error": run.state.error,
         });
-        let agent = self.agent.clone();
-        let timeout = self.config.http_timeout;
-        let call =
-            HttpCall { url: url.clone(), method: super::graph::HttpMethod::Post, input: body, timeout, callback: None };
-        let answer = tokio::task::spawn_blocking(move || http_task::call(&agent, &call)).await;
-        if let Ok(Err(error)) = answer {
-            tracing::warn!(execution = %run.id, %url, cause = %error.cause, "the execution's callback failed");
-        }
+        Some(Self { execution: run.id.clone(), url, body })
     }
 }
 

@@ -16,21 +16,15 @@ pub(crate) type WriteFuture = Pin<Box<dyn Future<Output = Result<(), StoreError>
 /// Told how the write carrying its transition went.
 pub(crate) type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
-/// The execution's write in flight and what waits to be written next.
+/// Transitions recorded and not yet written: their history and who waits for them.
 #[derive(Default)]
-pub(crate) struct Writes {
-    in_flight: Option<(WriteFuture, Vec<Reply>)>,
+pub(crate) struct Pending {
     events: Vec<ExecutionEvent>,
     replies: Vec<Reply>,
     dirty: bool,
 }
 
-impl Writes {
-    /// Writes that begin with `first` already in flight (an execution's creation).
-    pub(crate) fn starting_with(first: WriteFuture, reply: Reply) -> Self {
-        Self { in_flight: Some((first, vec![reply])), ..Self::default() }
-    }
-
+impl Pending {
     /// Notes a transition: its history, who waits for it to be stored, and whether it
     /// changed anything else (job records to write).
     pub(crate) fn record(&mut self, events: Vec<ExecutionEvent>, reply: Option<Reply>, other_changes: bool) {
@@ -39,40 +33,43 @@ impl Writes {
         self.replies.extend(reply);
     }
 
-    /// True when a write is in flight.
-    pub(crate) fn in_flight(&self) -> bool {
-        self.in_flight.is_some()
+    /// True when something waits to be written.
+    pub(crate) fn dirty(&self) -> bool {
+        self.dirty
     }
 
-    /// True when transitions wait and nothing is in flight: time to issue the next write.
-    pub(crate) fn ready_to_issue(&self) -> bool {
-        self.in_flight.is_none() && self.dirty
-    }
-
-    /// Takes the history waiting to be written; `write` (built from it and the current
-    /// state) goes in flight, carrying the replies waiting so far.
-    pub(crate) fn issue(&mut self, write: impl FnOnce(Vec<ExecutionEvent>) -> WriteFuture) {
-        let events = std::mem::take(&mut self.events);
-        let replies = std::mem::take(&mut self.replies);
+    /// Takes the history and the waiters for the next write.
+    pub(crate) fn take(&mut self) -> (Vec<ExecutionEvent>, Vec<Reply>) {
         self.dirty = false;
-        self.in_flight = Some((write(events), replies));
+        (std::mem::take(&mut self.events), std::mem::take(&mut self.replies))
     }
 
-    /// Waits for the write in flight (forever when there is none), tells its waiters, and
-    /// on failure also those of transitions not yet written (they never will be here).
-    pub(crate) async fn committed(&mut self) -> Result<(), StoreError> {
-        let Some((write, _)) = self.in_flight.as_mut() else {
-            return std::future::pending().await;
-        };
-        let result = write.await;
-        let replies = self.in_flight.take().map(|(_, replies)| replies).unwrap_or_default();
-        for reply in replies {
-            reply(result.clone());
+    /// Tells the waiters that their transitions will not be written here.
+    pub(crate) fn fail(&mut self, error: &StoreError) {
+        for reply in self.replies.drain(..) {
+            reply(Err(error.clone()));
         }
-        if result.is_err() {
-            for reply in self.replies.drain(..) {
-                reply(result.clone());
-            }
+    }
+}
+
+/// The write in flight and who waits for it.
+pub(crate) struct InFlight {
+    write: WriteFuture,
+    replies: Vec<Reply>,
+}
+
+impl InFlight {
+    /// `write`, waited for by `replies`.
+    pub(crate) fn new(write: WriteFuture, replies: Vec<Reply>) -> Self {
+        Self { write, replies }
+    }
+
+    /// Waits for the write and tells its waiters. Cancel-safe: dropped before the end,
+    /// the write stays in flight and a later call goes on waiting for it.
+    pub(crate) async fn committed(&mut self) -> Result<(), StoreError> {
+        let result = (&mut self.write).await;
+        for reply in self.replies.drain(..) {
+            reply(result.clone());
         }
         result
     }
@@ -96,63 +93,50 @@ mod tests {
         Box::new(move |r| log.lock().unwrap().push(format!("{name}:{}", r.is_ok())))
     }
 
-    /// A write that completes when `gate` is sent to, after noting which events it carried.
-    fn gated(
-        carried: &Arc<Mutex<Vec<Vec<i64>>>>,
-        gate: oneshot::Receiver<Result<(), StoreError>>,
-    ) -> impl FnOnce(Vec<ExecutionEvent>) -> WriteFuture {
-        let carried = carried.clone();
-        move |events| {
-            carried.lock().unwrap().push(events.iter().map(|e| e.seq).collect());
-            Box::pin(async move { gate.await.unwrap() })
-        }
-    }
-
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread().build().unwrap()
     }
 
     #[test]
-    fn transitions_made_while_a_write_commits_share_the_next_write() {
-        let (log, carried) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
-        let mut writes = Writes::default();
-        assert!(!writes.ready_to_issue(), "nothing recorded, nothing to write");
-        writes.record(vec![event(1)], Some(reply(&log, "a")), false);
-        let (first, gate1) = oneshot::channel();
-        writes.issue(gated(&carried, gate1));
-        writes.record(vec![event(2)], Some(reply(&log, "b")), false);
-        writes.record(vec![event(3)], None, false);
-        assert!(!writes.ready_to_issue(), "one write in flight at a time");
-        first.send(Ok(())).unwrap();
-        rt().block_on(writes.committed()).unwrap();
+    fn transitions_recorded_while_a_write_commits_go_into_the_next_one() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut pending = Pending::default();
+        assert!(!pending.dirty(), "nothing recorded, nothing to write");
+        pending.record(vec![event(1)], Some(reply(&log, "a")), false);
+        let (events, replies) = pending.take();
+        assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
+        let (gate, first) = oneshot::channel();
+        let mut in_flight = InFlight::new(Box::pin(async move { first.await.unwrap() }), replies);
+        pending.record(vec![event(2)], Some(reply(&log, "b")), false);
+        pending.record(vec![event(3)], None, false);
+        gate.send(Ok(())).unwrap();
+        rt().block_on(in_flight.committed()).unwrap();
         assert_eq!(*log.lock().unwrap(), ["a:true"], "b waits for the write that carries it");
-        assert!(writes.ready_to_issue());
-        let (second, gate2) = oneshot::channel();
-        writes.issue(gated(&carried, gate2));
-        second.send(Ok(())).unwrap();
-        rt().block_on(writes.committed()).unwrap();
-        assert_eq!(*carried.lock().unwrap(), [vec![1], vec![2, 3]]);
+        let (events, replies) = pending.take();
+        assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+        let mut second = InFlight::new(Box::pin(async { Ok(()) }), replies);
+        rt().block_on(second.committed()).unwrap();
         assert_eq!(*log.lock().unwrap(), ["a:true", "b:true"]);
-        assert!(!writes.in_flight() && !writes.ready_to_issue());
+        assert!(!pending.dirty());
     }
 
     #[test]
     fn a_failed_write_fails_its_waiters_and_those_of_unwritten_transitions() {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (gate, first) = oneshot::channel();
-        let mut writes = Writes::starting_with(Box::pin(async move { first.await.unwrap() }), reply(&log, "created"));
-        writes.record(vec![event(1)], Some(reply(&log, "callback")), false);
-        gate.send(Err(StoreError::Database("disk full".into()))).unwrap();
-        let result = rt().block_on(writes.committed());
-        assert_eq!(result, Err(StoreError::Database("disk full".into())));
+        let error = StoreError::Database("disk full".into());
+        let failing = error.clone();
+        let mut in_flight = InFlight::new(Box::pin(async move { Err(failing) }), vec![reply(&log, "created")]);
+        let mut pending = Pending::default();
+        pending.record(vec![event(1)], Some(reply(&log, "callback")), false);
+        assert_eq!(rt().block_on(in_flight.committed()), Err(error.clone()));
+        pending.fail(&error);
         assert_eq!(*log.lock().unwrap(), ["created:false", "callback:false"]);
-        assert!(!writes.in_flight());
     }
 
     #[test]
     fn job_records_alone_make_a_write() {
-        let mut writes = Writes::default();
-        writes.record(Vec::new(), None, true);
-        assert!(writes.ready_to_issue());
+        let mut pending = Pending::default();
+        pending.record(Vec::new(), None, true);
+        assert!(pending.dirty());
     }
 }

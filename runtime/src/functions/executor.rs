@@ -20,6 +20,42 @@ pub struct Executor {
     capacity: usize,
 }
 
+/// Work queued to run next on this guest thread (see [`Executor::spawn_in`]).
+type Continuation = Box<dyn FnOnce() + Send>;
+
+/// What a guest thread will run after the current work's `done`.
+enum Next {
+    /// Inside a job: the first work it starts is queued here.
+    Accepting,
+    /// Queued.
+    Queued(Continuation),
+}
+
+thread_local! {
+    static NEXT: std::cell::RefCell<Option<Next>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `job`, then whatever each job queued to run next on this thread.
+fn run_chain(job: Continuation) {
+    /// Leaves the thread with nothing queued, even when a job panics.
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            NEXT.with(|next| *next.borrow_mut() = None);
+        }
+    }
+    let _clear = Clear;
+    let mut job = Some(job);
+    while let Some(current) = job.take() {
+        NEXT.with(|next| *next.borrow_mut() = Some(Next::Accepting));
+        current();
+        job = NEXT.with(|next| match next.borrow_mut().take() {
+            Some(Next::Queued(queued)) => Some(queued),
+            _ => None,
+        });
+    }
+}
+
 /// A running slot taken without waiting; freed on drop.
 #[derive(Debug)]
 pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
@@ -91,19 +127,34 @@ impl Executor {
 
     /// Runs `work` in `slot` on a blocking thread, frees the slot, then hands the result
     /// to `done` on that same thread: the caller does not wait, and no async task sits
-    /// between the guest and whoever `done` tells.
+    /// between the guest and whoever `done` tells. When `done` itself starts work this
+    /// way, the first such work runs next on the same thread instead of waking another
+    /// (a chain of guests, each started by the previous one's answer, stays on one
+    /// thread); any more go to other threads.
     pub fn spawn_in<T: Send + 'static>(
         slot: Slot,
         ticket: Ticket,
         work: impl FnOnce() -> T + Send + 'static,
         done: impl FnOnce(T) + Send + 'static,
     ) {
-        tokio::task::spawn_blocking(move || {
+        let job: Continuation = Box::new(move || {
             let out = work();
             drop(slot);
             drop(ticket);
             done(out);
         });
+        let queued = NEXT.with(|next| {
+            let mut next = next.borrow_mut();
+            if matches!(*next, Some(Next::Accepting)) {
+                *next = Some(Next::Queued(job));
+                None
+            } else {
+                Some(job)
+            }
+        });
+        if let Some(job) = queued {
+            tokio::task::spawn_blocking(move || run_chain(job));
+        }
     }
 
     /// Slots free right now.
@@ -114,5 +165,65 @@ impl Executor {
     /// Invocations running or waiting for a slot.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use std::sync::mpsc;
+    use std::thread::ThreadId;
+
+    use super::*;
+
+    /// Starts work in a free slot of `executor` that reports its thread to `tx`, then
+    /// runs `then` in its `done`.
+    fn start(
+        executor: &Arc<Executor>,
+        tx: mpsc::Sender<(&'static str, ThreadId)>,
+        name: &'static str,
+        then: impl FnOnce() + Send + 'static,
+    ) {
+        let slot = executor.try_slot().expect("a free slot");
+        Executor::spawn_in(
+            slot,
+            executor.enter(),
+            move || std::thread::current().id(),
+            move |id| {
+                tx.send((name, id)).unwrap();
+                then();
+            },
+        );
+    }
+
+    #[test]
+    fn the_first_work_a_done_starts_runs_next_on_the_same_thread_and_others_elsewhere() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+        let executor = Arc::new(Executor::new(4, 0));
+        let (tx, rx) = mpsc::channel();
+        let (other_ran, other_done) = mpsc::channel();
+        let (waited, wait_result) = mpsc::channel();
+        let _guard = rt.enter();
+        let (ex, tx2) = (executor.clone(), tx.clone());
+        start(&executor, tx, "first", move || {
+            let handle = rt_handle();
+            let _runtime = handle.enter();
+            // `next` waits for `other`: were `other` queued behind it, it would wait in vain.
+            start(&ex, tx2.clone(), "next", move || {
+                waited.send(other_done.recv_timeout(std::time::Duration::from_secs(5)).is_ok()).unwrap();
+            });
+            start(&ex, tx2, "other", move || other_ran.send(()).unwrap());
+        });
+        let mut seen: Vec<(&str, ThreadId)> =
+            (0..3).map(|_| rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap()).collect();
+        seen.sort_by_key(|(name, _)| *name);
+        let [(_, first), (_, next), _] = [seen[0], seen[1], seen[2]];
+        assert_eq!(next, first, "the first work started by a done runs on its thread");
+        assert!(wait_result.recv_timeout(std::time::Duration::from_secs(10)).unwrap(), "further work runs elsewhere");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(executor.free_slots(), 4, "every slot is given back");
+    }
+
+    fn rt_handle() -> tokio::runtime::Handle {
+        tokio::runtime::Handle::current()
     }
 }

@@ -1,0 +1,248 @@
+//! One live execution: its state behind a lock, and the task that owns its writes.
+//!
+//! Events reach the state two ways. Most come as messages to the execution's task (timers,
+//! HTTP answers, callbacks, stop). A function task's answer is stepped by the guest's
+//! own thread as soon as the guest returns, and when that step starts another function
+//! task, the same thread runs it next: a chain of wasm tasks goes from guest to guest on
+//! one thread, with no wake-up of another thread in between. Either way the step's
+//! actions are performed at once and the transition is recorded for the next write; the
+//! task issues writes one at a time (`writes.rs`) and ends the execution once its last
+//! transition is stored.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+
+use super::driver::{CallbackError, Driver, Ended, Exit, FinishedJob, Msg, Running, callback_event};
+use super::scheduler::{Action, Event, step};
+use super::writes::{InFlight, Pending, Reply, WriteFuture};
+use crate::store::{ExecutionUpdate, StoreError, sqlite::now_us};
+
+/// What the lock of a live execution guards.
+pub(crate) struct Core {
+    pub(crate) run: Running,
+    pending: Pending,
+    /// A write is in flight: the task will look at `pending` when it commits.
+    writing: bool,
+    /// The task has finished with the execution: late answers only have their job
+    /// records written.
+    closed: bool,
+}
+
+/// A live execution's shared handles.
+#[derive(Clone)]
+pub(crate) struct Exec {
+    core: Arc<Mutex<Core>>,
+    pub(crate) tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Exec {
+    pub(crate) fn new(run: Running, tx: mpsc::UnboundedSender<Msg>) -> Self {
+        let core = Core { run, pending: Pending::default(), writing: false, closed: false };
+        Self { core: Arc::new(Mutex::new(core)), tx }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Driver {
+    /// The execution's task: takes messages, issues writes one at a time, and once the
+    /// execution ended (or the driver stops) writes what is left and reports how it left.
+    pub(crate) async fn drive(
+        self: Arc<Self>,
+        exec: Exec,
+        mut rx: mpsc::UnboundedReceiver<Msg>,
+        done: watch::Sender<Exit>,
+        mut in_flight: Option<InFlight>,
+    ) {
+        let mut stored = Ok(());
+        loop {
+            {
+                let mut core = exec.lock();
+                if core.run.state.status.is_terminal() {
+                    break;
+                }
+                if in_flight.is_none() && core.pending.dirty() {
+                    in_flight = Some(self.issue(&mut core));
+                }
+                core.writing = in_flight.is_some();
+            }
+            tokio::select! {
+                biased;
+                () = self.stop.cancelled() => break,
+                result = committed(&mut in_flight), if in_flight.is_some() => {
+                    in_flight = None;
+                    if let Err(error) = result {
+                        stored = Err(error);
+                        break;
+                    }
+                }
+                msg = rx.recv() => match msg {
+                    Some(Msg::Wake) => {}
+                    Some(msg) => self.take(&exec, &mut exec.lock(), msg),
+                    None => break,
+                },
+            }
+        }
+        if stored.is_ok() {
+            stored = self.settle(&exec, &mut in_flight).await;
+        }
+        let (id, ended) = {
+            let mut core = exec.lock();
+            core.closed = true;
+            if let Err(error) = &stored {
+                tracing::error!(execution = %core.run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
+                core.pending.fail(error);
+            }
+            let ended = match (&stored, core.run.state.status.is_terminal(), core.run.finished_at) {
+                (Ok(()), true, Some(finished_at)) => Some(Ended { state: core.run.state.clone(), finished_at }),
+                _ => None,
+            };
+            (core.run.id.clone(), ended)
+        };
+        self.wind_up(&id, &exec, rx).await;
+        let _ = done.send(ended.map_or(Exit::Paused, |e| Exit::Ended(Arc::new(e))));
+    }
+
+    /// Steps a function task's answer on the thread that ran the guest (see the module
+    /// doc), then wakes the execution's task if it has a write to issue or an end to see.
+    pub(crate) fn deliver(self: &Arc<Self>, exec: &Exec, event: Event, job: Option<FinishedJob>) {
+        let mut core = exec.lock();
+        if core.closed {
+            drop(core);
+            let driver = self.clone();
+            tokio::spawn(async move { driver.record_jobs(job.into_iter().collect()).await });
+            return;
+        }
+        self.take(exec, &mut core, Msg::Answer(event, job.map(Box::new)));
+        let wake = !core.writing || core.run.state.status.is_terminal();
+        drop(core);
+        if wake {
+            let _ = exec.tx.send(Msg::Wake);
+        }
+    }
+
+    /// Takes one message: steps the scheduler, performs the actions at once (the next
+    /// task does not wait for the transition's commit) and records the transition for the
+    /// next write. A crash before that write commits loses the transition, so the task
+    /// that had just finished runs again after the restart. Once the execution ended,
+    /// answers only bring their job records.
+    fn take(self: &Arc<Self>, exec: &Exec, core: &mut Core, msg: Msg) {
+        let run = &mut core.run;
+        let (event, reply) = match msg {
+            Msg::Event(event) => (event, None),
+            Msg::Answer(event, job) => {
+                run.jobs.extend(job.map(|j| *j));
+                (event, None)
+            }
+            Msg::Callback { key, result, reply } => match callback_event(run, &key, result) {
+                Ok(event) => {
+                    let reply: Reply = Box::new(move |stored| {
+                        drop(reply.send(stored.map_err(|e| CallbackError::Store(e.to_string()))))
+                    });
+                    (event, Some(reply))
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+            },
+            Msg::Wake => return,
+        };
+        let actions =
+            if run.state.status.is_terminal() { Vec::new() } else { step(&run.graph, &mut run.state, event, now_us()) };
+        self.perform(exec, run, actions);
+        let events = run.state.drain_history();
+        let jobs = !run.jobs.is_empty();
+        core.pending.record(events, reply, jobs);
+    }
+
+    /// Performs the scheduler's actions for the execution.
+    pub(crate) fn perform(self: &Arc<Self>, exec: &Exec, run: &Running, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Run(task) => self.start_task(exec, run, task),
+                Action::SetTimer { key, timer, at } => {
+                    self.timer(at, exec.tx.clone(), Event::TimerFired { key, timer });
+                }
+                Action::Finished => {}
+            }
+        }
+    }
+
+    /// The next write: the current state with the history and job records gathered since
+    /// the last one.
+    fn issue(&self, core: &mut Core) -> InFlight {
+        let run = &mut core.run;
+        let terminal = run.state.status.is_terminal();
+        let (events, replies) = core.pending.take();
+        let write: WriteFuture = match serde_json::to_string(&run.state) {
+            Ok(state) => {
+                let update = ExecutionUpdate {
+                    id: run.id.clone(),
+                    status: run.state.status.as_str().into(),
+                    state,
+                    output: run.state.output.clone(),
+                    error: run.state.error.as_ref().map(|e| json!(e)),
+                    finished_at: terminal.then(now_us),
+                    jobs: std::mem::take(&mut run.jobs),
+                };
+                run.finished_at = update.finished_at;
+                let store = self.store.clone();
+                Box::pin(async move { store.save_execution(update, events).await })
+            }
+            Err(e) => {
+                Box::pin(std::future::ready(Err(StoreError::Database(format!("the state does not serialize: {e}")))))
+            }
+        };
+        InFlight::new(write, replies)
+    }
+
+    /// Writes whatever is recorded and not yet stored, and waits until it is.
+    async fn settle(&self, exec: &Exec, in_flight: &mut Option<InFlight>) -> Result<(), StoreError> {
+        loop {
+            if let Some(write) = in_flight.as_mut() {
+                write.committed().await?;
+                *in_flight = None;
+            }
+            let mut core = exec.lock();
+            if !core.pending.dirty() {
+                core.closed = true;
+                return Ok(());
+            }
+            *in_flight = Some(self.issue(&mut core));
+        }
+    }
+
+    /// After the loop: the execution leaves the live set; job records no transition will
+    /// carry are written; an ended execution's callback URL is POSTed.
+    async fn wind_up(&self, id: &str, exec: &Exec, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        self.live.remove(id);
+        rx.close();
+        let mut leftover = std::mem::take(&mut exec.lock().run.jobs);
+        while let Ok(msg) = rx.try_recv() {
+            if let Msg::Answer(_, Some(job)) = msg {
+                leftover.push(*job);
+            }
+        }
+        self.record_jobs(leftover).await;
+        let ended = {
+            let core = exec.lock();
+            core.run.state.status.is_terminal().then(|| super::task_runner::CallbackPost::of(&core.run))
+        };
+        if let Some(post) = ended.flatten() {
+            self.post_callback(post).await;
+        }
+    }
+}
+
+/// Waits for the write in flight (never called without one).
+async fn committed(in_flight: &mut Option<InFlight>) -> Result<(), StoreError> {
+    match in_flight.as_mut() {
+        Some(write) => write.committed().await,
+        None => std::future::pending().await,
+    }
+}
