@@ -71,3 +71,65 @@ async fn tasks_that_wait_for_a_slot_or_a_cold_cache_give_the_same_results() -> a
     server.stop().await?;
     Ok(())
 }
+
+/// A state machine that adds 1 to `$.acc` with a wasm task, forever.
+const FOREVER: &str = r#"
+Type: StateMachine
+SpecVersion: v1
+Name: forever
+StartAt: add
+States:
+  - Name: add
+    Type: Task
+    Resource: function://flow-start-node
+    Parameters:
+      left.$: $.acc
+      right: 1
+    ResultSelector:
+      acc.$: $.result_number
+    ResultPath: $
+    Next: again
+  - Name: again
+    Type: Choice
+    Choices:
+      - Condition: $.acc < 1000000000
+        Next: add
+    Default: done
+  - {Name: done, Type: Succeed}
+"#;
+
+/// The execution's status and the `acc` its stored state reached (its `add` task's last input).
+async fn progress(server: &TestServer, id: &str) -> anyhow::Result<(String, i64)> {
+    let view = crate::flow_support::execution(server, id).await?;
+    let acc = crate::flow_support::task(&view, "add")["input"]["left"].as_i64().unwrap_or(0);
+    Ok((view["status"].as_str().unwrap_or_default().to_string(), acc))
+}
+
+#[tokio::test]
+async fn a_chain_of_wasm_tasks_does_not_hold_up_a_shutdown_and_resumes_after_it() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start_with(config(dir.path())).await?;
+    assert_eq!(server.deploy("flow-start-node", "flow-start-node").await?.status(), 201);
+    create_flow(&server, "forever", FOREVER).await?;
+    let id = crate::flow_support::start_id(&server, "forever", json!({ "acc": 0 })).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, before) = progress(&server, &id).await?;
+    assert!(before > 0, "the loop runs");
+    // Each step starts the next guest on the same thread; the stop must still end it.
+    let stopping = std::time::Instant::now();
+    tokio::time::timeout(std::time::Duration::from_secs(20), server.stop()).await??;
+    assert!(stopping.elapsed() < std::time::Duration::from_secs(10), "shutdown took {:?}", stopping.elapsed());
+
+    let server = TestServer::start_with(config(dir.path())).await?;
+    let (status, stopped_at) = progress(&server, &id).await?;
+    assert_eq!(status, "Running", "resumed after the restart");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, later) = progress(&server, &id).await?;
+    assert!(later > stopped_at && stopped_at >= before, "{before} -> {stopped_at} -> {later}");
+    let stop = server.as_app(reqwest::Method::POST, &format!("/v1/executions/{id}/stop")).send().await?;
+    assert_eq!(stop.status(), 200, "{}", stop.text().await?);
+    let (status, _) = progress(&server, &id).await?;
+    assert_eq!(status, "Stopped");
+    server.stop().await?;
+    Ok(())
+}

@@ -111,7 +111,9 @@ impl Driver {
     /// doc), then wakes the execution's task if it has a write to issue or an end to see.
     pub(crate) fn deliver(self: &Arc<Self>, exec: &Exec, event: Event, job: Option<FinishedJob>) {
         let mut core = exec.lock();
-        if core.closed {
+        // Closed, or its task is gone (the runtime was dropped without a shutdown): a
+        // chain of tasks must not go on stepping with nobody to write its transitions.
+        if core.closed || exec.tx.is_closed() {
             drop(core);
             let driver = self.clone();
             tokio::spawn(async move { driver.record_jobs(job.into_iter().collect()).await });
@@ -128,8 +130,8 @@ impl Driver {
     /// Takes one message: steps the scheduler, performs the actions at once (the next
     /// task does not wait for the transition's commit) and records the transition for the
     /// next write. A crash before that write commits loses the transition, so the task
-    /// that had just finished runs again after the restart. Once the execution ended,
-    /// answers only bring their job records.
+    /// that had just finished runs again after the restart. Once the execution ended (or
+    /// the driver stops), answers only bring their job records.
     fn take(self: &Arc<Self>, exec: &Exec, core: &mut Core, msg: Msg) {
         let run = &mut core.run;
         let (event, reply) = match msg {
@@ -152,8 +154,14 @@ impl Driver {
             },
             Msg::Wake => return,
         };
-        let actions =
-            if run.state.status.is_terminal() { Vec::new() } else { step(&run.graph, &mut run.state, event, now_us()) };
+        // Ended, or the driver stops: nothing more is stepped (an answer not taken is
+        // retried after the restart, from the stored state), so no new task starts
+        // while the server shuts down.
+        let actions = if run.state.status.is_terminal() || self.stop.is_cancelled() {
+            Vec::new()
+        } else {
+            step(&run.graph, &mut run.state, event, now_us())
+        };
         self.perform(exec, run, actions);
         let events = run.state.drain_history();
         let jobs = !run.jobs.is_empty();
