@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::driver::{CallbackError, Driver, Ended, Exit, FinishedJob, Msg, Running, callback_event};
 use super::scheduler::{Action, Event, step};
+use super::task_runner::CallbackPost;
 use super::writes::{InFlight, Pending, Reply, WriteFuture};
 use crate::store::{ExecutionUpdate, StoreError, sqlite::now_us};
 
@@ -237,11 +238,11 @@ impl Driver {
             }
         }
         self.record_jobs(leftover).await;
-        let ended = {
+        let post = {
             let core = exec.lock();
-            core.run.state.status.is_terminal().then(|| super::task_runner::CallbackPost::of(&core.run))
+            if core.run.state.status.is_terminal() { CallbackPost::of(&core.run) } else { None }
         };
-        if let Some(post) = ended.flatten() {
+        if let Some(post) = post {
             self.post_callback(post).await;
         }
     }

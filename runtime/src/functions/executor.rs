@@ -58,7 +58,9 @@ fn run_chain(job: Continuation) {
 
 /// A running slot taken without waiting; freed on drop.
 #[derive(Debug)]
-pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+}
 
 /// A place in the executor, taken before the work starts; freed on drop.
 #[derive(Debug)]
@@ -122,7 +124,7 @@ impl Executor {
     /// A slot free right now, or `None` when all are taken (the caller then waits in
     /// [`Executor::run`]).
     pub fn try_slot(&self) -> Option<Slot> {
-        self.slots.clone().try_acquire_owned().ok().map(Slot)
+        self.slots.clone().try_acquire_owned().ok().map(|permit| Slot { _permit: permit })
     }
 
     /// Runs `work` in `slot` on a blocking thread, frees the slot, then hands the result

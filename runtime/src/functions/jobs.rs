@@ -325,7 +325,6 @@ fn job_not_found(id: i64) -> ServiceError {
     ServiceError::NotFound { kind: "Job", what: format!("job {id}") }
 }
 
-/// A job of `function` as accepted now: sync (`time_sensitive`) or async (`batch`).
 /// A job's guest limits.
 fn limits_of(memory_limit: i64, timeout_ms: i64) -> Limits {
     Limits {
@@ -335,6 +334,7 @@ fn limits_of(memory_limit: i64, timeout_ms: i64) -> Limits {
     }
 }
 
+/// A job of `function` as accepted now: sync (`time_sensitive`) or async (`batch`).
 fn new_job(app_key: i64, function: &FunctionRecord, input: Json, source: &str, sync: bool) -> NewJob {
     NewJob {
         app_key,
