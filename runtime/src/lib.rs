@@ -8,6 +8,7 @@
 pub mod apps;
 pub mod bins;
 pub mod cli;
+pub mod cpu;
 pub mod engine;
 pub mod error;
 pub mod flows;

@@ -1,5 +1,5 @@
 //! Loading modules for the services: compiling is CPU work, so it runs on a blocking
-//! thread; uploaded bytes are stored once by sha256, and read back after a restart.
+//! thread of the bounded CPU pool ([`crate::cpu`]); uploaded bytes are stored once by sha256, and read back after a restart.
 
 use crate::engine::{Engine, EngineError, module_hash};
 use crate::error::ServiceError;
@@ -14,12 +14,11 @@ async fn load_blocking<M: Send + 'static>(
     load: Loader<M>,
 ) -> Result<(Vec<u8>, M), ServiceError> {
     let engine = engine.clone();
-    let (wasm, loaded) = tokio::task::spawn_blocking(move || {
+    let (wasm, loaded) = crate::cpu::run(move || {
         let loaded = load(&engine, &wasm);
         (wasm, loaded)
     })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    .await?;
     Ok((wasm, loaded.map_err(ServiceError::InvalidModule)?))
 }
 

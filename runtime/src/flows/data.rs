@@ -56,6 +56,7 @@ impl Path {
     ///    result) and `$Context.x` → `$.context.x` (best effort: cloudexec has no separate
     ///    context object in state-machine data).
     pub fn parse(text: &str) -> Result<Path, DataError> {
+        path_text::check_size(text)?;
         let rewritten = path_text::rewrite_root(text.trim());
         Self::from_rewritten(text, &rewritten)
     }

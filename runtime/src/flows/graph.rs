@@ -70,9 +70,32 @@ pub struct Block {
     /// Indices into `nodes` of where the block starts: the DAG roots (no upstream), or the
     /// one `StartAt` state.
     pub start: Vec<usize>,
+    /// For each node, the nodes that list it among their successors, computed once so a
+    /// step never scans the block (a long chain would make every step cost its length).
+    pub upstreams: Vec<Vec<usize>>,
 }
 
 impl Block {
+    /// A block over `nodes`, with its upstream lists; `start` is given, or, when `None`,
+    /// the nodes without an upstream (the DAG roots).
+    pub fn new(mode: BlockMode, nodes: Vec<Node>, start: Option<Vec<usize>>) -> Self {
+        let mut upstreams = vec![Vec::new(); nodes.len()];
+        for (from, node) in nodes.iter().enumerate() {
+            for to in node.successors() {
+                if let Some(list) = upstreams.get_mut(to) {
+                    list.push(from);
+                }
+            }
+        }
+        let start = start.unwrap_or_else(|| (0..nodes.len()).filter(|&i| upstreams[i].is_empty()).collect());
+        Self { mode, nodes, start, upstreams }
+    }
+
+    /// How many nodes the block holds, those of nested blocks included.
+    pub fn task_count(&self) -> usize {
+        self.nodes.iter().map(|n| 1 + n.kind.child_blocks().map(Block::task_count).sum::<usize>()).sum()
+    }
+
     /// The index of the node named `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
@@ -80,8 +103,8 @@ impl Block {
 
     /// Indices of the nodes that list `index` among their successors (including choice
     /// targets).
-    pub fn upstream_of(&self, index: usize) -> Vec<usize> {
-        (0..self.nodes.len()).filter(|&i| self.nodes[i].successors().contains(&index)).collect()
+    pub fn upstream_of(&self, index: usize) -> &[usize] {
+        self.upstreams.get(index).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -184,6 +207,27 @@ pub enum NodeKind {
         /// The category or type as written.
         kind: String,
     },
+}
+
+impl NodeKind {
+    /// The blocks nested in a container node (foreach/Map body, Parallel branches, DAG
+    /// choice branches).
+    pub fn child_blocks(&self) -> impl Iterator<Item = &Block> {
+        let mut blocks: Vec<&Block> = Vec::new();
+        match self {
+            NodeKind::Foreach(spec) => blocks.push(&spec.block),
+            NodeKind::Parallel { branches } => blocks.extend(branches),
+            NodeKind::Choice(choice) => {
+                for target in choice.rules.iter().map(|r| &r.target).chain(choice.default.as_ref()) {
+                    if let ChoiceTarget::Block(block) = target {
+                        blocks.push(block);
+                    }
+                }
+            }
+            _ => {}
+        }
+        blocks.into_iter()
+    }
 }
 
 /// A function or HTTP task.

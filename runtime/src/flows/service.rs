@@ -101,6 +101,13 @@ pub fn parse_definition(text: &str) -> Result<FlowGraph, ServiceError> {
     definition::parse(text).map_err(|e| ServiceError::InvalidArgument(format!("invalid flow definition: {e}")))
 }
 
+/// [`parse_definition`] on the bounded CPU pool, off the async workers: a definition
+/// from a request is parsed here.
+pub async fn parse_definition_off_thread(text: &str) -> Result<FlowGraph, ServiceError> {
+    let text = text.to_string();
+    crate::cpu::run(move || parse_definition(&text)).await?
+}
+
 pub(super) fn check_name(what: &str, name: &str) -> Result<(), ServiceError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.');
     if name.is_empty() || name.len() > MAX_NAME_LEN || !name.chars().all(ok_char) {
@@ -179,7 +186,7 @@ impl Flows {
 
     /// Stores a new flow (version 1).
     pub async fn create(&self, app_key: i64, new: NewFlow) -> Result<FlowRecord, ServiceError> {
-        let version = self.version_of(app_key, new)?;
+        let version = self.version_of(app_key, new).await?;
         let name = version.name.clone();
         let created = self.store.create_flow(version).await.map_err(|e| match e {
             StoreError::AlreadyExists(_) => {
@@ -199,7 +206,7 @@ impl Flows {
     /// Adds a version to a flow; running executions keep the version they started with.
     pub async fn update(&self, app_key: i64, name: &str, mut new: NewFlow) -> Result<FlowRecord, ServiceError> {
         new.name = Some(name.to_string());
-        let version = self.version_of(app_key, new)?;
+        let version = self.version_of(app_key, new).await?;
         let name = version.name.clone();
         self.generation.fetch_add(1, Ordering::SeqCst);
         let added = self.store.add_flow_version(version).await.map_err(|e| match e {
@@ -210,9 +217,19 @@ impl Flows {
         Ok(added)
     }
 
-    /// Creates the flow, or adds a version when it exists (seed 002's add_descriptor).
-    pub async fn put(&self, app_key: i64, new: NewFlow) -> Result<FlowRecord, ServiceError> {
-        let (name, _) = self.validate(&new)?;
+    /// Creates the flow, or adds a version when it exists (seed 002's add_descriptor);
+    /// `fallback` names it when neither `new` nor the definition does.
+    pub async fn put(
+        &self,
+        app_key: i64,
+        mut new: NewFlow,
+        fallback: Option<String>,
+    ) -> Result<FlowRecord, ServiceError> {
+        if new.name.is_none() {
+            let graph = parse_definition_off_thread(&new.definition).await?;
+            new.name = own_name(&graph).or(fallback);
+        }
+        let (name, _) = self.validate(&new).await?;
         match self.store.get_flow(app_key, &name, None).await? {
             Some(_) => self.update(app_key, &name, new).await,
             None => self.create(app_key, NewFlow { name: Some(name), ..new }).await,
@@ -220,8 +237,8 @@ impl Flows {
     }
 
     /// The version to store for `new`, once validated.
-    fn version_of(&self, app_key: i64, new: NewFlow) -> Result<NewFlowVersion, ServiceError> {
-        let (name, format) = self.validate(&new)?;
+    async fn version_of(&self, app_key: i64, new: NewFlow) -> Result<NewFlowVersion, ServiceError> {
+        let (name, format) = self.validate(&new).await?;
         Ok(NewFlowVersion {
             app_key,
             name,
@@ -232,8 +249,8 @@ impl Flows {
         })
     }
 
-    fn validate(&self, new: &NewFlow) -> Result<(String, String), ServiceError> {
-        let graph = parse_definition(&new.definition)?;
+    async fn validate(&self, new: &NewFlow) -> Result<(String, String), ServiceError> {
+        let graph = parse_definition_off_thread(&new.definition).await?;
         let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(name) => name.to_string(),
             None => own_name(&graph).ok_or_else(|| {

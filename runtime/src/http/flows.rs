@@ -12,7 +12,7 @@ use serde_json::Value as Json_;
 
 use super::AppState;
 use super::auth::AppCaller;
-use super::body::{ApiBytes, ApiJson, parse_json};
+use super::body::{ApiBytes, ApiJson};
 use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::flow_views::{
@@ -34,8 +34,19 @@ const MAX_HISTORY_PAGE: i64 = 1000;
 /// definition text with `?name=&description=`.
 pub(crate) fn flow_from(headers: &HeaderMap, body: &[u8], query: FlowQuery) -> Result<NewFlow, ApiError> {
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("json"));
-    if json && let Ok(FlowBody { name, definition, description }) = parse_json::<FlowBody>(body) {
-        return Ok(NewFlow { name: name.or(query.name), definition, description });
+    if json {
+        match serde_json::from_slice::<FlowBody>(body) {
+            Ok(FlowBody { name, definition, description }) => {
+                return Ok(NewFlow { name: name.or(query.name), definition, description });
+            }
+            // Not JSON at all (or nested past serde_json's limit): say so, and do not
+            // parse the same bytes a second time as YAML.
+            Err(e) if !e.is_data() => {
+                return Err(ApiError::invalid(format!("the body is not valid JSON: {e}")));
+            }
+            // JSON of another shape: the definition itself, sent as JSON text.
+            Err(_) => {}
+        }
     }
     let definition =
         String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid("the definition is not UTF-8 text"))?;

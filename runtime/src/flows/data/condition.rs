@@ -8,6 +8,11 @@ use serde_json::Value;
 use super::path_text::matching_bracket;
 use super::{DataError, Path};
 
+/// Longest condition text accepted.
+pub const MAX_CONDITION_BYTES: usize = 4096;
+/// Most tokens in a condition: parsing and evaluating recurse at most this deep.
+pub const MAX_CONDITION_TOKENS: usize = 256;
+
 /// A parsed condition, evaluated over a JSON document with [`Condition::eval`].
 #[derive(Debug, Clone)]
 pub struct Condition {
@@ -62,7 +67,13 @@ impl Condition {
     /// through `rewrite` first; FDL uses it to rebase `$.x` onto its context.
     pub(crate) fn parse_with(text: &str, rewrite: &dyn Fn(&str) -> String) -> Result<Condition, DataError> {
         let invalid = |why: String| DataError(format!("invalid condition {text:?}: {why}"));
+        if text.len() > MAX_CONDITION_BYTES {
+            return Err(invalid(format!("longer than {MAX_CONDITION_BYTES} bytes")));
+        }
         let tokens = tokenize(text).map_err(invalid)?;
+        if tokens.len() > MAX_CONDITION_TOKENS {
+            return Err(invalid(format!("more than {MAX_CONDITION_TOKENS} operators and operands")));
+        }
         let mut parser = Parser { tokens, at: 0, rewrite };
         let expr = parser.or().map_err(invalid)?;
         if parser.at < parser.tokens.len() {

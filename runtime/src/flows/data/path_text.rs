@@ -34,6 +34,40 @@ const ROOTS: [(&str, &str); 6] = [
 ];
 
 /// Replaces a dialect root (`$input`, `$Context`, ...) with its RFC 9535 equivalent.
+/// Longest JSONPath accepted.
+pub const MAX_PATH_BYTES: usize = 1024;
+/// Deepest nesting of brackets and parentheses (filters within filters) in a JSONPath.
+pub const MAX_PATH_NESTING: usize = 16;
+
+/// Refuses a path too long or too deeply nested for the parser's recursion.
+pub(super) fn check_size(text: &str) -> Result<(), DataError> {
+    if text.len() > MAX_PATH_BYTES {
+        return Err(DataError(format!("JSONPath longer than {MAX_PATH_BYTES} bytes")));
+    }
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None::<char>);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[' | '(') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ']' | ')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_PATH_NESTING {
+        return Err(DataError(format!("JSONPath nests brackets deeper than {MAX_PATH_NESTING} levels")));
+    }
+    Ok(())
+}
+
 pub(super) fn rewrite_root(text: &str) -> String {
     for (root, replacement) in ROOTS {
         if let Some(rest) = strip_root(text, root) {

@@ -62,8 +62,7 @@ fn block(parent: &Fields<'_>, key: &str, path: &str) -> Result<Block, Definition
         .map(|(item, name)| node(&item.with_task(&task_path(path, name)), name, &index, exports.contains(name)))
         .collect::<Result<Vec<_>, _>>()?;
     check_acyclic(&nodes, path)?;
-    let mut block = Block { mode: BlockMode::Dag, nodes, start: Vec::new() };
-    block.start = (0..block.nodes.len()).filter(|&i| block.upstream_of(i).is_empty()).collect();
+    let block = Block::new(BlockMode::Dag, nodes, None);
     if block.start.is_empty() {
         return Err(parent.err(key, "no task is a root (every task has an upstream)"));
     }
@@ -264,13 +263,13 @@ fn shorthand(f: &Fields<'_>, index: &HashMap<String, usize>) -> Result<Vec<Mappi
     Ok(result)
 }
 
-/// Rejects a cycle, naming a task on it.
+/// Rejects a cycle, naming a task on it. Iterative (an explicit stack), so a chain of
+/// any length cannot overflow the thread's stack.
 fn check_acyclic(nodes: &[Node], path: &str) -> Result<(), DefinitionError> {
     let successors: Vec<Vec<usize>> = nodes.iter().map(Node::successors).collect();
-    let mut state = vec![0u8; nodes.len()];
+    let mut state = vec![Visit::New; nodes.len()];
     for start in 0..nodes.len() {
-        let mut trail = Vec::new();
-        if let Some(cycle) = visit(start, &successors, &mut state, &mut trail) {
+        if let Some(cycle) = find_cycle(start, &successors, &mut state) {
             let names: Vec<&str> = cycle.iter().map(|&i| nodes[i].name.as_str()).collect();
             return Err(DefinitionError {
                 task: Some(task_path(path, names[0])),
@@ -282,26 +281,42 @@ fn check_acyclic(nodes: &[Node], path: &str) -> Result<(), DefinitionError> {
     Ok(())
 }
 
-/// Depth-first search; returns the cycle (first node repeated at the end) if one is reachable.
-fn visit(at: usize, successors: &[Vec<usize>], state: &mut [u8], trail: &mut Vec<usize>) -> Option<Vec<usize>> {
-    match state[at] {
-        2 => return None,
-        1 => {
-            let from = trail.iter().position(|&i| i == at).unwrap_or(0);
-            let mut cycle = trail[from..].to_vec();
-            cycle.push(at);
-            return Some(cycle);
-        }
-        _ => {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    New,
+    OnTrail,
+    Done,
+}
+
+/// Depth-first search from `start`; returns the cycle (first node repeated at the end)
+/// if one is reachable. The trail holds each node on the current path with the index of
+/// the next successor to try.
+fn find_cycle(start: usize, successors: &[Vec<usize>], state: &mut [Visit]) -> Option<Vec<usize>> {
+    if state[start] != Visit::New {
+        return None;
     }
-    state[at] = 1;
-    trail.push(at);
-    for &next in &successors[at] {
-        if let Some(cycle) = visit(next, successors, state, trail) {
-            return Some(cycle);
+    state[start] = Visit::OnTrail;
+    let mut trail: Vec<(usize, usize)> = vec![(start, 0)];
+    while let Some(&mut (at, ref mut next_edge)) = trail.last_mut() {
+        let Some(&next) = successors[at].get(*next_edge) else {
+            state[at] = Visit::Done;
+            trail.pop();
+            continue;
+        };
+        *next_edge += 1;
+        match state[next] {
+            Visit::Done => {}
+            Visit::OnTrail => {
+                let from = trail.iter().position(|&(i, _)| i == next).unwrap_or(0);
+                let mut cycle: Vec<usize> = trail[from..].iter().map(|&(i, _)| i).collect();
+                cycle.push(next);
+                return Some(cycle);
+            }
+            Visit::New => {
+                state[next] = Visit::OnTrail;
+                trail.push((next, 0));
+            }
         }
     }
-    trail.pop();
-    state[at] = 2;
     None
 }

@@ -86,7 +86,7 @@ fn steps(parent: &Fields<'_>, key: &str, path: &str) -> Result<Block, Definition
         .enumerate()
         .map(|(i, (item, name))| step(&item.with_task(&task_path(path, name)), name, i + 1 < count, i + 1, &index))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Block { mode: BlockMode::Sequence, nodes, start: vec![0] })
+    Ok(Block::new(BlockMode::Sequence, nodes, Some(vec![0])))
 }
 
 /// One step; it continues to the following step (`following`) unless it has `goto`,

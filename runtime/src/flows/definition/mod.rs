@@ -11,6 +11,7 @@ use super::graph::{FlowFormat, FlowGraph};
 mod common;
 mod dag;
 mod fdl;
+pub mod limits;
 mod state_machine;
 #[cfg(test)]
 mod tests;
@@ -49,16 +50,21 @@ impl DefinitionError {
 
 /// Parses and validates a flow definition, detecting its format: `Type: StateMachine` (or
 /// `StartAt` + `States`) → state machine; `steps:` → FDL; `tasks:` → DAG.
+/// Text over [`limits::MAX_DEFINITION_BYTES`], nested deeper than [`limits::MAX_NESTING`]
+/// or with more than [`limits::MAX_TASKS`] tasks is refused, naming the limit.
 pub fn parse(text: &str) -> Result<FlowGraph, DefinitionError> {
+    limits::check_text(text)?;
     let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(yaml_error)?;
     let Json::Object(doc) = to_json(yaml) else {
         return Err(DefinitionError::general("a flow definition must be a mapping"));
     };
-    match detect(&doc)? {
+    let graph = match detect(&doc)? {
         FlowFormat::Dag => dag::parse(&doc),
         FlowFormat::StateMachine => state_machine::parse(&doc),
         FlowFormat::Fdl => fdl::parse(&doc),
-    }
+    }?;
+    limits::check_task_count(graph.root.task_count())?;
+    Ok(graph)
 }
 
 fn yaml_error(error: serde_yaml_ng::Error) -> DefinitionError {

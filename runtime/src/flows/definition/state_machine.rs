@@ -49,7 +49,7 @@ fn machine(f: &Fields<'_>, path: &str) -> Result<Block, DefinitionError> {
         .zip(&names)
         .map(|(state, name)| node(&state.with_task(&task_path(path, name)), name, &index))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Block { mode: BlockMode::Sequence, nodes, start: vec![start] })
+    Ok(Block::new(BlockMode::Sequence, nodes, Some(vec![start])))
 }
 
 /// The states with their names, from a list (each with `Name`) or a map.

@@ -279,31 +279,34 @@ impl Sched<'_> {
         }
     }
 
+    /// Counts a token for `target`; a node whose upstreams all reported runs (one live
+    /// token) or is skipped, and a skip passes skip tokens on. A worklist, not recursion,
+    /// so a long chain of skipped tasks cannot overflow the stack.
     fn token(&mut self, scope: usize, target: usize, live: bool) {
-        let upstream = self.block(scope).upstream_of(target).len() as u32;
-        let tokens = &mut self.st.scopes[scope].tokens[target];
-        if live {
-            tokens.0 += 1;
-        } else {
-            tokens.1 += 1;
-        }
-        let (l, s) = *tokens;
-        if l + s < upstream.max(1) {
-            return;
-        }
-        if l > 0 {
-            self.enter(scope, target);
-        } else {
+        let mut pending = vec![(target, live)];
+        while let Some((target, live)) = pending.pop() {
+            let upstream = self.block(scope).upstream_of(target).len() as u32;
+            let tokens = &mut self.st.scopes[scope].tokens[target];
+            if live {
+                tokens.0 += 1;
+            } else {
+                tokens.1 += 1;
+            }
+            let (l, s) = *tokens;
+            if l + s < upstream.max(1) {
+                continue;
+            }
+            if l > 0 {
+                self.enter(scope, target);
+                continue;
+            }
             let node = self.node(scope, target);
             let key = self.st.key_of(scope, &node.name);
             let mut task = super::state::TaskState::entered(&node.name, scope, target, None, self.now);
             task.started_at = None;
             self.st.tasks.insert(key.clone(), task);
             self.mark(&key, TaskStatus::Skipped, None, None);
-            let successors = node.successors();
-            for next in successors {
-                self.token(scope, next, false);
-            }
+            pending.extend(node.successors().into_iter().rev().map(|next| (next, false)));
         }
     }
 

@@ -150,7 +150,7 @@ struct Sched<'a> {
 /// otherwise spin forever.
 const MAX_ENTERED_PER_EVENT: usize = 100_000;
 
-static EMPTY_BLOCK: Block = Block { mode: BlockMode::Dag, nodes: Vec::new(), start: Vec::new() };
+static EMPTY_BLOCK: Block = Block { mode: BlockMode::Dag, nodes: Vec::new(), start: Vec::new(), upstreams: Vec::new() };
 
 /// The block a scope path leads to (an empty block if the path does not fit the graph,
 /// which only a corrupted state could cause).

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 
 use crate::error::ServiceError;
-use crate::flows::service::{NewFlow, StartExecution, parse_definition};
+use crate::flows::service::{NewFlow, StartExecution};
 use crate::flows::view::{progress, tasks};
 use crate::http::AppState;
 use crate::http::auth::AppCaller;
@@ -75,13 +75,11 @@ async fn add_descriptor(
 ) -> RillResult<Json<Json_>> {
     let definition =
         String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid("the descriptor is not UTF-8 text"))?;
-    let graph = parse_definition(&definition)?;
     let fallback = match (q.business_id.as_deref().map(str::trim), q.feature_name.as_deref().map(str::trim)) {
         (Some(b), Some(f)) if !b.is_empty() && !f.is_empty() => Some(format!("{b}:{f}")),
         _ => None,
     };
-    let name = if graph.name.trim().is_empty() { fallback } else { None };
-    let flow = s.flows.put(app, NewFlow { name, definition, description: String::new() }).await?;
+    let flow = s.flows.put(app, NewFlow { name: None, definition, description: String::new() }, fallback).await?;
     Ok(Json(json!({ "ret": true, "descriptor_id": flow.name, "version": flow.version })))
 }
 

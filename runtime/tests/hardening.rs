@@ -1,0 +1,130 @@
+//! Requests that used to crash or stall the real `cloudexec serve` (issue 10): each gets
+//! a clear 4xx and the server keeps serving.
+
+mod common;
+
+use anyhow::Context;
+use common::{Server, TOKEN};
+use serde_json::{Value, json};
+
+/// One request with the app token; any status comes back as `(status, body)`.
+fn send(server: &Server, method: &str, path: &str, content_type: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let url = format!("{}{path}", server.url);
+    let auth = format!("Bearer {TOKEN}");
+    let mut answer = match method {
+        "GET" => agent.get(&url).header("authorization", &auth).call(),
+        "PUT" => agent.put(&url).header("authorization", &auth).header("content-type", content_type).send(body),
+        _ => agent.post(&url).header("authorization", &auth).header("content-type", content_type).send(body),
+    }
+    .with_context(|| format!("{method} {path}"))?;
+    Ok((answer.status().as_u16(), answer.body_mut().read_to_string()?))
+}
+
+fn healthy(server: &Server) -> anyhow::Result<()> {
+    let (status, body) = send(server, "GET", "/healthz", "", "")?;
+    anyhow::ensure!(status == 200, "healthz answered {status}: {body}");
+    Ok(())
+}
+
+/// A DAG whose `tasks` form one `next` chain of `len` pass tasks.
+fn chain(name: &str, len: usize) -> String {
+    let mut yaml = format!("dagName: {name}\ntype: flow\ntasks:\n");
+    for i in 0..len {
+        yaml.push_str(&format!("  - name: t{i}\n    category: pass\n"));
+        if i + 1 < len {
+            yaml.push_str(&format!("    next: t{}\n", i + 1));
+        }
+    }
+    yaml
+}
+
+fn start(dir: &tempfile::TempDir) -> anyhow::Result<Server> {
+    Server::start(&dir.path().join("data"), dir.path(), Some(TOKEN), &[])
+}
+
+/// Before the fix, the recursive cycle check overflowed a tokio worker's stack on a
+/// chain of a few thousand tasks and the whole server died of SIGABRT.
+#[test]
+fn a_long_task_chain_is_refused_on_every_route_and_the_server_lives() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let long = chain("long", 20_000);
+    let routes = [
+        ("POST", "/v1/flows?name=long"),
+        ("PUT", "/v1/flows/long"),
+        ("POST", "/flow/bg/manage/descriptor/add_descriptor.json?business_id=b&feature_name=f"),
+    ];
+    for (method, path) in routes {
+        let (status, body) = send(&server, method, path, "text/yaml", &long)?;
+        assert_eq!(status, 400, "{method} {path}: {body}");
+        assert!(body.contains("20000 tasks; at most 2000"), "{method} {path}: {body}");
+        healthy(&server)?;
+    }
+    let fnf = json!({"Name": "long", "Definition": long}).to_string();
+    let (status, body) = send(&server, "POST", "/fnf/CreateFlow", "application/json", &fnf)?;
+    assert_eq!(status, 400, "{body}");
+    healthy(&server)?;
+
+    // Within the limit, a long chain is accepted and runs to its end.
+    let (status, body) = send(&server, "POST", "/v1/flows?name=chain", "text/yaml", &chain("chain", 2_000))?;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) =
+        send(&server, "POST", "/v1/flows/chain/executions?sync=true&timeout_ms=120000", "application/json", "{}")?;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body)?;
+    assert_eq!(view["status"], "Succeeded", "{body}");
+    Ok(())
+}
+
+/// Before the fix, 32k levels of flow nesting took the YAML parser 14 s on an async
+/// worker, and a JSON body 100k deep was parsed a second time as YAML for 80-108 s.
+#[test]
+fn deeply_nested_definitions_are_refused_before_parsing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let flow_yaml = format!("tasks: {}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let (status, body) = send(&server, "POST", "/v1/flows?name=deep", "text/yaml", &flow_yaml)?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nests deeper than 64 levels"), "{body}");
+
+    let mut block_yaml = String::from("tasks:\n");
+    for level in 0..300 {
+        block_yaml.push_str(&format!("{}- k{level}:\n", " ".repeat(level + 2)));
+    }
+    let (status, body) = send(&server, "POST", "/v1/flows?name=deep", "text/yaml", &block_yaml)?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nests deeper than 64 levels"), "{body}");
+
+    // A JSON body that does not parse is refused as JSON, not parsed again as YAML.
+    let json_body = format!("{{\"name\": \"deep\", \"definition\": \"{}", "[".repeat(100_000));
+    let (status, body) = send(&server, "POST", "/v1/flows", "application/json", &json_body)?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not valid JSON"), "{body}");
+    // JSON of another shape is the definition text itself, and is measured before parsing.
+    let json_body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let (status, body) = send(&server, "POST", "/v1/flows?name=deep", "application/json", &json_body)?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nests deeper than 64 levels"), "{body}");
+
+    // Deep expressions inside an otherwise small definition.
+    let condition = format!("{}$.a{}", "(".repeat(3_000), ")".repeat(3_000));
+    let yaml = format!(
+        "dagName: cond\ntasks:\n  - name: r\n    category: return\n    conditions: ['{condition}']\n    next: p\n  \
+         - name: p\n    category: pass\n"
+    );
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", &yaml)?;
+    assert_eq!(status, 400, "{body}");
+    let path = format!("$.input{}", "[?(@.a".repeat(100));
+    let yaml = format!(
+        "dagName: path\ntasks:\n  - name: p\n    category: pass\n    inputMappings: [{{source: '{path}', target: $.input.x}}]\n"
+    );
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", &yaml)?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nests brackets deeper than 16"), "{body}");
+    healthy(&server)?;
+    let (status, body) = send(&server, "GET", "/v1/flows", "", "")?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body)?["total"], 0, "nothing was stored: {body}");
+    Ok(())
+}
