@@ -7,7 +7,7 @@ use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 
 use crate::error::ServiceError;
-use crate::store::{App, Store, TokenGrant};
+use crate::store::{App, Store, StoreError, TokenGrant, TokenInfo};
 
 /// Prefix of tokens cloudexec generates, so they are recognisable in logs and configs.
 pub const TOKEN_PREFIX: &str = "ce_";
@@ -16,7 +16,8 @@ pub const TOKEN_PREFIX: &str = "ce_";
 #[derive(Clone)]
 pub struct Apps {
     store: Arc<dyn Store>,
-    /// Grants of tokens seen before: tokens are never revoked yet, so this is exact.
+    /// Grants of tokens seen before, by hash; a revoked token is removed here as it is
+    /// deleted from the store, so this stays exact on one node.
     grants: Arc<DashMap<String, TokenGrant>>,
 }
 
@@ -29,6 +30,25 @@ impl std::fmt::Debug for Apps {
 /// The sha256 of a token, as stored.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Shortest token an operator may choose.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// Refuses a chosen token that is too short or has characters a header cannot carry.
+pub fn check_chosen_token(token: &str) -> Result<(), ServiceError> {
+    if token.trim().is_empty() {
+        return Err(ServiceError::InvalidArgument("a token must not be empty".into()));
+    }
+    if token.len() < MIN_TOKEN_LEN {
+        return Err(ServiceError::InvalidArgument(format!("a token must have at least {MIN_TOKEN_LEN} characters")));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ServiceError::InvalidArgument(
+            "a token must be printable ASCII without spaces (it travels in a header)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A new random token.
@@ -65,27 +85,57 @@ impl Apps {
             return Err(ServiceError::InvalidArgument("an app name must have 1 to 128 characters".into()));
         }
         let app = self.store.create_app(name).await?;
-        let token = self.issue_token(app.app_key).await?;
+        let (_, token) = self.issue_token(app.app_key).await?;
         Ok((app, token))
     }
 
-    /// A new token for an existing app.
-    pub async fn issue_token(&self, app_key: i64) -> Result<String, ServiceError> {
+    /// A new token for an existing app: its id and the token (shown this once).
+    pub async fn issue_token(&self, app_key: i64) -> Result<(i64, String), ServiceError> {
+        self.require_app(app_key).await?;
+        let token = new_token()?;
+        let id = self.store.insert_token(&hash_token(&token), TokenGrant::App(app_key)).await?;
+        Ok((id, token))
+    }
+
+    async fn require_app(&self, app_key: i64) -> Result<App, ServiceError> {
         self.store
             .get_app(app_key)
             .await?
-            .ok_or_else(|| ServiceError::NotFound { kind: "App", what: format!("app {app_key}") })?;
-        let token = new_token()?;
-        self.store.insert_token(&hash_token(&token), TokenGrant::App(app_key)).await?;
-        Ok(token)
+            .ok_or_else(|| ServiceError::NotFound { kind: "App", what: format!("app {app_key}") })
     }
 
-    /// Registers a token chosen by the operator (flags, environment) for `grant`.
-    pub async fn register_token(&self, token: &str, grant: TokenGrant) -> Result<(), ServiceError> {
-        if token.len() < 16 {
-            return Err(ServiceError::InvalidArgument("a token must have at least 16 characters".into()));
+    /// Makes `token` (chosen by the operator, or generated at first start) the start token
+    /// of `grant`; the one the previous start used is refused from now on.
+    pub async fn register_start_token(&self, token: &str, grant: TokenGrant) -> Result<(), ServiceError> {
+        check_chosen_token(token)?;
+        let revoked = self.store.replace_start_token(&hash_token(token), grant).await.map_err(|e| match e {
+            StoreError::AlreadyExists(_) => ServiceError::InvalidArgument(format!(
+                "this token already grants {}; the admin token and each app's token must differ",
+                if grant == TokenGrant::Admin { "an app" } else { "the admin or another app" }
+            )),
+            other => other.into(),
+        })?;
+        for hash in revoked {
+            self.grants.remove(&hash);
         }
-        self.store.insert_token(&hash_token(token), grant).await?;
+        Ok(())
+    }
+
+    /// An app's tokens (ids and times, never the tokens).
+    pub async fn tokens(&self, app_key: i64) -> Result<Vec<TokenInfo>, ServiceError> {
+        self.require_app(app_key).await?;
+        Ok(self.store.list_tokens(app_key).await?)
+    }
+
+    /// Revokes an app's token by id: it is refused from this request on.
+    pub async fn revoke_token(&self, app_key: i64, id: i64) -> Result<(), ServiceError> {
+        self.require_app(app_key).await?;
+        let hash = self
+            .store
+            .delete_token(app_key, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound { kind: "Token", what: format!("token {id} of app {app_key}") })?;
+        self.grants.remove(&hash);
         Ok(())
     }
 

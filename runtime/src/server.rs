@@ -9,13 +9,14 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::apps::{Apps, new_token};
+use crate::apps::{Apps, check_chosen_token, new_token};
 use crate::bins::Bins;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::ServiceError;
 use crate::flows::driver::FlowsConfig;
 use crate::flows::service::Flows;
 use crate::functions::{Functions, JobRunner, RunnerConfig};
+use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, TokenGrant};
@@ -53,6 +54,8 @@ pub struct ServerConfig {
     pub runner: RunnerConfig,
     /// Request body cap.
     pub max_body_bytes: usize,
+    /// Connection cap and header/body read deadlines.
+    pub connections: ConnectionLimits,
     /// Engine settings; without a cache dir, compiled modules go to the data dir.
     pub engine: EngineConfig,
     /// Flow limits; the callback base URL defaults to the listening address.
@@ -70,6 +73,7 @@ impl ServerConfig {
             app_token: None,
             runner: RunnerConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            connections: ConnectionLimits::default(),
             engine: EngineConfig::default(),
             flows: FlowsConfig::default(),
             public_url: None,
@@ -96,6 +100,7 @@ pub struct Server {
     /// Tokens of the admin and the default app.
     pub bootstrap: Bootstrap,
     public_url: Option<String>,
+    connections: ConnectionLimits,
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServerError {
@@ -106,7 +111,7 @@ impl Server {
     /// Opens the store, migrates it, bootstraps tokens and starts the job dispatcher.
     pub async fn open(config: ServerConfig) -> Result<Self, ServerError> {
         let dir = &config.data_dir;
-        std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+        create_private(dir)?;
         let store = Arc::new(SqliteStore::open(&dir.join(DATABASE_FILE)).map_err(ServiceError::from)?);
         let cache_dir = config.engine.cache_dir.clone().unwrap_or_else(|| dir.join(MODULE_CACHE_DIR));
         let engine_config = EngineConfig { cache_dir: Some(cache_dir), ..config.engine.clone() };
@@ -119,8 +124,16 @@ impl Server {
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor());
         let flows = Flows::new(dyn_store, jobs.clone(), config.flows.clone());
-        let state = AppState { apps, functions, jobs, bins, flows, max_body_bytes: config.max_body_bytes };
-        Ok(Self { state, store, bootstrap, public_url: config.public_url })
+        let state = AppState {
+            apps,
+            functions,
+            jobs,
+            bins,
+            flows,
+            max_body_bytes: config.max_body_bytes,
+            body_timeout: config.connections.body_timeout,
+        };
+        Ok(Self { state, store, bootstrap, public_url: config.public_url, connections: config.connections })
     }
 
     /// The services behind the API (for in-process callers such as `cloudexec flow run`).
@@ -151,7 +164,7 @@ impl Server {
             Ok(n) => tracing::info!(executions = n, "resumed unfinished flow executions"),
             Err(error) => tracing::error!(%error, "resuming flow executions failed"),
         }
-        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        let served = listener::serve(listener, self.router(), self.connections, shutdown).await;
         self.state.flows.shutdown().await;
         self.state.jobs.shutdown().await;
         let store = self.store.clone();
@@ -191,34 +204,71 @@ pub async fn shutdown_signal() {
 }
 
 /// First start: an admin token and a default app with a token, written into the data
-/// dir. Later starts: the files are read back; tokens given in the config are added.
+/// dir. Later starts: the files are read back. Tokens given in the config replace the
+/// files' and become the start tokens: the previous start's are refused from then on.
 async fn bootstrap(apps: &Apps, store: &dyn Store, config: &ServerConfig) -> Result<Bootstrap, ServerError> {
+    for given in [&config.admin_token, &config.app_token].into_iter().flatten() {
+        check_chosen_token(given)?;
+    }
     let dir = &config.data_dir;
-    let admin_token = token_file(dir, ADMIN_TOKEN_FILE, config.admin_token.as_deref())?;
-    apps.register_token(&admin_token, TokenGrant::Admin).await?;
+    let admin_token = start_token(dir, ADMIN_TOKEN_FILE, config.admin_token.as_deref())?;
+    let app_token = start_token(dir, APP_TOKEN_FILE, config.app_token.as_deref())?;
+    if admin_token == app_token {
+        return Err(ServiceError::InvalidArgument("the admin token and the app token must differ".into()).into());
+    }
+    apps.register_start_token(&admin_token, TokenGrant::Admin).await?;
     let app = match apps.list().await?.into_iter().next() {
         Some(app) => app,
         None => store.create_app("default").await.map_err(ServiceError::from)?,
     };
-    let app_token = token_file(dir, APP_TOKEN_FILE, config.app_token.as_deref())?;
-    apps.register_token(&app_token, TokenGrant::App(app.app_key)).await?;
+    apps.register_start_token(&app_token, TokenGrant::App(app.app_key)).await?;
+    for (name, token) in [(ADMIN_TOKEN_FILE, &admin_token), (APP_TOKEN_FILE, &app_token)] {
+        let path = dir.join(name);
+        write_private(&path, token).map_err(|e| io_error("write", &path, e))?;
+    }
     Ok(Bootstrap { admin_token, app_key: app.app_key, app_token })
 }
 
-/// The token in `dir/name`: the one given (written there), the one already there, or a new one.
-fn token_file(dir: &Path, name: &str, given: Option<&str>) -> Result<String, ServerError> {
+/// The token of this start: the one given, the one in `dir/name`, or a new one.
+fn start_token(dir: &Path, name: &str, given: Option<&str>) -> Result<String, ServerError> {
+    if let Some(token) = given {
+        return Ok(token.to_string());
+    }
     let path = dir.join(name);
-    let token = match given {
-        Some(token) => token.to_string(),
-        None => match std::fs::read_to_string(&path) {
-            Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
-            Ok(_) => new_token()?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_token()?,
-            Err(e) => return Err(io_error("read", &path, e)),
-        },
-    };
-    write_private(&path, &token).map_err(|e| io_error("write", &path, e))?;
-    Ok(token)
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
+        Ok(_) => Ok(new_token()?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(new_token()?),
+        Err(e) => Err(io_error("read", &path, e)),
+    }
+}
+
+/// Creates the data dir (0700) and the database file (0600) private to this user: the
+/// database holds every app's inputs, outputs and logs. SQLite gives its `-wal` and
+/// `-shm` files the database file's mode.
+fn create_private(dir: &Path) -> Result<(), ServerError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_error("protect", dir, e))?;
+        let db = dir.join(DATABASE_FILE);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&db)
+            .map_err(|e| io_error("create", &db, e))?;
+        for file in [DATABASE_FILE.to_string(), format!("{DATABASE_FILE}-wal"), format!("{DATABASE_FILE}-shm")] {
+            let path = dir.join(file);
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| io_error("protect", &path, e))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {

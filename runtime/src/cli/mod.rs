@@ -99,7 +99,8 @@ pub enum Command {
     RunBin(run_bin::RunBinArgs),
     /// Start the HTTP server with its embedded database.
     Serve(serve::ServeArgs),
-    /// Print the default app's token from a server's data dir.
+    /// Print the default app's token from a server's data dir; `token list|issue|revoke`
+    /// manage an app's tokens on a running server (with the admin token).
     Token(serve::TokenArgs),
     /// Upload a function to a running server (create it, or give an existing one new code).
     Deploy(client::DeployArgs),

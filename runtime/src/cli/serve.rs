@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{CliError, ExitCode};
 use crate::functions::RunnerConfig;
+use crate::http::listener::ConnectionLimits;
 use crate::server::{APP_TOKEN_FILE, Server, ServerConfig};
 
 /// Arguments of `cloudexec serve`.
@@ -30,14 +32,28 @@ pub struct ServeArgs {
     /// Sync invocations waiting for a slot before new ones get 429.
     #[arg(long, default_value_t = RunnerConfig::default().max_queue)]
     pub max_queue: usize,
+    /// Open connections at most; further ones wait in the listen backlog.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's head; a keep-alive connection idle this long is closed.
+    #[arg(long, default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body (408 after).
+    #[arg(long, default_value_t = ConnectionLimits::default().body_timeout.as_secs())]
+    pub body_timeout_secs: u64,
 }
 
-/// Arguments of `cloudexec token`.
+/// Arguments of `cloudexec token`: alone, it prints the default app's token from the data
+/// dir; `list`, `issue` and `revoke` manage an app's tokens on a running server.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct TokenArgs {
     /// The server's data dir.
     #[arg(long, default_value = "./data", env = "CLOUDEXEC_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// Manage tokens on a running server instead.
+    #[command(subcommand)]
+    pub command: Option<super::client::tokens::TokenCommand>,
 }
 
 pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
@@ -51,6 +67,11 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         config.app_token = args.token;
         config.runner.max_concurrency = args.max_concurrency;
         config.runner.max_queue = args.max_queue;
+        config.connections = ConnectionLimits {
+            max_connections: args.max_connections.max(1),
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+        };
         let internal = |e: &dyn std::fmt::Display| CliError { message: e.to_string(), code: ExitCode::Internal };
         let server = Server::open(config).await.map_err(|e| internal(&e))?;
         let b = &server.bootstrap;
@@ -65,6 +86,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(super) fn token(args: TokenArgs) -> Result<ExitCode, CliError> {
+    if let Some(command) = args.command {
+        return super::client::tokens::token(command);
+    }
     let path = args.data_dir.join(APP_TOKEN_FILE);
     let token = std::fs::read_to_string(&path).map_err(|e| CliError {
         message: format!(

@@ -41,14 +41,39 @@ pub(super) async fn list(State(s): State<AppState>, _: AdminCaller) -> Result<Js
     Ok(Json(json!({"items": s.apps.list().await?})))
 }
 
-/// A new token for an app (admin token).
+/// A new token for an app (admin token): shown this once; its `id` revokes it.
 #[utoipa::path(post, path = "/v1/apps/{app_key}/tokens", tag = "admin", params(("app_key" = i64, Path)),
-    responses((status = 201, body = Object, description = "`{appKey, token}`"), (status = 404, body = ErrorView)))]
+    responses((status = 201, body = Object, description = "`{appKey, id, token}`"), (status = 404, body = ErrorView)))]
 pub(super) async fn issue_token(
     State(s): State<AppState>,
     _: AdminCaller,
     Path(app_key): Path<i64>,
 ) -> Result<(StatusCode, Json<Json_>), ApiError> {
-    let token = s.apps.issue_token(app_key).await?;
-    Ok((StatusCode::CREATED, Json(json!({"appKey": app_key, "token": token}))))
+    let (id, token) = s.apps.issue_token(app_key).await?;
+    Ok((StatusCode::CREATED, Json(json!({"appKey": app_key, "id": id, "token": token}))))
+}
+
+/// An app's tokens (admin token): ids, origins and creation times, never the tokens.
+#[utoipa::path(get, path = "/v1/apps/{app_key}/tokens", tag = "admin", params(("app_key" = i64, Path)),
+    responses((status = 200, body = Object, description = "`{items: [{id, app_key, origin, created_at}]}`"),
+        (status = 404, body = ErrorView)))]
+pub(super) async fn list_tokens(
+    State(s): State<AppState>,
+    _: AdminCaller,
+    Path(app_key): Path<i64>,
+) -> Result<Json<Json_>, ApiError> {
+    Ok(Json(json!({"items": s.apps.tokens(app_key).await?})))
+}
+
+/// Revoke an app's token by id (admin token): refused from the next request on.
+#[utoipa::path(delete, path = "/v1/apps/{app_key}/tokens/{id}", tag = "admin",
+    params(("app_key" = i64, Path), ("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorView)))]
+pub(super) async fn revoke_token(
+    State(s): State<AppState>,
+    _: AdminCaller,
+    Path((app_key, id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    s.apps.revoke_token(app_key, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

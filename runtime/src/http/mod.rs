@@ -12,6 +12,7 @@ pub(crate) mod flow_views;
 pub(crate) mod flows;
 mod functions;
 mod jobs;
+pub mod listener;
 pub mod openapi;
 pub(crate) mod services;
 pub(crate) mod views;
@@ -45,11 +46,14 @@ pub struct AppState {
     pub flows: Flows,
     /// Request body cap.
     pub max_body_bytes: usize,
+    /// Time a request's whole body may take to arrive.
+    pub body_timeout: std::time::Duration,
 }
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let limit = state.max_body_bytes;
+    let body_timeout = state.body_timeout;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
@@ -58,7 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/docs/swagger-ui-bundle.js", get(openapi::bundle))
         .route("/docs/swagger-ui.css", get(openapi::stylesheet))
         .route("/v1/apps", post(admin::create).get(admin::list))
-        .route("/v1/apps/{app_key}/tokens", post(admin::issue_token))
+        .route("/v1/apps/{app_key}/tokens", post(admin::issue_token).get(admin::list_tokens))
+        .route("/v1/apps/{app_key}/tokens/{id}", axum::routing::delete(admin::revoke_token))
         .route("/v1/functions", post(functions::create).get(functions::list))
         .route("/v1/functions/{name}", get(functions::get).patch(functions::update).delete(functions::delete))
         .route("/v1/functions/{name}/invoke", post(functions::invoke))
@@ -91,13 +96,20 @@ pub fn router(state: AppState) -> Router {
         .merge(compat::seed003::routes())
         .merge(compat::seed004::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(move |req, next| listener::read_body_within(body_timeout, limit, req, next)))
         .with_state(state)
 }
 
 async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
     let text = s.jobs.metrics().await;
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    let message = format!("{} is not allowed on {}", req.method(), req.uri().path());
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", message)
 }
 
 async fn not_found(req: Request) -> ApiError {

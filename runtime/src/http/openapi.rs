@@ -14,7 +14,7 @@ use super::{admin, flow_views, flows, functions, jobs, views};
 #[openapi(
     info(title = "cloudexec", description = "Serverless runtime for WebAssembly components: the native /v1 API."),
     paths(
-        admin::create, admin::list, admin::issue_token,
+        admin::create, admin::list, admin::issue_token, admin::list_tokens, admin::revoke_token,
         functions::create, functions::list, functions::get, functions::update, functions::delete,
         functions::invoke, functions::jobs, jobs::get, jobs::log,
         flows::create, flows::list, flows::get, flows::update, flows::delete, flows::start, flows::executions,

@@ -40,8 +40,16 @@ pub trait Store: Send + Sync + 'static {
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
     /// One app.
     async fn get_app(&self, app_key: i64) -> StoreResult<Option<App>>;
-    /// Records a token by its hash (the token itself is never stored).
-    async fn insert_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<()>;
+    /// Records an issued token by its hash (the token itself is never stored); its id.
+    async fn insert_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<i64>;
+    /// Makes this the start token of `grant`: the start tokens of that grant the previous
+    /// start recorded are deleted (their hashes are returned); `AlreadyExists` when the
+    /// token already grants something else.
+    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<Vec<String>>;
+    /// An app's tokens, oldest first.
+    async fn list_tokens(&self, app_key: i64) -> StoreResult<Vec<TokenInfo>>;
+    /// Deletes an app's token by id; returns its hash, or `None` when the app has no such token.
+    async fn delete_token(&self, app_key: i64, id: i64) -> StoreResult<Option<String>>;
     /// What a token (by hash) grants, if it exists.
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>>;
 

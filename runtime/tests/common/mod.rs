@@ -20,6 +20,7 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A `cloudexec serve` child, killed when dropped.
+#[derive(Debug)]
 pub struct Server {
     child: Child,
     pub url: String,

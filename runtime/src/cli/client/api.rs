@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::ClientFlags;
 use crate::cli::{CliError, ExitCode};
-use crate::server::APP_TOKEN_FILE;
+use crate::server::{ADMIN_TOKEN_FILE, APP_TOKEN_FILE};
 
 /// Largest answer read (logs and job pages stay far below it).
 const MAX_ANSWER_BYTES: u64 = 64 * 1024 * 1024;
@@ -66,11 +66,20 @@ impl Answer {
 impl Api {
     /// The server and token the flags name.
     pub fn new(flags: &ClientFlags) -> Result<Self, CliError> {
-        let token = token(flags.token.as_deref(), &flags.data_dir)?;
+        let token = token(flags.token.as_deref(), &flags.data_dir, APP_TOKEN_FILE, "--token nor CLOUDEXEC_TOKEN")?;
+        Ok(Self::connect(&flags.server, token, flags.json))
+    }
+
+    /// The server with the admin token: the one given, else `<data_dir>/admin-token`.
+    pub fn admin(server: &str, given: Option<&str>, data_dir: &Path, json: bool) -> Result<Self, CliError> {
+        let token = token(given, data_dir, ADMIN_TOKEN_FILE, "--admin-token nor CLOUDEXEC_ADMIN_TOKEN")?;
+        Ok(Self::connect(server, token, json))
+    }
+
+    fn connect(server: &str, token: String, json: bool) -> Self {
         let config =
             ureq::Agent::config_builder().http_status_as_error(false).timeout_connect(Some(CONNECT_TIMEOUT)).build();
-        let base = flags.server.trim_end_matches('/').to_string();
-        Ok(Self { agent: config.into(), base, token, json: flags.json })
+        Self { agent: config.into(), base: server.trim_end_matches('/').to_string(), token, json }
     }
 
     /// Sends a request to `path` (already encoded) with `query` pairs (encoded here).
@@ -142,20 +151,20 @@ fn exit_code(status: u16, code: &str) -> ExitCode {
     }
 }
 
-/// The token: the one given, else the one in `<data_dir>/token`.
-fn token(given: Option<&str>, data_dir: &Path) -> Result<String, CliError> {
+/// The token: the one given, else the one in `<data_dir>/<file>`.
+fn token(given: Option<&str>, data_dir: &Path, file: &str, flags: &str) -> Result<String, CliError> {
     if let Some(token) = given.map(str::trim).filter(|t| !t.is_empty()) {
         return Ok(token.to_string());
     }
-    let path = data_dir.join(APP_TOKEN_FILE);
+    let path = data_dir.join(file);
     let why = match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
         Ok(_) => "it is empty".to_string(),
         Err(e) => e.to_string(),
     };
     Err(CliError::input(format!(
-        "no token found: neither --token nor CLOUDEXEC_TOKEN is set, and {} cannot be used ({why}); \
-         pass --data-dir of the server or --token",
+        "no token found: neither {flags} is set, and {} cannot be used ({why}); \
+         pass --data-dir of the server or the token",
         path.display()
     )))
 }

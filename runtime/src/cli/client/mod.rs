@@ -6,6 +6,7 @@ pub(super) mod bins;
 pub(super) mod flows;
 mod render;
 pub(super) mod services;
+pub(super) mod tokens;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{db_error, now_us};
-use crate::store::{App, StoreError, TokenGrant};
+use crate::store::{App, StoreError, TokenGrant, TokenInfo, TokenOrigin};
 
 pub(super) fn create_app(conn: &Connection, name: &str) -> Result<App, StoreError> {
     let created_at = now_us();
@@ -24,18 +24,70 @@ pub(super) fn get_app(conn: &Connection, app_key: i64) -> rusqlite::Result<Optio
     .optional()
 }
 
-pub(super) fn insert_token(conn: &Connection, hash: &str, grant: TokenGrant) -> Result<(), StoreError> {
-    let (app_key, admin) = match grant {
+/// `(app_key, is_admin)` columns of a grant.
+fn columns(grant: TokenGrant) -> (Option<i64>, i64) {
+    match grant {
         TokenGrant::Admin => (None, 1),
         TokenGrant::App(key) => (Some(key), 0),
-    };
+    }
+}
+
+pub(super) fn insert_token(conn: &Connection, hash: &str, grant: TokenGrant) -> Result<i64, StoreError> {
+    let (app_key, admin) = columns(grant);
     conn.execute(
-        "INSERT INTO tokens (token_hash, app_key, is_admin, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (token_hash) DO NOTHING",
+        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at) VALUES (?1, ?2, ?3, 'issued', ?4)",
         params![hash, app_key, admin, now_us()],
     )
     .map_err(db_error)?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
+}
+
+pub(super) fn replace_start_token(conn: &Connection, hash: &str, grant: TokenGrant) -> Result<Vec<String>, StoreError> {
+    if let Some(existing) = find_token(conn, hash).map_err(db_error)?
+        && existing != grant
+    {
+        return Err(StoreError::AlreadyExists("a token that grants something else".into()));
+    }
+    let (app_key, admin) = columns(grant);
+    let same_grant = "origin = 'start' AND is_admin = ?1 AND app_key IS ?2 AND token_hash <> ?3";
+    let mut stmt = conn.prepare(&format!("SELECT token_hash FROM tokens WHERE {same_grant}")).map_err(db_error)?;
+    let revoked = stmt
+        .query_map(params![admin, app_key, hash], |r| r.get(0))
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<String>>>)
+        .map_err(db_error)?;
+    conn.execute(&format!("DELETE FROM tokens WHERE {same_grant}"), params![admin, app_key, hash]).map_err(db_error)?;
+    conn.execute(
+        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at) VALUES (?1, ?2, ?3, 'start', ?4)
+         ON CONFLICT (token_hash) DO UPDATE SET origin = 'start'",
+        params![hash, app_key, admin, now_us()],
+    )
+    .map_err(db_error)?;
+    Ok(revoked)
+}
+
+pub(super) fn list_tokens(conn: &Connection, app_key: i64) -> rusqlite::Result<Vec<TokenInfo>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, origin, created_at FROM tokens WHERE app_key = ?1 AND is_admin = 0 ORDER BY id")?;
+    let rows = stmt.query_map([app_key], |r| {
+        let origin: String = r.get(1)?;
+        Ok(TokenInfo {
+            id: r.get(0)?,
+            app_key: Some(app_key),
+            origin: if origin == "start" { TokenOrigin::Start } else { TokenOrigin::Issued },
+            created_at: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub(super) fn delete_token(conn: &Connection, app_key: i64, id: i64) -> Result<Option<String>, StoreError> {
+    conn.query_row(
+        "DELETE FROM tokens WHERE id = ?1 AND app_key = ?2 AND is_admin = 0 RETURNING token_hash",
+        params![id, app_key],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db_error)
 }
 
 pub(super) fn find_token(conn: &Connection, hash: &str) -> rusqlite::Result<Option<TokenGrant>> {

@@ -6,7 +6,7 @@ use super::{SqliteStore, apps, bins, executions, flows, functions, jobs};
 use crate::store::{
     App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionUpdate, FlowRecord, FunctionRecord,
     FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction, NewJob, PageRequest,
-    ServiceRecord, Store, StoreResult, TokenGrant,
+    ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
 };
 
 #[async_trait]
@@ -24,9 +24,22 @@ impl Store for SqliteStore {
         self.read(move |c| apps::get_app(c, app_key)).await
     }
 
-    async fn insert_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<()> {
+    async fn insert_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<i64> {
         let hash = token_hash.to_string();
         self.write(move |c| apps::insert_token(c, &hash, grant)).await
+    }
+
+    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<Vec<String>> {
+        let hash = token_hash.to_string();
+        self.write(move |c| apps::replace_start_token(c, &hash, grant)).await
+    }
+
+    async fn list_tokens(&self, app_key: i64) -> StoreResult<Vec<TokenInfo>> {
+        self.read(move |c| apps::list_tokens(c, app_key)).await
+    }
+
+    async fn delete_token(&self, app_key: i64, id: i64) -> StoreResult<Option<String>> {
+        self.write(move |c| apps::delete_token(c, app_key, id)).await
     }
 
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>> {

@@ -1,31 +1,9 @@
-//! Requests that used to crash or stall the real `cloudexec serve` (issue 10): each gets
-//! a clear 4xx and the server keeps serving.
+//! Flow definitions that used to crash or stall the server: each gets a clear 400 and the
+//! server keeps serving.
 
-mod common;
-
-use anyhow::Context;
-use common::{Server, TOKEN};
 use serde_json::{Value, json};
 
-/// One request with the app token; any status comes back as `(status, body)`.
-fn send(server: &Server, method: &str, path: &str, content_type: &str, body: &str) -> anyhow::Result<(u16, String)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let url = format!("{}{path}", server.url);
-    let auth = format!("Bearer {TOKEN}");
-    let mut answer = match method {
-        "GET" => agent.get(&url).header("authorization", &auth).call(),
-        "PUT" => agent.put(&url).header("authorization", &auth).header("content-type", content_type).send(body),
-        _ => agent.post(&url).header("authorization", &auth).header("content-type", content_type).send(body),
-    }
-    .with_context(|| format!("{method} {path}"))?;
-    Ok((answer.status().as_u16(), answer.body_mut().read_to_string()?))
-}
-
-fn healthy(server: &Server) -> anyhow::Result<()> {
-    let (status, body) = send(server, "GET", "/healthz", "", "")?;
-    anyhow::ensure!(status == 200, "healthz answered {status}: {body}");
-    Ok(())
-}
+use super::{healthy, send, start};
 
 /// A DAG whose `tasks` form one `next` chain of `len` pass tasks.
 fn chain(name: &str, len: usize) -> String {
@@ -37,10 +15,6 @@ fn chain(name: &str, len: usize) -> String {
         }
     }
     yaml
-}
-
-fn start(dir: &tempfile::TempDir) -> anyhow::Result<Server> {
-    Server::start(&dir.path().join("data"), dir.path(), Some(TOKEN), &[])
 }
 
 /// Before the fix, the recursive cycle check overflowed a tokio worker's stack on a

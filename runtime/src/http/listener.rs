@@ -1,0 +1,112 @@
+//! Accepting connections with limits, so a client that opens connections and never
+//! finishes a request cannot hold the server's memory and sockets: at most
+//! `max_connections` at once (more wait in the kernel's backlog), a deadline for each
+//! request head that also closes idle keep-alive connections, and a deadline for reading
+//! a request's whole body (see [`read_body_within`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use super::error::ApiError;
+
+/// Connection limits of a server, each set by a `cloudexec serve` flag.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Open connections at most; further ones wait to be accepted.
+    pub max_connections: usize,
+    /// Time to receive a request's head; also how long a keep-alive connection may idle.
+    pub header_timeout: Duration,
+    /// Time to receive a request's whole body once its head arrived.
+    pub body_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self { max_connections: 4096, header_timeout: Duration::from_secs(10), body_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// Serves `router` on `listener` with `limits` until `shutdown` resolves, then lets the
+/// open connections finish their requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Middleware: reads the whole request body within `timeout` (408 `RequestTimeout`
+/// otherwise) and at most `limit` bytes (413 `EntityTooLarge`), before the handler runs.
+/// A client that sends its body a byte at a time cannot hold a handler for ever.
+pub async fn read_body_within(timeout: Duration, limit: usize, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => return body_error(&error).into_response(),
+        Err(_) => {
+            let message = format!("the request body did not arrive within {} s", timeout.as_secs_f64());
+            return ApiError::new(StatusCode::REQUEST_TIMEOUT, "RequestTimeout", message).into_response();
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// A body read error: too large, or the client broke off.
+fn body_error(error: &axum::Error) -> ApiError {
+    let too_large = std::error::Error::source(error)
+        .is_some_and(|source| source.downcast_ref::<http_body_util::LengthLimitError>().is_some());
+    if too_large {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "EntityTooLarge", "the request body is too large")
+    } else {
+        ApiError::invalid(format!("the request body could not be read: {error}"))
+    }
+}
