@@ -31,14 +31,16 @@ fn invoke_prints_output_log_memory_and_time() -> anyhow::Result<()> {
 #[test]
 fn invoke_json_report_and_exit_codes_follow_the_outcome() -> anyhow::Result<()> {
     let hostile = guest("hostile")?;
+    // Only the endless loop gets a short deadline: the memory bomb must reach its cap
+    // first however busy the machine is.
     let cases = [
-        (r#"{"action":"error"}"#, 1, "guest_error"),
-        (r#"{"action":"loop"}"#, 4, "deadline_exceeded"),
-        (r#"{"action":"bomb"}"#, 5, "memory_limit_exceeded"),
-        (r#"{"action":"panic"}"#, 6, "trap"),
+        (r#"{"action":"error"}"#, "30000", 1, "guest_error"),
+        (r#"{"action":"loop"}"#, "300", 4, "deadline_exceeded"),
+        (r#"{"action":"bomb"}"#, "30000", 5, "memory_limit_exceeded"),
+        (r#"{"action":"panic"}"#, "30000", 6, "trap"),
     ];
-    for (input, code, kind) in cases {
-        let out = cloudexec(&["invoke", &hostile, "--input", input, "--timeout-ms", "300", "--json"])?;
+    for (input, timeout_ms, code, kind) in cases {
+        let out = cloudexec(&["invoke", &hostile, "--input", input, "--timeout-ms", timeout_ms, "--json"])?;
         assert_eq!(out.status.code(), Some(code), "{input}: {}", stdout(&out));
         let report: Value = serde_json::from_slice(&out.stdout)?;
         assert_eq!(report["ok"], Value::Bool(false));

@@ -111,7 +111,7 @@ fn async_jobs_survive_a_kill_9_of_the_server() -> anyhow::Result<()> {
     let printed = first.stdout_text();
     assert!(printed.contains(&format!("app 1 token: {TOKEN}")) && printed.contains("admin token: "), "{printed}");
 
-    first.cli(&["deploy", &guest("hostile")?, "--name", "hostile", "--async-timeout-ms", "3000"])?.expect(0)?;
+    first.cli(&["deploy", &guest("hostile")?, "--name", "hostile", "--async-timeout-ms", "10000"])?.expect(0)?;
     let inputs = [json!({"action": "loop"}), json!({"action": "echo", "n": 1}), json!({"action": "echo", "n": 2})];
     let mut ids = Vec::new();
     for input in &inputs {
