@@ -45,6 +45,9 @@ pub enum ServiceError {
     /// Too much work in flight.
     #[error("{0}")]
     Throttled(String),
+    /// The server's storage is full: nothing of the request was stored (503).
+    #[error("the server's storage is full; nothing of this request was stored ({0})")]
+    StorageFull(String),
     /// Our fault; details go to the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -62,6 +65,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::AlreadyExists(what) => Self::AlreadyExists { kind: "Function", what },
             StoreError::NotFound(what) => Self::NotFound { kind: "Resource", what },
+            StoreError::Full(message) => Self::StorageFull(message),
             StoreError::Database(message) => Self::Internal(message),
         }
     }

@@ -18,7 +18,7 @@ use crate::flows::service::Flows;
 use crate::functions::{Functions, JobRunner, RunnerConfig};
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
-use crate::store::sqlite::SqliteStore;
+use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, TokenGrant};
 
 /// File in the data dir holding the admin token.
@@ -56,6 +56,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Connection cap and header/body read deadlines.
     pub connections: ConnectionLimits,
+    /// Largest the database may grow; past it writes answer 503 `StorageFull`.
+    pub max_db_bytes: Option<u64>,
     /// Engine settings; without a cache dir, compiled modules go to the data dir.
     pub engine: EngineConfig,
     /// Flow limits; the callback base URL defaults to the listening address.
@@ -74,6 +76,7 @@ impl ServerConfig {
             runner: RunnerConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             connections: ConnectionLimits::default(),
+            max_db_bytes: None,
             engine: EngineConfig::default(),
             flows: FlowsConfig::default(),
             public_url: None,
@@ -112,7 +115,8 @@ impl Server {
     pub async fn open(config: ServerConfig) -> Result<Self, ServerError> {
         let dir = &config.data_dir;
         create_private(dir)?;
-        let store = Arc::new(SqliteStore::open(&dir.join(DATABASE_FILE)).map_err(ServiceError::from)?);
+        let options = SqliteOptions { max_bytes: config.max_db_bytes };
+        let store = Arc::new(SqliteStore::open_with(&dir.join(DATABASE_FILE), options).map_err(ServiceError::from)?);
         let cache_dir = config.engine.cache_dir.clone().unwrap_or_else(|| dir.join(MODULE_CACHE_DIR));
         let engine_config = EngineConfig { cache_dir: Some(cache_dir), ..config.engine.clone() };
         let engine = Engine::new(engine_config).map_err(|e| ServiceError::Internal(e.to_string()))?;

@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's whole body (408 after).
     #[arg(long, default_value_t = ConnectionLimits::default().body_timeout.as_secs())]
     pub body_timeout_secs: u64,
+    /// Largest the database may grow, in MiB; past it writes answer 503 `StorageFull`
+    /// (as they do when the disk is full). Default: no cap.
+    #[arg(long)]
+    pub max_db_mib: Option<u64>,
 }
 
 /// Arguments of `cloudexec token`: alone, it prints the default app's token from the data
@@ -67,6 +71,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         config.app_token = args.token;
         config.runner.max_concurrency = args.max_concurrency;
         config.runner.max_queue = args.max_queue;
+        config.max_db_bytes = args.max_db_mib.map(|mib| mib.saturating_mul(1 << 20));
         config.connections = ConnectionLimits {
             max_connections: args.max_connections.max(1),
             header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),

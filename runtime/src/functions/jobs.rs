@@ -108,12 +108,19 @@ impl JobRunner {
         self.inner.executor.clone()
     }
 
+    /// `Ok` while the store takes writes; `StorageFull` while it is full.
+    pub async fn check_writable(&self) -> Result<(), ServiceError> {
+        Ok(self.inner.store.check_writable().await?)
+    }
+
     /// Guests running or queued for a slot.
     pub fn in_flight(&self) -> usize {
         self.inner.executor.in_flight()
     }
 
-    /// Runs the function now and records the finished job (`time_sensitive`).
+    /// Runs the function now and records the finished job (`time_sensitive`). The run
+    /// and its record go on when the caller stops waiting (a client that disconnects):
+    /// every run leaves its job.
     pub async fn invoke_sync(
         &self,
         app_key: i64,
@@ -127,7 +134,17 @@ impl JobRunner {
             inner.metrics.throttled();
             ServiceError::Throttled(t.to_string())
         })?;
-        self.run_now(app_key, &function, ticket, input, source).await
+        let (runner, source) = (self.clone(), source.to_string());
+        let run = tokio::spawn(async move { runner.run_now(app_key, &function, ticket, input, &source).await });
+        let recorded = run.await.map_err(|e| ServiceError::Internal(format!("a sync invocation failed: {e}")))?;
+        recorded.map_err(|e| match e {
+            // The function was deleted while it ran: its job has nowhere to go.
+            ServiceError::NotFound { .. } => ServiceError::NotFound {
+                kind: "Function",
+                what: format!("function {name:?} (deleted while the call ran; its job was not recorded)"),
+            },
+            other => other,
+        })
     }
 
     /// Runs the function for work already accepted (a flow's task): it waits for a slot
@@ -314,10 +331,54 @@ impl JobRunner {
             Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
         };
         self.count(&job.service_type, &outcome);
-        if let Err(error) = inner.store.finish_job(job.id, outcome).await {
-            tracing::error!(job = job.id, %error, "recording a finished job failed");
-        }
+        self.record_end(job.id, outcome).await;
         inner.wake.notify_one();
+    }
+
+    /// Writes a claimed job's end, retrying until it lands: the whole outcome a few
+    /// times, then only its status and why the rest was not stored (a smaller write, more
+    /// likely to fit a full disk). A job whose end never lands before the server stops
+    /// stays `executing` and runs again at the next start.
+    async fn record_end(&self, id: i64, outcome: JobOutcome) {
+        let store = &self.inner.store;
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 0u32;
+        loop {
+            let write = if attempt < FULL_OUTCOME_ATTEMPTS {
+                store.finish_job(id, outcome.clone()).await
+            } else {
+                store.finish_job(id, unstored(&outcome, attempt)).await
+            };
+            let Err(error) = write else { return };
+            tracing::error!(job = id, attempt, %error, "recording a finished job failed; retrying");
+            attempt += 1;
+            tokio::select! {
+                () = self.inner.stop.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(MAX_RECORD_DELAY);
+        }
+    }
+}
+
+/// Attempts at storing a job's whole outcome before only its failure is stored.
+const FULL_OUTCOME_ATTEMPTS: u32 = 5;
+/// Longest pause between attempts at recording a job's end.
+const MAX_RECORD_DELAY: Duration = Duration::from_secs(5);
+
+/// The outcome stored when the whole one could not be: the job failed, its output and
+/// log are gone, and the error says so.
+fn unstored(outcome: &JobOutcome, attempts: u32) -> JobOutcome {
+    JobOutcome {
+        status: JobStatus::ExecutionFailed,
+        output: None,
+        error_code: Some("ResultNotStored".into()),
+        error_message: Some(format!(
+            "the job ended ({}) but its result could not be stored after {attempts} attempts",
+            outcome.status.as_str()
+        )),
+        log: String::new(),
+        ..outcome.clone()
     }
 }
 

@@ -46,6 +46,11 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),
             ServiceError::Throttled(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, "ResourceThrottled", message),
+            ServiceError::StorageFull(detail) => {
+                tracing::error!(%detail, "storage full");
+                let message = "the server's storage is full; nothing of this request was stored";
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "StorageFull", message)
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "internal server error")

@@ -55,7 +55,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.max_body_bytes;
     let body_timeout = state.body_timeout;
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::spec))
         .route("/docs", get(openapi::docs))
@@ -100,6 +100,13 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(move |req, next| listener::read_body_within(body_timeout, limit, req, next)))
         .with_state(state)
+}
+
+/// `ok` while the server can store what it accepts; 503 `StorageFull` while the database
+/// or disk is full (load balancers then send clients elsewhere).
+async fn healthz(axum::extract::State(s): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
+    s.jobs.check_writable().await?;
+    Ok("ok")
 }
 
 async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {

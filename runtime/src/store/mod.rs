@@ -22,6 +22,9 @@ pub enum StoreError {
     /// The row to change does not exist.
     #[error("{0} does not exist")]
     NotFound(String),
+    /// The database or the disk under it is full: nothing of the write was stored.
+    #[error("storage full: {0}")]
+    Full(String),
     /// The database failed; the message is for the log, not the client.
     #[error("database error: {0}")]
     Database(String),
@@ -50,6 +53,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tokens(&self, app_key: i64) -> StoreResult<Vec<TokenInfo>>;
     /// Deletes an app's token by id; returns its hash, or `None` when the app has no such token.
     async fn delete_token(&self, app_key: i64, id: i64) -> StoreResult<Option<String>>;
+    /// `Ok` when writes go through; [`StoreError::Full`] while the database or disk is full.
+    async fn check_writable(&self) -> StoreResult<()>;
     /// What a token (by hash) grants, if it exists.
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>>;
 

@@ -6,6 +6,8 @@ mod common;
 
 mod connections;
 mod definitions;
+mod jobs;
+mod storage;
 mod tokens;
 
 use anyhow::Context;

@@ -17,8 +17,10 @@ mod jobs;
 mod rows;
 mod schema;
 mod trait_impl;
+mod writer;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, OpenFlags};
@@ -28,13 +30,16 @@ use super::StoreError;
 
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// Size of the write that probes whether a full store takes writes again.
+const PROBE_BYTES: i64 = 256 * 1024;
 /// Read connections kept open.
 const READERS: usize = 4;
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A write: given the writer's connection (or `None` when no transaction could be
-/// begun), it runs and reports whether to keep its changes and how to tell its caller.
-type WriteOp = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
+/// begun), it runs and reports its error, if any (its changes are then undone), and how
+/// to tell its caller.
+type WriteOp = Box<dyn FnOnce(Option<&Connection>) -> (Option<StoreError>, Completion) + Send>;
 
 /// The SQLite implementation of [`super::Store`].
 pub struct SqliteStore {
@@ -43,6 +48,8 @@ pub struct SqliteStore {
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: std::path::PathBuf,
+    /// False since a commit failed for want of space, until one succeeds again.
+    writable: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -58,8 +65,18 @@ pub fn now_us() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-fn db_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
+/// A database error as a [`StoreError`]: a full database or disk is [`StoreError::Full`]
+/// (clients get a 503 saying so), a missing referenced row [`StoreError::NotFound`].
+fn db_error(e: impl std::fmt::Display + 'static) -> StoreError {
+    use rusqlite::ffi::{ErrorCode, SQLITE_CONSTRAINT_FOREIGNKEY};
+    let sql = (&e as &dyn std::any::Any).downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error);
+    match sql {
+        Some(f) if f.code == ErrorCode::DiskFull => StoreError::Full(e.to_string()),
+        Some(f) if f.extended_code == SQLITE_CONSTRAINT_FOREIGNKEY => {
+            StoreError::NotFound("a row it refers to (deleted meanwhile)".into())
+        }
+        _ => StoreError::Database(e.to_string()),
+    }
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -72,18 +89,39 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Settings of a [`SqliteStore`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqliteOptions {
+    /// Largest the database file may grow; past it writes fail with [`StoreError::Full`].
+    pub max_bytes: Option<u64>,
+}
+
 impl SqliteStore {
     /// Opens (or creates) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with settings.
+    pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
         let mut writer_conn = open(path).map_err(db_error)?;
         schema::migrate(&mut writer_conn).map_err(db_error)?;
         writer_conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES).map_err(db_error)?;
         let checkpointer = checkpoint::Checkpointer::spawn(open(path).map_err(db_error)?).map_err(db_error)?;
         let readers = (0..READERS).map(|_| open(path)).collect::<rusqlite::Result<Vec<_>>>().map_err(db_error)?;
+        if let Some(max_bytes) = options.max_bytes {
+            let page_size: i64 = writer_conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(db_error)?;
+            let pages = i64::try_from(max_bytes).unwrap_or(i64::MAX) / page_size.max(1);
+            writer_conn
+                .query_row(&format!("PRAGMA max_page_count = {}", pages.max(1)), [], |_| Ok(()))
+                .map_err(db_error)?;
+        }
         let (tx, rx) = mpsc::channel::<WriteOp>();
+        let writable = Arc::new(AtomicBool::new(true));
+        let flag = writable.clone();
         let thread = std::thread::Builder::new()
             .name("cloudexec-sqlite-writer".into())
-            .spawn(move || write_loop(writer_conn, rx))
+            .spawn(move || writer::write_loop(writer_conn, rx, &flag))
             .map_err(db_error)?;
         Ok(Self {
             writer: Mutex::new(Some(tx)),
@@ -91,6 +129,7 @@ impl SqliteStore {
             checkpointer: Mutex::new(Some(checkpointer)),
             readers: Arc::new(Mutex::new(readers)),
             path: path.to_path_buf(),
+            writable,
         })
     }
 
@@ -113,11 +152,11 @@ impl SqliteStore {
         let (tx, rx) = oneshot::channel();
         let op: WriteOp = Box::new(move |conn| {
             let result = conn.map_or_else(|| Err(db_error("could not begin a transaction")), f);
-            let ok = result.is_ok();
+            let failed = result.as_ref().err().cloned();
             let completion: Completion = Box::new(move |commit| {
                 let _ = tx.send(commit.and(result));
             });
-            (ok, completion)
+            (failed, completion)
         });
         let sender = self.writer.lock().unwrap_or_else(|p| p.into_inner()).clone();
         sender
@@ -125,6 +164,21 @@ impl SqliteStore {
             .send(op)
             .map_err(|_| db_error("the writer has stopped"))?;
         rx.await.map_err(|_| db_error("the writer dropped a write"))?
+    }
+
+    /// Whether the last commit succeeded; when not, a probe write says whether writes
+    /// go through again (space was freed).
+    async fn writable(&self) -> Result<(), StoreError> {
+        if self.writable.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.write(|c| {
+            c.execute("INSERT INTO health_probe (id, pad) VALUES (1, zeroblob(?1))", [PROBE_BYTES])
+                .and_then(|_| c.execute("DELETE FROM health_probe", []))
+                .map(drop)
+                .map_err(db_error)
+        })
+        .await
     }
 
     /// Runs `f` on a pooled read connection, off the async threads.
@@ -156,47 +210,5 @@ impl SqliteStore {
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-/// Runs a statement from the connection's statement cache (the writer's transaction
-/// control runs thousands of times a second; parsing it each time shows).
-fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
-}
-
-/// The writer thread: takes what is queued, runs each op in a savepoint (so one failing
-/// write does not undo the others), commits once, then tells every op how it went.
-fn write_loop(conn: Connection, rx: mpsc::Receiver<WriteOp>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-        let begun = exec(&conn, "BEGIN IMMEDIATE").map_err(db_error);
-        let mut completions = Vec::with_capacity(batch.len());
-        for op in batch {
-            if begun.is_err() {
-                completions.push(op(None).1);
-                continue;
-            }
-            let _ = exec(&conn, "SAVEPOINT op");
-            let (ok, completion) = op(Some(&conn));
-            if !ok {
-                let _ = exec(&conn, "ROLLBACK TO op");
-            }
-            let _ = exec(&conn, "RELEASE op");
-            completions.push(completion);
-        }
-        let committed = begun.and_then(|()| exec(&conn, "COMMIT").map_err(db_error));
-        if committed.is_err() {
-            let _ = exec(&conn, "ROLLBACK");
-        }
-        for completion in completions {
-            completion(committed.clone());
-        }
     }
 }

@@ -42,6 +42,10 @@ impl Store for SqliteStore {
         self.write(move |c| apps::delete_token(c, app_key, id)).await
     }
 
+    async fn check_writable(&self) -> StoreResult<()> {
+        self.writable().await
+    }
+
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>> {
         let hash = token_hash.to_string();
         self.read(move |c| apps::find_token(c, &hash)).await
