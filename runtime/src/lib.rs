@@ -9,6 +9,7 @@ pub mod apps;
 pub mod bins;
 pub mod cli;
 pub mod cpu;
+pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod flows;

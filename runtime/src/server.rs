@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::apps::{Apps, check_chosen_token, new_token};
 use crate::bins::Bins;
+use crate::egress::EgressPolicy;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::ServiceError;
 use crate::flows::driver::FlowsConfig;
@@ -58,6 +59,8 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Largest the database may grow; past it writes answer 503 `StorageFull`.
     pub max_db_bytes: Option<u64>,
+    /// Which addresses outbound calls (HTTP tasks, URL bindings, callback URLs) may reach.
+    pub egress: EgressPolicy,
     /// Engine settings; without a cache dir, compiled modules go to the data dir.
     pub engine: EngineConfig,
     /// Flow limits; the callback base URL defaults to the listening address.
@@ -77,6 +80,7 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             connections: ConnectionLimits::default(),
             max_db_bytes: None,
+            egress: EgressPolicy::default(),
             engine: EngineConfig::default(),
             flows: FlowsConfig::default(),
             public_url: None,
@@ -126,8 +130,9 @@ impl Server {
         let functions = Functions::new(dyn_store.clone(), engine.clone());
         let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner);
         jobs.start().await?;
-        let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor());
-        let flows = Flows::new(dyn_store, jobs.clone(), config.flows.clone());
+        let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
+        let flows_config = FlowsConfig { egress: config.egress.clone(), ..config.flows.clone() };
+        let flows = Flows::new(dyn_store, jobs.clone(), flows_config);
         let state = AppState {
             apps,
             functions,

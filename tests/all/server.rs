@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use cloudexec::egress::EgressPolicy;
 use cloudexec::engine::EngineConfig;
 use cloudexec::server::{Server, ServerConfig};
 use reqwest::{Client, RequestBuilder, Response};
@@ -31,6 +32,8 @@ pub fn config(data_dir: &Path) -> ServerConfig {
         cache_dir: Some(cloudexec_tests::repo_root().join("target/test-module-cache")),
         ..EngineConfig::default()
     };
+    // The tests' HTTP task endpoints listen on loopback, which the default policy refuses.
+    config.egress = EgressPolicy::with_allowed(&["127.0.0.0/8".into()]).expect("a network");
     config
 }
 

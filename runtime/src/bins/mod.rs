@@ -12,11 +12,12 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use tokio::sync::Mutex;
 
+use crate::egress::{EgressPolicy, check_url};
 use crate::engine::{BinModule, BinRun, Engine, InstanceState, Limits, RunOptions, TypedValue};
 use crate::error::ServiceError;
 use crate::functions::{Executor, Functions};
 use crate::modules::{load_and_store, load_stored};
-use crate::store::{BinRecord, Binding, InstanceRecord, Store, sqlite::now_us};
+use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, Store, sqlite::now_us};
 
 pub use resolver::SOURCE_BIN;
 
@@ -29,6 +30,8 @@ pub struct Bins {
     executor: Arc<Executor>,
     /// One lock per instance being run, so two runs of one instance never interleave.
     locks: Arc<DashMap<String, Arc<Mutex<()>>>>,
+    /// The one pooled agent URL bindings are called with, under the egress policy.
+    agent: ureq::Agent,
 }
 
 impl std::fmt::Debug for Bins {
@@ -61,9 +64,17 @@ pub fn new_id() -> Result<String, ServiceError> {
 }
 
 impl Bins {
-    /// The service; runs take slots of `executor`, shared with function invocations.
-    pub fn new(store: Arc<dyn Store>, engine: Engine, functions: Functions, executor: Arc<Executor>) -> Self {
-        Self { store, engine, functions, executor, locks: Arc::new(DashMap::new()) }
+    /// The service; runs take slots of `executor`, shared with function invocations, and
+    /// URL bindings are called under `egress`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        engine: Engine,
+        functions: Functions,
+        executor: Arc<Executor>,
+        egress: &EgressPolicy,
+    ) -> Self {
+        let agent = egress.agent(ureq::Agent::config_builder().http_status_as_error(false).proxy(None).build());
+        Self { store, engine, functions, executor, locks: Arc::new(DashMap::new()), agent }
     }
 
     /// Validates the component as a bin, reads its manifest, stores it; returns its record.
@@ -168,6 +179,7 @@ impl Bins {
             engine: self.engine.clone(),
             store: self.store.clone(),
             handle: tokio::runtime::Handle::current(),
+            agent: self.agent.clone(),
         };
         let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
         let ticket = self.executor.try_enter().map_err(|t| ServiceError::Throttled(t.to_string()))?;
@@ -189,6 +201,9 @@ impl Bins {
     pub async fn bind(&self, app_key: i64, binding: Binding) -> Result<(), ServiceError> {
         if binding.function_key.trim().is_empty() {
             return Err(ServiceError::InvalidArgument("a functionKey must not be empty".into()));
+        }
+        if let BindingTarget::Url(url) = &binding.target {
+            check_url("url", url).map_err(|e| ServiceError::InvalidArgument(e.0))?;
         }
         Ok(self.store.put_binding(app_key, binding).await?)
     }

@@ -28,6 +28,7 @@ pub(super) struct AppResolver {
     pub(super) engine: Engine,
     pub(super) store: std::sync::Arc<dyn Store>,
     pub(super) handle: Handle,
+    pub(super) agent: ureq::Agent,
 }
 
 impl FunctionResolver for AppResolver {
@@ -41,7 +42,7 @@ impl FunctionResolver for AppResolver {
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         match target {
             BindingTarget::Function(name) => self.call_function(name, call, remaining),
-            BindingTarget::Url(url) => call_url(url, call, remaining),
+            BindingTarget::Url(url) => call_url(&self.agent, url, call, remaining),
         }
     }
 }
@@ -81,7 +82,7 @@ impl AppResolver {
 }
 
 /// POSTs the call to `url`; the answer's JSON body is the return value.
-fn call_url(url: &str, call: &FunctionCall<'_>, remaining: Duration) -> Result<Json, CallError> {
+fn call_url(agent: &ureq::Agent, url: &str, call: &FunctionCall<'_>, remaining: Duration) -> Result<Json, CallError> {
     if remaining.is_zero() {
         return Err(CallError::new("DeadlineExceeded", "the caller's deadline has passed"));
     }
@@ -89,10 +90,11 @@ fn call_url(url: &str, call: &FunctionCall<'_>, remaining: Duration) -> Result<J
     let body = json!({"executeInstanceId": call.instance_id, "functionKey": call.function_key, "paramsList": params});
     // Leave the bin a tenth of its remaining time to handle a timeout as an error.
     let timeout = remaining.saturating_sub(remaining / 10).min(MAX_ENDPOINT_TIMEOUT);
-    let agent =
-        ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().new_agent();
     let mut response = agent
         .post(url)
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
         .header("content-type", "application/json")
         .send(body.to_string())
         .map_err(|e| CallError::new("EndpointUnreachable", format!("POST {url}: {e}")))?;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::client::flows::{exit_of, print_execution};
 use super::{CliError, ExitCode, parse_json, read_file};
+use crate::egress::EgressPolicy;
 use crate::engine::EngineConfig;
 use crate::flows::service::{NewFlow, StartExecution, parse_definition};
 use crate::functions::CreateFunction;
@@ -67,6 +68,8 @@ async fn run_locally(
     let dir = tempfile::tempdir().map_err(internal)?;
     let mut config = ServerConfig::new(dir.path());
     config.engine = EngineConfig { cache_dir: args.cache_dir.clone(), ..EngineConfig::default() };
+    // The author's own machine, no tenants: tasks may call anything, loopback included.
+    config.egress = EgressPolicy::open();
     let server = Server::open(config).await.map_err(internal)?;
     let state = server.state().clone();
     let app = server.bootstrap.app_key;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, ExitCode};
+use crate::egress::EgressPolicy;
 use crate::functions::RunnerConfig;
 use crate::http::listener::ConnectionLimits;
 use crate::server::{APP_TOKEN_FILE, Server, ServerConfig};
@@ -45,6 +46,10 @@ pub struct ServeArgs {
     /// (as they do when the disk is full). Default: no cap.
     #[arg(long)]
     pub max_db_mib: Option<u64>,
+    /// Networks (`10.0.0.0/8`, `127.0.0.1`) or host names that HTTP tasks, URL bindings
+    /// and callback URLs may reach besides public addresses; repeat or separate with commas.
+    #[arg(long, env = "CLOUDEXEC_EGRESS_ALLOW", value_delimiter = ',')]
+    pub egress_allow: Vec<String>,
 }
 
 /// Arguments of `cloudexec token`: alone, it prints the default app's token from the data
@@ -72,6 +77,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         config.runner.max_concurrency = args.max_concurrency;
         config.runner.max_queue = args.max_queue;
         config.max_db_bytes = args.max_db_mib.map(|mib| mib.saturating_mul(1 << 20));
+        config.egress = EgressPolicy::with_allowed(&args.egress_allow)
+            .map_err(|e| CliError { message: format!("--egress-allow: {e}"), code: ExitCode::Usage })?;
         config.connections = ConnectionLimits {
             max_connections: args.max_connections.max(1),
             header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),

@@ -17,6 +17,7 @@ use super::http_task;
 use super::live::Exec;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskStatus};
 use super::writes::InFlight;
+use crate::egress::EgressPolicy;
 use crate::functions::JobRunner;
 use crate::store::{JobOutcome, NewJob, Store, sqlite::now_us};
 
@@ -32,6 +33,8 @@ pub struct FlowsConfig {
     pub http_timeout: Duration,
     /// Base URL async tasks are told to call back (`<base>/flow/finish.json?...`).
     pub callback_base: String,
+    /// Which addresses HTTP tasks and callback URLs may reach.
+    pub egress: EgressPolicy,
 }
 
 impl Default for FlowsConfig {
@@ -40,6 +43,7 @@ impl Default for FlowsConfig {
             max_running_per_execution: 16,
             http_timeout: Duration::from_secs(60),
             callback_base: "http://127.0.0.1:8080".into(),
+            egress: EgressPolicy::default(),
         }
     }
 }
@@ -144,7 +148,7 @@ impl Driver {
         Self {
             store,
             jobs,
-            agent: http_task::agent(),
+            agent: http_task::agent(&config.egress),
             callback_base: std::sync::RwLock::new(config.callback_base.clone()),
             config,
             live: DashMap::new(),

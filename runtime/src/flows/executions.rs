@@ -11,6 +11,7 @@ use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
 use super::writes::InFlight;
 use crate::bins::new_id;
+use crate::egress::check_url;
 use crate::error::ServiceError;
 use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord, StoreError, sqlite::now_us};
 
@@ -18,6 +19,9 @@ impl Flows {
     /// Starts an execution of the flow's latest version (or returns the running one of
     /// the same name).
     pub async fn start(&self, app_key: i64, flow_name: &str, req: StartExecution) -> Result<Started, ServiceError> {
+        if let Some(url) = &req.callback_url {
+            check_url("callback_url", url).map_err(|e| ServiceError::InvalidArgument(e.0))?;
+        }
         let flow = self.get(app_key, flow_name, None).await?;
         if let Some(name) = &req.name {
             check_name("execution name", name)?;

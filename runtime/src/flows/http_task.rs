@@ -10,6 +10,7 @@ use serde_json::{Map, Value as Json};
 
 use super::graph::HttpMethod;
 use super::scheduler::ErrorInfo;
+use crate::egress::EgressPolicy;
 
 /// Longest an answer is quoted in an error.
 const MAX_QUOTED_BYTES: usize = 1024;
@@ -125,13 +126,15 @@ pub fn call(agent: &ureq::Agent, call: &HttpCall) -> Result<Json, ErrorInfo> {
     Ok(serde_json::from_str(&text).unwrap_or(Json::String(text)))
 }
 
-/// A shared agent: status codes are answers, not errors.
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// A shared agent whose connections pass `egress`: status codes are answers, not errors,
+/// and no proxy from the environment is used.
+pub fn agent(egress: &EgressPolicy) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(5)))
-        .build()
-        .new_agent()
+        .proxy(None)
+        .build();
+    egress.agent(config)
 }
 
 #[cfg(test)]
@@ -171,7 +174,7 @@ mod tests {
         });
         let callback = callback.then(|| ("e1".to_string(), "t1".to_string(), "http://cb/finish".to_string()));
         let call = HttpCall { url, method: HttpMethod::Post, input, timeout: Duration::from_secs(5), callback };
-        assert_eq!(super::call(&agent(), &call).unwrap(), json!({}));
+        assert_eq!(super::call(&agent(&EgressPolicy::open()), &call).unwrap(), json!({}));
         server.join().unwrap()
     }
 

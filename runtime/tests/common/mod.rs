@@ -48,6 +48,8 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
             .args(token.map_or_else(Vec::new, |t| vec!["--token", t]))
+            // The tests' endpoints listen on loopback, which the default egress policy refuses.
+            .args(if extra.contains(&"--egress-allow") { &[][..] } else { &["--egress-allow", "127.0.0.0/8"][..] })
             .args(extra)
             .stdout(Stdio::from(File::create(&stdout)?))
             .stderr(Stdio::from(File::create(&stderr)?));

@@ -6,6 +6,7 @@ mod common;
 
 mod connections;
 mod definitions;
+mod egress;
 mod jobs;
 mod storage;
 mod tokens;

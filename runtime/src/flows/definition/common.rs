@@ -225,7 +225,14 @@ pub(super) fn conditions(
 /// function, anything else → unsupported. An empty `function://` is an error message.
 pub(super) fn url_resource(text: &str) -> Result<Resource, String> {
     let text = text.trim();
-    if text.starts_with("http://") || text.starts_with("https://") {
+    if let Some((_, rest)) = text.split_once("://")
+        && (text.starts_with("http://") || text.starts_with("https://"))
+    {
+        // Only the host is required here: real definitions carry placeholders such as
+        // `http://<RILL_FLOW_HOST>/...` that are filled in before they run.
+        if rest.split(['/', '?', '#']).next().is_none_or(str::is_empty) {
+            return Err(format!("the URL {text:?} has no host"));
+        }
         return Ok(Resource::Http { url: text.to_string() });
     }
     if let Some(name) = text.strip_prefix("function://") {
