@@ -68,13 +68,20 @@ pub struct FlowBody {
     pub description: String,
 }
 
-/// `?name=&description=` of a raw YAML upload, `?version=` of a read.
+/// `?name=&description=` of a raw YAML upload.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FlowQuery {
     /// The flow's name (raw uploads).
     pub name: Option<String>,
     /// Free text (raw uploads).
     pub description: Option<String>,
+}
+
+/// `?version=` of a read.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersionQuery {
     /// A version to read (default: the latest).
     pub version: Option<i64>,
 }
@@ -82,8 +89,9 @@ pub struct FlowQuery {
 /// How to start an execution.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct StartBody {
-    /// The input object.
+    /// The input (any JSON; usually an object).
     #[serde(default)]
+    #[schema(value_type = Value)]
     pub input: Json,
     /// Unique per flow (idempotent start).
     pub name: Option<String>,
@@ -93,11 +101,13 @@ pub struct StartBody {
 
 /// `?sync=true&timeout_ms=` of a start.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StartQuery {
     /// Wait for the end and answer with the outcome.
     #[serde(default)]
     pub sync: bool,
     /// Sync: the longest to wait (default 30000); the execution times out past it.
+    #[param(minimum = 1, maximum = 300000)]
     pub timeout_ms: Option<u64>,
 }
 
@@ -117,10 +127,13 @@ pub struct ExecutionView {
     /// 0–100.
     pub process: u8,
     /// The input.
+    #[schema(value_type = Value)]
     pub input: Json,
-    /// The output, once succeeded.
+    /// The output, once succeeded (else null).
+    #[schema(value_type = Value)]
     pub output: Option<Json>,
-    /// `{error, cause}` once failed.
+    /// `{error, cause}` once failed (else null).
+    #[schema(value_type = Value)]
     pub error: Option<Json>,
     /// RFC 3339.
     pub started_time: String,
@@ -191,7 +204,8 @@ pub struct SyncExecutionView {
     pub execution_id: String,
     /// Final status (`Succeeded`, `Failed`, `TimedOut`, ...).
     pub status: String,
-    /// The output, when succeeded.
+    /// The output, when succeeded (else null).
+    #[schema(value_type = Value)]
     pub output: Option<Json>,
     /// Failed nodes.
     pub errors: Vec<NodeErrorView>,
@@ -227,10 +241,12 @@ impl From<&ExecutionDetail> for SyncExecutionView {
 
 /// `?after=&limit=` of the history.
 #[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only events after this sequence number (default 0: from the start).
     pub after: Option<i64>,
     /// Events per page (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -246,6 +262,7 @@ pub struct EventView {
     /// The task key, if any.
     pub node: Option<String>,
     /// Input, output, error, attempt...
+    #[schema(value_type = Value)]
     pub detail: Json,
 }
 
@@ -273,8 +290,10 @@ pub struct FinishBody {
     pub result_type: Option<String>,
     /// What the task produced (its `$.output` for outputMappings), or why it failed.
     #[serde(default)]
+    #[schema(value_type = Value)]
     pub response: Json,
     /// `{execution_id, task_name}` as sent with the task (used when the query lacks them).
     #[serde(default)]
+    #[schema(value_type = Value)]
     pub passthrough: Json,
 }

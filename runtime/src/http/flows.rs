@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::flow_views::{
     EventView, ExecutionPage, ExecutionView, FlowBody, FlowPage, FlowQuery, FlowView, HistoryPage, HistoryQuery,
-    StartBody, StartQuery, SyncExecutionView,
+    StartBody, StartQuery, SyncExecutionView, VersionQuery,
 };
 use super::views::{ErrorView, Paging};
 use crate::flows::scheduler::ErrorInfo;
@@ -87,13 +87,13 @@ pub(super) async fn list(
 }
 
 /// One flow: the latest version, or `?version=`.
-#[utoipa::path(get, path = "/v1/flows/{name}", tag = "flows", params(("name" = String, Path), FlowQuery),
+#[utoipa::path(get, path = "/v1/flows/{name}", tag = "flows", params(("name" = String, Path), VersionQuery),
     responses((status = 200, body = FlowView), (status = 404, body = ErrorView)))]
 pub(super) async fn get(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
     Path(name): Path<String>,
-    Query(query): Query<FlowQuery>,
+    Query(query): Query<VersionQuery>,
 ) -> Result<Json<FlowView>, ApiError> {
     Ok(Json(FlowView::from(&s.flows.get(app, &name, query.version).await?)))
 }
@@ -247,7 +247,9 @@ pub(crate) fn finish_result(body: &Json_) -> Result<Result<Json_, ErrorInfo>, Ap
 /// Finish an async task (no token: the execution id is the capability the task was given).
 #[utoipa::path(post, path = "/v1/executions/{id}/tasks/{task}/finish", tag = "flows",
     params(("id" = String, Path), ("task" = String, Path)), request_body = super::flow_views::FinishBody,
-    responses((status = 200), (status = 404, body = ErrorView), (status = 409, body = ErrorView)))]
+    security(()),
+    responses((status = 200, body = Object, description = "`{\"result\": \"ok\"}`: the result is stored"),
+        (status = 404, body = ErrorView), (status = 409, body = ErrorView)))]
 pub(super) async fn finish(
     State(s): State<AppState>,
     Path((id, task)): Path<(String, String)>,

@@ -106,6 +106,7 @@ pub(super) async fn delete(
 
 /// `?async=true` makes an invocation a batch job.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct InvokeQuery {
     /// Run as a batch job: answer 202 with the job id at once.
     #[serde(rename = "async", default)]
@@ -116,7 +117,7 @@ pub(super) struct InvokeQuery {
 /// Invoke a function with the body as its input. Sync: the finished job (200 also when
 /// the guest failed; see `status` and `error`). Async: 202 with the job id.
 #[utoipa::path(post, path = "/v1/functions/{name}/invoke", tag = "jobs", params(("name" = String, Path), InvokeQuery),
-    request_body(content = Object, description = "the function's input"),
+    request_body(content = Value, description = "the function's input: any JSON value"),
     responses((status = 200, body = JobView), (status = 202, body = AcceptedView), (status = 400, body = ErrorView),
         (status = 404, body = ErrorView), (status = 413, body = ErrorView), (status = 429, body = ErrorView)))]
 pub(super) async fn invoke(

@@ -109,7 +109,11 @@ async fn healthz(axum::extract::State(s): axum::extract::State<AppState>) -> Res
     Ok("ok")
 }
 
-async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
+/// Prometheus metrics of the whole node (every app's calls): the admin token only.
+async fn metrics(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    _: auth::AdminCaller,
+) -> impl axum::response::IntoResponse {
     let text = s.jobs.metrics().await;
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
+use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -27,7 +28,7 @@ use super::{admin, flow_views, flows, functions, jobs, views};
         flow_views::ExecutionView, flow_views::ExecutionPage, flow_views::SyncExecutionView,
         flow_views::NodeErrorView, flow_views::EventView, flow_views::HistoryPage, flow_views::FinishBody,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -44,6 +45,76 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// Adds what every operation can answer (the handlers' own annotations list only their
+/// particular outcomes): 400 for a malformed path, query or body; 401 without a valid token
+/// (all but the token-less finish callback); 403 on admin routes; 413 and 408 where a body
+/// is read; 503 `StorageFull` where something is written. Gives every response a
+/// description and every operation an id unique across tags.
+#[derive(Debug)]
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut openapi.paths.paths {
+            let methods = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ];
+            for (method, operation) in methods {
+                if let Some(operation) = operation {
+                    complete(path, method, operation);
+                }
+            }
+        }
+    }
+}
+
+/// Routes that take no token: the execution id in the path is the capability.
+const TOKENLESS: &[&str] = &["/v1/executions/{id}/tasks/{task}/finish"];
+
+fn complete(path: &str, method: &str, op: &mut utoipa::openapi::path::Operation) {
+    let tag = op.tags.as_ref().and_then(|t| t.first()).cloned().unwrap_or_default();
+    if let Some(id) = &op.operation_id {
+        op.operation_id = Some(format!("{tag}_{id}"));
+    }
+    let writes = matches!(method, "post" | "put" | "patch" | "delete");
+    let mut common = vec![("400", "InvalidArgument: a malformed path, query or body")];
+    if !TOKENLESS.contains(&path) {
+        common.push(("401", "Unauthorized: no valid bearer token"));
+    }
+    if tag == "admin" {
+        common.push(("403", "AccessDenied: the route needs the admin token"));
+    }
+    if op.request_body.is_some() || writes {
+        common.push(("408", "RequestTimeout: the body did not arrive in time"));
+        common.push(("413", "EntityTooLarge: the body is over the server's cap"));
+    }
+    if writes {
+        common.push(("503", "StorageFull: nothing was stored"));
+    }
+    for (status, description) in common {
+        op.responses.responses.entry(status.to_string()).or_insert_with(|| error_response(description));
+    }
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            response.description = "the answer".into();
+        }
+    }
+}
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    let schema = RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorView"));
+    let content = utoipa::openapi::ContentBuilder::new().schema(Some(schema)).build();
+    RefOr::T(
+        utoipa::openapi::ResponseBuilder::new().description(description).content("application/json", content).build(),
+    )
 }
 
 pub(super) async fn spec() -> Json<utoipa::openapi::OpenApi> {

@@ -80,10 +80,10 @@ pub struct JobView {
     /// `waiting`, `executing`, `fulfilled`, `execution_failed`, `deadline_exceeded`, `execution_rejected`, `schedule_failed`.
     pub status: String,
     /// The input.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub input: Json,
     /// The output, when fulfilled.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Value)]
     pub output: Option<Json>,
     /// Why it failed.
     pub error: Option<JobErrorView>,
@@ -148,10 +148,13 @@ pub struct ErrorView {
 
 /// `?limit=&offset=` of list endpoints.
 #[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Rows per page (default 20, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows skipped.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -172,6 +175,7 @@ impl Paging {
 
 /// `?source=&status=&service_type=&limit=&offset=` of job lists.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// Only this source.
     pub source: Option<String>,
@@ -179,9 +183,11 @@ pub struct JobQuery {
     pub status: Option<String>,
     /// Only this service type.
     pub service_type: Option<String>,
-    /// Page size.
+    /// Page size (default 20, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows skipped.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

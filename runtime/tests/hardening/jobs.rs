@@ -32,7 +32,8 @@ fn a_sync_call_whose_client_disconnected_is_still_recorded() -> anyhow::Result<(
     stream.write_all(request.as_bytes())?;
     // Once the guest runs (the loop runs until its 3 s deadline), the client goes away.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !in_flight(&server)? {
+    let admin = std::fs::read_to_string(dir.path().join("data/admin-token"))?;
+    while !in_flight(&server, admin.trim())? {
         anyhow::ensure!(Instant::now() < deadline, "the call never started");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -48,10 +49,30 @@ fn a_sync_call_whose_client_disconnected_is_still_recorded() -> anyhow::Result<(
     }
 }
 
-/// Whether a guest is running, per `/metrics`.
-fn in_flight(server: &Server) -> anyhow::Result<bool> {
-    let (_, text) = send(server, "GET", "/metrics", "", "")?;
+/// Whether a guest is running, per `/metrics` (admin only).
+fn in_flight(server: &Server, admin: &str) -> anyhow::Result<bool> {
+    let (status, text) = super::send_as(server, admin, "GET", "/metrics", "", "")?;
+    anyhow::ensure!(status == 200, "metrics answered {status}: {text}");
     Ok(text.lines().any(|l| l.starts_with("cloudexec_in_flight ") && l.trim_end() != "cloudexec_in_flight 0"))
+}
+
+#[test]
+fn metrics_need_the_admin_token_and_the_docs_are_open() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let (status, body) = send(&server, "GET", "/metrics", "", "")?;
+    assert_eq!(status, 403, "an app token sees no node-wide metrics: {body}");
+    let (status, _) = super::send_as(&server, "", "GET", "/metrics", "", "")?;
+    assert_eq!(status, 401);
+    let admin = std::fs::read_to_string(dir.path().join("data/admin-token"))?;
+    let (status, body) = super::send_as(&server, admin.trim(), "GET", "/metrics", "", "")?;
+    assert_eq!(status, 200);
+    assert!(body.contains("cloudexec_in_flight"), "{body}");
+    for open in ["/healthz", "/openapi.json", "/docs"] {
+        let (status, _) = super::send_as(&server, "", "GET", open, "", "")?;
+        assert_eq!(status, 200, "{open} needs no token");
+    }
+    Ok(())
 }
 
 #[test]
