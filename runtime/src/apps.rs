@@ -97,6 +97,11 @@ impl Apps {
         Ok((id, token))
     }
 
+    /// The app, or `AppNotExists`.
+    pub async fn require(&self, app_key: i64) -> Result<App, ServiceError> {
+        self.require_app(app_key).await
+    }
+
     async fn require_app(&self, app_key: i64) -> Result<App, ServiceError> {
         self.store
             .get_app(app_key)

@@ -18,6 +18,13 @@ pub struct InvocationLabels {
     pub status: String,
 }
 
+/// Labels of a refusal.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AppLabels {
+    /// The app's key.
+    pub app: i64,
+}
+
 /// Labels of a failure.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
@@ -32,7 +39,7 @@ pub struct Metrics {
     invocations: Family<InvocationLabels, Counter>,
     failures: Family<FailureLabels, Counter>,
     duration: Family<InvocationLabels, Histogram>,
-    throttled: Counter,
+    throttled: Family<AppLabels, Counter>,
     in_flight: Gauge,
     waiting_jobs: Gauge,
 }
@@ -52,11 +59,16 @@ impl Metrics {
         let duration = Family::<InvocationLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.000_1, 4.0, 10))
         });
-        let (throttled, in_flight, waiting_jobs) = (Counter::default(), Gauge::default(), Gauge::default());
+        let throttled = Family::<AppLabels, Counter>::default();
+        let (in_flight, waiting_jobs) = (Gauge::default(), Gauge::default());
         registry.register("invocations", "Guest invocations by service type and job status", invocations.clone());
         registry.register("failures", "Failed invocations by error kind", failures.clone());
         registry.register("invocation_duration_seconds", "Wall time of invocations", duration.clone());
-        registry.register("throttled", "Calls refused with 429 because the queue was full", throttled.clone());
+        registry.register(
+            "throttled",
+            "Calls refused with 429 (capacity, the app's share or its rate), by app",
+            throttled.clone(),
+        );
         registry.register("in_flight", "Invocations running or waiting for a slot", in_flight.clone());
         registry.register("waiting_jobs", "Async jobs waiting in the store", waiting_jobs.clone());
         Self { registry, invocations, failures, duration, throttled, in_flight, waiting_jobs }
@@ -72,9 +84,9 @@ impl Metrics {
         }
     }
 
-    /// Counts one refused call.
-    pub fn throttled(&self) {
-        self.throttled.inc();
+    /// Counts one refused call of an app.
+    pub fn throttled(&self, app: i64) {
+        self.throttled.get_or_create(&AppLabels { app }).inc();
     }
 
     /// The text exposition, with the gauges set to the values given.

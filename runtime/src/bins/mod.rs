@@ -182,7 +182,7 @@ impl Bins {
             agent: self.agent.clone(),
         };
         let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
-        let ticket = self.executor.try_enter().map_err(|t| ServiceError::Throttled(t.to_string()))?;
+        let ticket = self.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
         let (engine, state) = (self.engine.clone(), instance.state.clone());
         let run = self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
         if let Some(state) = &run.state {

@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Sync invocations waiting for a slot before new ones get 429.
     #[arg(long, default_value_t = RunnerConfig::default().max_queue)]
     pub max_queue: usize,
+    /// The share (0-1) of the slots and of the queue one app may hold unless its own
+    /// limits (PUT /v1/apps/{appKey}/limits) say otherwise.
+    #[arg(long, default_value_t = RunnerConfig::default().app_share)]
+    pub app_share: f64,
     /// Open connections at most; further ones wait in the listen backlog.
     #[arg(long, default_value_t = ConnectionLimits::default().max_connections)]
     pub max_connections: usize,
@@ -76,6 +80,13 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         config.app_token = args.token;
         config.runner.max_concurrency = args.max_concurrency;
         config.runner.max_queue = args.max_queue;
+        if !(args.app_share > 0.0 && args.app_share <= 1.0) {
+            return Err(CliError {
+                message: "--app-share must be above 0 and at most 1".into(),
+                code: ExitCode::Usage,
+            });
+        }
+        config.runner.app_share = args.app_share;
         config.max_db_bytes = args.max_db_mib.map(|mib| mib.saturating_mul(1 << 20));
         config.egress = EgressPolicy::with_allowed(&args.egress_allow)
             .map_err(|e| CliError { message: format!("--egress-allow: {e}"), code: ExitCode::Usage })?;

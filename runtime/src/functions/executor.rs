@@ -1,23 +1,17 @@
 //! Bounded execution: at most `max_concurrency` guests run at once, on blocking threads
 //! (host functions are synchronous), and at most `max_queue` more wait for a slot. Past
-//! that, callers are refused at once instead of piling up.
+//! that, callers are refused at once instead of piling up. Slots and queue places are
+//! shared fairly between apps ([`super::admission`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use super::admission::{Admission, AppLimits, Place, Refusal, SlotGrant};
 
-/// Refusal because every slot and queue place is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("too many invocations in flight ({0} running or queued); try again later")]
-pub struct Throttled(pub usize);
-
-/// Runs invocations with bounded concurrency and a bounded queue.
+/// Runs invocations with bounded concurrency and a bounded queue, fair across apps.
 #[derive(Debug)]
 pub struct Executor {
-    slots: Arc<Semaphore>,
-    in_flight: Arc<AtomicUsize>,
-    capacity: usize,
+    admission: Arc<Admission>,
 }
 
 /// Work queued to run next on this guest thread (see [`Executor::spawn_in`]).
@@ -56,61 +50,71 @@ fn run_chain(job: Continuation) {
     }
 }
 
-/// A running slot taken without waiting; freed on drop.
-#[derive(Debug)]
-pub struct Slot {
-    _permit: OwnedSemaphorePermit,
-}
+/// A running slot of an app; freed on drop.
+pub type Slot = SlotGrant;
 
-/// A place in the executor, taken before the work starts; freed on drop.
-#[derive(Debug)]
-pub struct Ticket {
-    in_flight: Arc<AtomicUsize>,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+/// A place of an app in the executor, taken before the work starts; freed on drop.
+pub type Ticket = Place;
 
 impl Executor {
-    /// An executor with `max_concurrency` slots and `max_queue` waiting places.
-    pub fn new(max_concurrency: usize, max_queue: usize) -> Self {
-        let max_concurrency = max_concurrency.max(1);
-        Self {
-            slots: Arc::new(Semaphore::new(max_concurrency)),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            capacity: max_concurrency + max_queue,
-        }
+    /// An executor with `max_concurrency` slots and `max_queue` waiting places; one app
+    /// may hold `app_share` (0–1) of each unless its own limits say otherwise.
+    pub fn new(max_concurrency: usize, max_queue: usize, app_share: f64) -> Self {
+        Self { admission: Admission::new(max_concurrency, max_queue, app_share) }
     }
 
-    /// Takes a place, or refuses at once when running + queued is at capacity.
-    pub fn try_enter(&self) -> Result<Ticket, Throttled> {
-        let mut current = self.in_flight.load(Ordering::Acquire);
-        loop {
-            if current >= self.capacity {
-                return Err(Throttled(current));
-            }
-            match self.in_flight.compare_exchange_weak(current, current + 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Ok(Ticket { in_flight: self.in_flight.clone() }),
-                Err(actual) => current = actual,
-            }
-        }
+    /// Takes a place for the app, or refuses at once: the server or the app at capacity,
+    /// or the app's rate limit reached.
+    pub fn try_enter(&self, app: i64) -> Result<Ticket, Refusal> {
+        self.admission.try_enter(app)
     }
 
     /// Takes a place even past capacity: for work already accepted (queued async jobs).
-    pub fn enter(&self) -> Ticket {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        Ticket { in_flight: self.in_flight.clone() }
+    pub fn enter(&self, app: i64) -> Ticket {
+        self.admission.enter(app)
+    }
+
+    /// Checks the app's rate limit only (async submissions wait in the store).
+    pub fn check_rate(&self, app: i64) -> Result<(), Refusal> {
+        self.admission.check_rate(app)
+    }
+
+    /// Sets an app's limits.
+    pub fn set_limits(&self, app: i64, limits: AppLimits) {
+        self.admission.set_limits(app, limits);
+    }
+
+    /// An app's own limits (`None`: the default).
+    pub fn limits(&self, app: i64) -> AppLimits {
+        self.admission.limits(app)
+    }
+
+    /// `(max_running, max_queue)` of an app without limits of its own.
+    pub fn default_limits(&self) -> (usize, usize) {
+        self.admission.defaults()
+    }
+
+    /// Waits for a slot of the ticket's app, until `deadline` when one is given
+    /// (`None` once it passed).
+    pub async fn slot(&self, ticket: &Ticket, deadline: Option<Instant>) -> Option<Slot> {
+        let waiting = self.admission.slot(ticket.app());
+        match deadline {
+            None => Some(waiting.await),
+            Some(at) => tokio::time::timeout_at(at.into(), waiting).await.ok(),
+        }
     }
 
     /// Waits for a slot, then runs `work` on a blocking thread.
     pub async fn run<T: Send + 'static>(&self, ticket: Ticket, work: impl FnOnce() -> T + Send + 'static) -> T {
-        let permit = self.slots.clone().acquire_owned().await;
+        let slot = self.admission.slot(ticket.app()).await;
+        Self::run_in(slot, ticket, work).await
+    }
+
+    /// Runs `work` in `slot` on a blocking thread.
+    pub async fn run_in<T: Send + 'static>(slot: Slot, ticket: Ticket, work: impl FnOnce() -> T + Send + 'static) -> T {
         let result = tokio::task::spawn_blocking(move || {
             let out = work();
-            drop(permit);
+            drop(slot);
             drop(ticket);
             out
         })
@@ -121,10 +125,10 @@ impl Executor {
         }
     }
 
-    /// A slot free right now, or `None` when all are taken (the caller then waits in
-    /// [`Executor::run`]).
-    pub fn try_slot(&self) -> Option<Slot> {
-        self.slots.clone().try_acquire_owned().ok().map(|permit| Slot { _permit: permit })
+    /// A slot of the app free right now, or `None` when none is (the caller then waits
+    /// in [`Executor::run`]).
+    pub fn try_slot(&self, app: i64) -> Option<Slot> {
+        self.admission.try_slot(app)
     }
 
     /// Runs `work` in `slot` on a blocking thread, frees the slot, then hands the result
@@ -161,12 +165,17 @@ impl Executor {
 
     /// Slots free right now.
     pub fn free_slots(&self) -> usize {
-        self.slots.available_permits()
+        self.admission.free_slots()
+    }
+
+    /// Apps running their whole share (the dispatcher claims none of their jobs).
+    pub fn saturated_apps(&self) -> Vec<i64> {
+        self.admission.saturated_apps()
     }
 
     /// Invocations running or waiting for a slot.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+        self.admission.in_flight()
     }
 }
 
@@ -185,10 +194,10 @@ mod chain_tests {
         name: &'static str,
         then: impl FnOnce() + Send + 'static,
     ) {
-        let slot = executor.try_slot().expect("a free slot");
+        let slot = executor.try_slot(1).expect("a free slot");
         Executor::spawn_in(
             slot,
-            executor.enter(),
+            executor.enter(1),
             move || std::thread::current().id(),
             move |id| {
                 tx.send((name, id)).unwrap();
@@ -200,7 +209,7 @@ mod chain_tests {
     #[test]
     fn the_first_work_a_done_starts_runs_next_on_the_same_thread_and_others_elsewhere() {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
-        let executor = Arc::new(Executor::new(4, 0));
+        let executor = Arc::new(Executor::new(4, 0, 1.0));
         let (tx, rx) = mpsc::channel();
         let (other_ran, other_done) = mpsc::channel();
         let (waited, wait_result) = mpsc::channel();

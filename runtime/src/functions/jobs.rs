@@ -5,7 +5,7 @@
 //! once start; the terminal record is written once).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use tokio::sync::Notify;
@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::executor::Ticket;
 use super::outcome::{job_outcome, not_run};
-use super::{Executor, Functions, millis, plan_memory};
+use super::{AppLimits, Executor, Functions, millis, plan_memory};
 use crate::engine::{DEFAULT_LOG_BYTES, Engine, FunctionModule, Limits};
 use crate::error::ServiceError;
 use crate::metrics::Metrics;
@@ -34,11 +34,14 @@ pub struct RunnerConfig {
     pub max_queue: usize,
     /// Async jobs waiting before new ones get 429.
     pub max_waiting_jobs: i64,
+    /// The share (0–1) of the slots and of the queue one app may hold unless its own
+    /// limits say otherwise, so one app cannot take them all.
+    pub app_share: f64,
 }
 
 impl Default for RunnerConfig {
     fn default() -> Self {
-        Self { max_concurrency: 16, max_queue: 64, max_waiting_jobs: 100_000 }
+        Self { max_concurrency: 16, max_queue: 64, max_waiting_jobs: 100_000, app_share: 0.75 }
     }
 }
 
@@ -69,7 +72,7 @@ impl std::fmt::Debug for JobRunner {
 impl JobRunner {
     /// A runner; call [`JobRunner::start`] to run async jobs.
     pub fn new(store: Arc<dyn Store>, engine: Engine, functions: Functions, config: RunnerConfig) -> Self {
-        let executor = Arc::new(Executor::new(config.max_concurrency, config.max_queue));
+        let executor = Arc::new(Executor::new(config.max_concurrency, config.max_queue, config.app_share));
         let inner = Inner {
             store,
             engine,
@@ -86,6 +89,12 @@ impl JobRunner {
 
     /// Requeues jobs a previous process left executing, then starts the dispatcher.
     pub async fn start(&self) -> Result<u64, ServiceError> {
+        for (app_key, text) in self.inner.store.app_limits().await? {
+            match serde_json::from_str::<AppLimits>(&text) {
+                Ok(limits) => self.inner.executor.set_limits(app_key, limits),
+                Err(error) => tracing::error!(app_key, %error, "stored app limits do not parse; defaults apply"),
+            }
+        }
         let requeued = self.inner.store.requeue_executing().await?;
         if requeued > 0 {
             tracing::warn!(requeued, "requeued jobs that were executing when the server stopped");
@@ -101,6 +110,30 @@ impl JobRunner {
         self.inner.stop.cancel();
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
+    }
+
+    /// Sets an app's admission limits (stored, and in force for the next calls); `None`
+    /// fields go back to the defaults.
+    pub async fn set_app_limits(&self, app_key: i64, limits: AppLimits) -> Result<(), ServiceError> {
+        let invalid = |m: &str| Err(ServiceError::InvalidArgument(m.into()));
+        if limits.max_running == Some(0) {
+            return invalid("max_running must be at least 1");
+        }
+        if limits.rate_per_sec.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+            return invalid("rate_per_sec must be a positive number");
+        }
+        if limits.burst.is_some_and(|b| !(b >= 1.0 && b.is_finite())) {
+            return invalid("burst must be at least 1");
+        }
+        let text = serde_json::to_string(&limits).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        self.inner.store.set_app_limits(app_key, text).await?;
+        self.inner.executor.set_limits(app_key, limits);
+        Ok(())
+    }
+
+    /// An app's own limits and the defaults `(max_running, max_queue)` that fill the rest.
+    pub fn app_limits(&self, app_key: i64) -> (AppLimits, (usize, usize)) {
+        (self.inner.executor.limits(app_key), self.inner.executor.default_limits())
     }
 
     /// The executor whose slots every guest run takes (bins share it).
@@ -130,8 +163,8 @@ impl JobRunner {
     ) -> Result<JobRecord, ServiceError> {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
-        let ticket = inner.executor.try_enter().map_err(|t| {
-            inner.metrics.throttled();
+        let ticket = inner.executor.try_enter(app_key).map_err(|t| {
+            inner.metrics.throttled(app_key);
             ServiceError::Throttled(t.to_string())
         })?;
         let (runner, source) = (self.clone(), source.to_string());
@@ -159,10 +192,10 @@ impl JobRunner {
     ) -> Result<(NewJob, JobOutcome), ServiceError> {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
-        let ticket = inner.executor.enter();
+        let ticket = inner.executor.enter(app_key);
         let module = inner.functions.module(&function.module_sha256).await?;
         let job = new_job(app_key, &function, input, source, true);
-        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms).await;
+        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, false).await;
         self.count(&job.service_type, &outcome);
         Ok((job, outcome))
     }
@@ -183,7 +216,7 @@ impl JobRunner {
         let function = inner.functions.cached(app_key, name);
         let module = function.as_ref().and_then(|f| inner.engine.cached_function(&f.module_sha256));
         if let (Some(function), Some(module)) = (function, module)
-            && let Some(slot) = inner.executor.try_slot()
+            && let Some(slot) = inner.executor.try_slot(app_key)
         {
             let job = new_job(app_key, &function, input, source, true);
             let (engine, limits) = (inner.engine.clone(), limits_of(job.memory_limit, job.timeout_ms));
@@ -193,7 +226,7 @@ impl JobRunner {
                 let inv = engine.invoke(&module, &job.input, &limits);
                 (job, inv, started_at)
             };
-            Executor::spawn_in(slot, inner.executor.enter(), work, move |(job, inv, started_at)| {
+            Executor::spawn_in(slot, inner.executor.enter(app_key), work, move |(job, inv, started_at)| {
                 let outcome = job_outcome(inv, started_at);
                 runner.count(&job.service_type, &outcome);
                 done(Ok((job, outcome)));
@@ -215,7 +248,7 @@ impl JobRunner {
         let inner = &self.inner;
         let module = inner.functions.module(&function.module_sha256).await?;
         let job = new_job(app_key, function, input, source, true);
-        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms).await;
+        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, true).await;
         self.count(&job.service_type, &outcome);
         let mut record = JobRecord::finished(0, &job, &outcome);
         record.id = inner.store.insert_finished_job(job, outcome).await?;
@@ -226,9 +259,13 @@ impl JobRunner {
     pub async fn submit_async(&self, app_key: i64, name: &str, input: Json, source: &str) -> Result<i64, ServiceError> {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
+        inner.executor.check_rate(app_key).map_err(|t| {
+            inner.metrics.throttled(app_key);
+            ServiceError::Throttled(t.to_string())
+        })?;
         let waiting = inner.store.count_waiting().await?;
         if waiting >= inner.config.max_waiting_jobs {
-            inner.metrics.throttled();
+            inner.metrics.throttled(app_key);
             return Err(ServiceError::Throttled(format!("{waiting} async jobs are already waiting; try again later")));
         }
         let job = new_job(app_key, &function, input, source, false);
@@ -271,7 +308,11 @@ impl JobRunner {
         self.inner.metrics.invocation(service_type, outcome.status.as_str(), outcome.error_code.as_deref(), seconds);
     }
 
-    /// Runs `module` on `input` in a slot, under the job's memory cap and deadline.
+    /// Runs `module` on `input` in a slot, under the job's memory cap and deadline. For a
+    /// sync call (`wait_counts`), the wait for a slot counts against the deadline: a call
+    /// that cannot start in time ends `deadline_exceeded` without running, and one that
+    /// waited runs for what is left. Accepted work (async jobs, flow tasks) waits as long
+    /// as it takes and then gets its whole deadline.
     async fn execute(
         &self,
         ticket: Ticket,
@@ -279,17 +320,23 @@ impl JobRunner {
         input: &Json,
         memory_limit: i64,
         timeout_ms: i64,
+        wait_counts: bool,
     ) -> JobOutcome {
         let limits = limits_of(memory_limit, timeout_ms);
+        let queued_at = Instant::now();
+        let wait_until = wait_counts.then(|| queued_at + limits.timeout);
+        let Some(slot) = self.inner.executor.slot(&ticket, wait_until).await else {
+            let message = format!("no slot came free within the {} ms deadline; the call did not run", timeout_ms);
+            return not_run(JobStatus::DeadlineExceeded, "DeadlineExceeded", message, now_us());
+        };
+        let waited = if wait_counts { queued_at.elapsed() } else { Duration::ZERO };
+        let limits = Limits { timeout: limits.timeout.saturating_sub(waited), ..limits };
         let (engine, input) = (self.inner.engine.clone(), input.clone());
-        let (inv, started_at) = self
-            .inner
-            .executor
-            .run(ticket, move || {
-                let started_at = now_us();
-                (engine.invoke(&module, &input, &limits), started_at)
-            })
-            .await;
+        let (inv, started_at) = Executor::run_in(slot, ticket, move || {
+            let started_at = now_us();
+            (engine.invoke(&module, &input, &limits), started_at)
+        })
+        .await;
         job_outcome(inv, started_at)
     }
 
@@ -298,7 +345,8 @@ impl JobRunner {
         loop {
             let free = inner.executor.free_slots();
             if free > 0 {
-                match inner.store.claim_jobs(free, now_us()).await {
+                let skip = inner.executor.saturated_apps();
+                match inner.store.claim_jobs(free, &skip, now_us()).await {
                     Ok(jobs) => {
                         let claimed = jobs.len();
                         for job in jobs {
@@ -325,8 +373,8 @@ impl JobRunner {
         let inner = &self.inner;
         let outcome = match inner.functions.module(&job.module_sha256).await {
             Ok(module) => {
-                let ticket = inner.executor.enter();
-                self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms).await
+                let ticket = inner.executor.enter(job.app_key);
+                self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, false).await
             }
             Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
         };

@@ -1,6 +1,7 @@
 //! Cloud functions: create, update (new code = new immutable version), list, get,
 //! delete, and invoke them as jobs (see [`jobs`]).
 
+pub mod admission;
 mod executor;
 pub mod jobs;
 pub(crate) mod outcome;
@@ -16,7 +17,8 @@ use crate::error::ServiceError;
 use crate::modules::{load_and_store, load_stored};
 use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Store, sqlite::now_us};
 
-pub use executor::{Executor, Throttled};
+pub use admission::{AppLimits, Refusal};
+pub use executor::Executor;
 pub use jobs::{JobRunner, RunnerConfig};
 
 /// Longest function name accepted.

@@ -13,6 +13,7 @@ use super::auth::AdminCaller;
 use super::body::ApiJson;
 use super::error::ApiError;
 use super::views::ErrorView;
+use crate::functions::AppLimits;
 
 /// A new app.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -76,4 +77,39 @@ pub(super) async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     s.apps.revoke_token(app_key, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An app's admission limits (admin token): its own, and the defaults that apply where
+/// it has none.
+#[utoipa::path(get, path = "/v1/apps/{app_key}/limits", tag = "admin", params(("app_key" = i64, Path)),
+    responses((status = 200, body = Object, description = "`{limits: {max_running, max_queue, rate_per_sec, burst}, defaults: {max_running, max_queue}}`"),
+        (status = 404, body = ErrorView)))]
+pub(super) async fn get_limits(
+    State(s): State<AppState>,
+    _: AdminCaller,
+    Path(app_key): Path<i64>,
+) -> Result<Json<Json_>, ApiError> {
+    s.apps.require(app_key).await?;
+    Ok(Json(limits_view(&s, app_key)))
+}
+
+/// Set an app's admission limits (admin token): a `null` or absent field uses the default.
+#[utoipa::path(put, path = "/v1/apps/{app_key}/limits", tag = "admin", params(("app_key" = i64, Path)),
+    request_body = AppLimits,
+    responses((status = 200, body = Object, description = "the limits now in force, as GET answers"),
+        (status = 404, body = ErrorView)))]
+pub(super) async fn put_limits(
+    State(s): State<AppState>,
+    _: AdminCaller,
+    Path(app_key): Path<i64>,
+    ApiJson(limits): ApiJson<AppLimits>,
+) -> Result<Json<Json_>, ApiError> {
+    s.apps.require(app_key).await?;
+    s.jobs.set_app_limits(app_key, limits).await?;
+    Ok(Json(limits_view(&s, app_key)))
+}
+
+fn limits_view(s: &AppState, app_key: i64) -> Json_ {
+    let (limits, (max_running, max_queue)) = s.jobs.app_limits(app_key);
+    json!({"appKey": app_key, "limits": limits, "defaults": {"max_running": max_running, "max_queue": max_queue}})
 }

@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/apps", post(admin::create).get(admin::list))
         .route("/v1/apps/{app_key}/tokens", post(admin::issue_token).get(admin::list_tokens))
         .route("/v1/apps/{app_key}/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route("/v1/apps/{app_key}/limits", get(admin::get_limits).put(admin::put_limits))
         .route("/v1/functions", post(functions::create).get(functions::list))
         .route("/v1/functions/{name}", get(functions::get).patch(functions::update).delete(functions::delete))
         .route("/v1/functions/{name}/invoke", post(functions::invoke))

@@ -16,6 +16,7 @@ use super::{admin, flow_views, flows, functions, jobs, views};
     info(title = "cloudexec", description = "Serverless runtime for WebAssembly components: the native /v1 API."),
     paths(
         admin::create, admin::list, admin::issue_token, admin::list_tokens, admin::revoke_token,
+        admin::get_limits, admin::put_limits,
         functions::create, functions::list, functions::get, functions::update, functions::delete,
         functions::invoke, functions::jobs, jobs::get, jobs::log,
         flows::create, flows::list, flows::get, flows::update, flows::delete, flows::start, flows::executions,

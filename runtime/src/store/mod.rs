@@ -55,6 +55,10 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_token(&self, app_key: i64, id: i64) -> StoreResult<Option<String>>;
     /// `Ok` when writes go through; [`StoreError::Full`] while the database or disk is full.
     async fn check_writable(&self) -> StoreResult<()>;
+    /// Stores an app's admission limits (JSON text).
+    async fn set_app_limits(&self, app_key: i64, limits: String) -> StoreResult<()>;
+    /// Every app's stored admission limits.
+    async fn app_limits(&self) -> StoreResult<Vec<(i64, String)>>;
     /// What a token (by hash) grants, if it exists.
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>>;
 
@@ -78,8 +82,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_finished_job(&self, job: NewJob, outcome: JobOutcome) -> StoreResult<i64>;
     /// Records a waiting async job; it is durable when this returns.
     async fn insert_waiting_job(&self, job: NewJob) -> StoreResult<i64>;
-    /// Moves up to `limit` waiting jobs to executing, oldest first, and returns them.
-    async fn claim_jobs(&self, limit: usize, started_at: i64) -> StoreResult<Vec<JobRecord>>;
+    /// Moves up to `limit` waiting jobs to executing, oldest first, and returns them;
+    /// jobs of the apps in `skip` (running their whole share) stay waiting.
+    async fn claim_jobs(&self, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>>;
     /// Writes the terminal outcome of an executing job (once: later calls change nothing).
     async fn finish_job(&self, id: i64, outcome: JobOutcome) -> StoreResult<()>;
     /// Moves jobs left executing by a stopped process back to waiting; returns how many.

@@ -9,6 +9,7 @@ mod definitions;
 mod egress;
 mod jobs;
 mod storage;
+mod tenants;
 mod tokens;
 
 use anyhow::Context;

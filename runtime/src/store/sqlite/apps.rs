@@ -97,6 +97,21 @@ pub(super) fn find_token(conn: &Connection, hash: &str) -> rusqlite::Result<Opti
     Ok(row.and_then(|(app_key, admin)| if admin != 0 { Some(TokenGrant::Admin) } else { app_key.map(TokenGrant::App) }))
 }
 
+pub(super) fn set_limits(conn: &Connection, app_key: i64, limits: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO app_limits (app_key, limits) VALUES (?1, ?2) ON CONFLICT (app_key) DO UPDATE SET limits = ?2",
+        params![app_key, limits],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) fn all_limits(conn: &Connection) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare("SELECT app_key, limits FROM app_limits ORDER BY app_key")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 pub(super) fn put_module(conn: &Connection, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO modules (sha256, bytes, size, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sha256) DO NOTHING",

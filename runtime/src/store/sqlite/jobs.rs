@@ -89,10 +89,17 @@ pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result
     Ok(())
 }
 
-pub(super) fn claim(conn: &Connection, limit: usize, started_at: i64) -> Result<Vec<JobRecord>, StoreError> {
+pub(super) fn claim(
+    conn: &Connection,
+    limit: usize,
+    skip: &[i64],
+    started_at: i64,
+) -> Result<Vec<JobRecord>, StoreError> {
+    // App keys are integers from the executor, never text from a request.
+    let skipped = skip.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let sql = format!(
         "UPDATE jobs SET status = 'executing', started_at = ?1 WHERE id IN
-             (SELECT id FROM jobs WHERE status = 'waiting' ORDER BY id LIMIT ?2)
+             (SELECT id FROM jobs WHERE status = 'waiting' AND app_key NOT IN ({skipped}) ORDER BY id LIMIT ?2)
          RETURNING {JOB_COLUMNS}"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_error)?;

@@ -240,6 +240,12 @@ INSERT INTO flows_new SELECT * FROM flows;
 DROP TABLE flows;
 ALTER TABLE flows_new RENAME TO flows;
 
+-- Admission limits an admin set for an app (JSON: max_running, max_queue, rate_per_sec, burst).
+CREATE TABLE app_limits (
+    app_key  BIGINT PRIMARY KEY REFERENCES apps(app_key) ON DELETE CASCADE,
+    limits   TEXT NOT NULL
+);
+
 -- /healthz's probe whether a write of some size goes through again (a row written and
 -- deleted in one transaction).
 CREATE TABLE health_probe (

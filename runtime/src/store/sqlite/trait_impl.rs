@@ -46,6 +46,14 @@ impl Store for SqliteStore {
         self.writable().await
     }
 
+    async fn set_app_limits(&self, app_key: i64, limits: String) -> StoreResult<()> {
+        self.write(move |c| apps::set_limits(c, app_key, &limits)).await
+    }
+
+    async fn app_limits(&self) -> StoreResult<Vec<(i64, String)>> {
+        self.read(apps::all_limits).await
+    }
+
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>> {
         let hash = token_hash.to_string();
         self.read(move |c| apps::find_token(c, &hash)).await
@@ -92,8 +100,9 @@ impl Store for SqliteStore {
         self.write(move |c| jobs::insert_waiting(c, &job)).await
     }
 
-    async fn claim_jobs(&self, limit: usize, started_at: i64) -> StoreResult<Vec<JobRecord>> {
-        self.write(move |c| jobs::claim(c, limit, started_at)).await
+    async fn claim_jobs(&self, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>> {
+        let skip = skip.to_vec();
+        self.write(move |c| jobs::claim(c, limit, &skip, started_at)).await
     }
 
     async fn finish_job(&self, id: i64, outcome: JobOutcome) -> StoreResult<()> {
