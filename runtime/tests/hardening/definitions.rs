@@ -102,3 +102,33 @@ fn deeply_nested_definitions_are_refused_before_parsing() -> anyhow::Result<()> 
     assert_eq!(serde_json::from_str::<Value>(&body)?["total"], 0, "nothing was stored: {body}");
     Ok(())
 }
+
+/// A DAG whose foreach runs a pass task over the execution input's `items`.
+const FOREACH: &str = "dagName: many\ntasks:\n  - name: each\n    category: foreach\n    \
+                       iterationMapping: {collection: $.context.items, item: it}\n    tasks:\n      \
+                       - name: p\n        category: pass\n";
+
+/// Before the fix a 20,000-state run added 441 MiB and long runs cost quadratic time:
+/// an execution's scopes and task records are bounded now, and a long foreach is linear.
+#[test]
+fn an_execution_cannot_grow_without_bound() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", FOREACH)?;
+    assert_eq!(status, 201, "{body}");
+    let run = |items: usize| -> anyhow::Result<Value> {
+        let input = json!({"input": {"items": (0..items).collect::<Vec<_>>()}}).to_string();
+        let path = "/v1/flows/many/executions?sync=true&timeout_ms=120000";
+        let (status, body) = send(&server, "POST", path, "application/json", &input)?;
+        anyhow::ensure!(status == 200, "{status}: {}", &body[..body.len().min(500)]);
+        Ok(serde_json::from_str(&body)?)
+    };
+    let fine = run(3_000)?;
+    assert_eq!(fine["status"], "Succeeded", "{}", fine["errors"]);
+    let too_many = run(30_000)?;
+    assert_eq!(too_many["status"], "Failed");
+    let message = too_many["errors"][0]["error_message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("States.Runtime") && message.contains("30000 iterations"), "{message}");
+    healthy(&server)?;
+    Ok(())
+}

@@ -7,6 +7,7 @@ mod common;
 mod connections;
 mod definitions;
 mod egress;
+mod isolation;
 mod jobs;
 mod storage;
 mod tenants;

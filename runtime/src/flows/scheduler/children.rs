@@ -3,9 +3,9 @@
 
 use serde_json::{Value as Json, json};
 
-use super::Sched;
 use super::enter::condition_doc;
 use super::state::{ChildBlock, Children, ErrorInfo, PendingChild, Scope, ScopeParent};
+use super::{MAX_SCOPES, Sched};
 use crate::flows::graph::{ChoiceTarget, ForeachOutput, NodeKind};
 
 impl Sched<'_> {
@@ -99,6 +99,13 @@ impl Sched<'_> {
     }
 
     fn open_children(&mut self, key: &str, scope: usize, index: usize, mut children: Children) {
+        if self.st.scopes.len() + children.pending.len() > MAX_SCOPES {
+            let cause = format!(
+                "{} iterations or branches would pass the {MAX_SCOPES} an execution may open",
+                children.pending.len()
+            );
+            return self.fail_final(key, ErrorInfo::new("States.Runtime", cause));
+        }
         children.results = vec![None; children.pending.len()];
         self.st.children.insert(key.to_string(), children);
         self.fill_children(key, scope, index);
@@ -134,7 +141,7 @@ impl Sched<'_> {
             path.push((index, child.block));
             let parent = ScopeParent { scope, node: index, slot: child.slot };
             let prefix = format!("{key}_{}-", child.slot);
-            let new = Scope { path, parent: Some(parent), prefix, data: child.data, tokens: Vec::new(), closed: false };
+            let new = Scope { path, parent: Some(parent), prefix, data: child.data, ..Scope::default() };
             self.st.scopes.push(new);
             self.st.record(self.now, "IterationStarted", Some(key), json!({ "slot": child.slot }));
             self.open_scope(id);

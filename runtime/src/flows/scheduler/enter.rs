@@ -2,8 +2,8 @@
 
 use serde_json::{Value as Json, json};
 
-use super::state::{ErrorInfo, TaskState, TaskStatus, TimerPurpose};
-use super::{Action, Sched, TaskRun};
+use super::state::{ErrorInfo, ExecStatus, TaskState, TaskStatus, TimerPurpose};
+use super::{Action, MAX_TASK_RECORDS, Sched, TaskRun};
 use crate::flows::data::{Condition, apply_mappings, fill_template};
 use crate::flows::graph::{BlockMode, DataFlow, Node, NodeKind, Resource, WaitSpec};
 
@@ -84,6 +84,13 @@ impl Sched<'_> {
         let key = self.st.key_of(scope, &node.name);
         if node.degrade.current {
             return self.degrade(&key, scope, index);
+        }
+        if self.st.tasks.len() >= MAX_TASK_RECORDS && !self.st.tasks.contains_key(&key) {
+            let cause = format!(
+                "the execution reached {MAX_TASK_RECORDS} task records, the most one execution may keep \
+                 (a Map or foreach over too many items, or a loop over ever new tasks?)"
+            );
+            return self.end(ExecStatus::Failed, None, Some(ErrorInfo::new("States.Runtime", cause)));
         }
         let input = self.build_input(scope, node);
         let task = TaskState::entered(&node.name, scope, index, input.as_ref().ok().cloned(), self.now);
@@ -206,6 +213,12 @@ impl Sched<'_> {
     pub(super) fn mark(&mut self, key: &str, status: TaskStatus, output: Option<Json>, error: Option<ErrorInfo>) {
         let now = self.now;
         if let Some(task) = self.st.tasks.get_mut(key) {
+            if status.is_terminal()
+                && !task.status.is_terminal()
+                && let Some(scope) = self.st.scopes.get_mut(task.scope)
+            {
+                scope.terminal_marks += 1;
+            }
             task.status = status;
             task.output = output;
             task.error = error;

@@ -316,6 +316,9 @@ impl Sched<'_> {
             return;
         }
         let block = self.block(scope);
+        if self.st.scopes[scope].terminal_marks < block.nodes.len() {
+            return;
+        }
         let prefix = &self.st.scopes[scope].prefix;
         let done = block.nodes.iter().all(|n| {
             self.st
@@ -335,7 +338,8 @@ impl Sched<'_> {
             return;
         }
         s.closed = true;
-        let result = s.data.clone();
+        // A closed scope's data is never read again: hand it on instead of copying it.
+        let result = std::mem::take(&mut s.data);
         match s.parent.clone() {
             None => self.end(ExecStatus::Succeeded, Some(result), None),
             Some(parent) => self.child_done(parent, scope, Ok(result)),

@@ -149,6 +149,11 @@ struct Sched<'a> {
 /// Most nodes one event may enter: a state-machine loop of states that never wait would
 /// otherwise spin forever.
 const MAX_ENTERED_PER_EVENT: usize = 100_000;
+/// Most task records one execution keeps (each with its input and output): past it the
+/// execution fails instead of growing without bound.
+pub const MAX_TASK_RECORDS: usize = 50_000;
+/// Most scopes (Map/foreach iterations, Parallel branches, choice blocks) one execution opens.
+pub const MAX_SCOPES: usize = 20_000;
 
 static EMPTY_BLOCK: Block = Block { mode: BlockMode::Dag, nodes: Vec::new(), start: Vec::new(), upstreams: Vec::new() };
 
@@ -260,6 +265,15 @@ impl<'a> Sched<'a> {
     /// (an attempt without a policy runs again once: at-least-once); async tasks that
     /// were accepted keep waiting for their callback; timers are re-armed.
     fn recover(&mut self) {
+        // States stored before the count existed (or any drift): count again.
+        for scope in &mut self.st.scopes {
+            scope.terminal_marks = 0;
+        }
+        for task in self.st.tasks.values().filter(|t| t.status.is_terminal()) {
+            if let Some(scope) = self.st.scopes.get_mut(task.scope) {
+                scope.terminal_marks += 1;
+            }
+        }
         let keys: Vec<String> = self.st.tasks.keys().cloned().collect();
         for key in keys {
             let Some(task) = self.st.tasks.get(&key).cloned() else { continue };

@@ -206,7 +206,7 @@ pub enum ChildBlock {
 pub type BlockStep = (usize, ChildBlock);
 
 /// A running instance of a block: the root, or one iteration/branch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Scope {
     /// How to find the block from the root.
     pub path: Vec<BlockStep>,
@@ -220,6 +220,11 @@ pub struct Scope {
     pub tokens: Vec<(u32, u32)>,
     /// Set once the scope ended (well or not); later events inside it are ignored.
     pub closed: bool,
+    /// Times a task of this scope became finished or skipped: a DAG scope can only be
+    /// done once this reaches its node count, so the full check runs only then (a long
+    /// DAG would otherwise scan every node at every step). Recounted after a restart.
+    #[serde(default)]
+    pub terminal_marks: usize,
 }
 
 /// A container node's progress over its children.
@@ -281,14 +286,7 @@ pub struct ExecState {
 impl ExecState {
     /// A fresh state for an execution whose context starts as `input`.
     pub fn new(input: Json, max_running: usize) -> Self {
-        let root = Scope {
-            path: Vec::new(),
-            parent: None,
-            prefix: String::new(),
-            data: input,
-            tokens: Vec::new(),
-            closed: false,
-        };
+        let root = Scope { data: input, ..Scope::default() };
         Self {
             status: ExecStatus::Starting,
             scopes: vec![root],

@@ -184,3 +184,23 @@ fn fdl_steps_without_mappings_get_and_extend_the_whole_data() {
     step(&g, &mut state, Event::TaskSucceeded { key: "t".into(), attempt: 1, output: json!({"b": 2}) }, 1);
     assert_eq!(state.output, Some(json!({"a": 1, "b": 2})));
 }
+
+#[test]
+fn a_state_stored_before_the_finished_count_existed_still_ends_after_a_restart() {
+    let yaml = "version: 1\ntype: flow\ndagName: k\ntasks:\n  - {category: pass, name: P, next: T}\n  \
+                - {category: function, name: T, resourceName: http://t, pattern: task_sync, next: Q}\n  \
+                - {category: pass, name: Q}\n";
+    let g = graph(yaml);
+    let (state, _) = started(&g, json!({}), 8);
+    assert_eq!(state.tasks["P"].status, TaskStatus::Succeed);
+    // As an older server stored it: without `terminal_marks`.
+    let mut stored = serde_json::to_value(&state).unwrap_or_default();
+    for scope in stored["scopes"].as_array_mut().into_iter().flatten() {
+        scope.as_object_mut().map(|s| s.remove("terminal_marks"));
+    }
+    let mut restored: ExecState = serde_json::from_value(stored).unwrap_or_else(|e| panic!("{e}"));
+    let actions = step(&g, &mut restored, Event::Recover, 5);
+    let attempt = runs(&actions).first().map_or(1, |r| r.1);
+    step(&g, &mut restored, Event::TaskSucceeded { key: "T".into(), attempt, output: json!({}) }, 10);
+    assert_eq!(restored.status, ExecStatus::Succeeded, "{:?}", restored.tasks);
+}
