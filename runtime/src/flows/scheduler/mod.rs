@@ -151,9 +151,9 @@ struct Sched<'a> {
 const MAX_ENTERED_PER_EVENT: usize = 100_000;
 /// Most task records one execution keeps (each with its input and output): past it the
 /// execution fails instead of growing without bound.
-pub const MAX_TASK_RECORDS: usize = 50_000;
+pub const MAX_TASK_RECORDS: usize = 25_000;
 /// Most scopes (Map/foreach iterations, Parallel branches, choice blocks) one execution opens.
-pub const MAX_SCOPES: usize = 20_000;
+pub const MAX_SCOPES: usize = 10_000;
 
 static EMPTY_BLOCK: Block = Block { mode: BlockMode::Dag, nodes: Vec::new(), start: Vec::new(), upstreams: Vec::new() };
 
