@@ -240,6 +240,15 @@ INSERT INTO flows_new SELECT * FROM flows;
 DROP TABLE flows;
 ALTER TABLE flows_new RENAME TO flows;
 
+-- Each rebuilt table continues its ids after the highest ever used.
+DELETE FROM sqlite_sequence WHERE name IN ('tokens', 'tokens_new', 'functions', 'functions_new', 'jobs', 'jobs_new',
+    'flows', 'flows_new');
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'tokens', COALESCE(MAX(id), 0) FROM tokens
+    UNION ALL SELECT 'functions', COALESCE(MAX(id), 0) FROM functions
+    UNION ALL SELECT 'jobs', COALESCE(MAX(id), 0) FROM jobs
+    UNION ALL SELECT 'flows', COALESCE(MAX(id), 0) FROM flows;
+
 -- Admission limits an admin set for an app (JSON: max_running, max_queue, rate_per_sec, burst).
 CREATE TABLE app_limits (
     app_key  BIGINT PRIMARY KEY REFERENCES apps(app_key) ON DELETE CASCADE,
@@ -290,4 +299,72 @@ fn apply(conn: &mut Connection, applied: i64) -> rusqlite::Result<()> {
         tracing::info!(version, "applied schema migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::{MIGRATIONS, migrate};
+
+    /// A database as the server before migration 4 left it, with a row in every table the
+    /// migration rebuilds (and in the tables that refer to them).
+    fn before_migration_4() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        conn.pragma_update(None, "foreign_keys", "ON").expect("pragma");
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .expect("table");
+        let tx = conn.transaction().expect("tx");
+        for (i, sql) in MIGRATIONS.iter().take(3).enumerate() {
+            tx.execute_batch(sql).expect("old migration");
+            tx.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [i as i64 + 1]).expect("recorded");
+        }
+        tx.execute_batch(
+            "INSERT INTO apps VALUES (1, 'default', 1);
+             INSERT INTO tokens VALUES ('hash-a', 1, 0, 2), ('hash-admin', NULL, 1, 3);
+             INSERT INTO modules VALUES ('sha', x'00', 1, 1);
+             INSERT INTO functions VALUES (7, 1, 'hello', '', 'P_FREE', 5000, 300000, 1, 1, 1);
+             INSERT INTO function_versions VALUES (7, 1, 'sha', 1);
+             INSERT INTO jobs (id, app_key, function_id, version, module_sha256, memory_limit, source, service_type,
+                 status, input, timeout_ms, created_at) VALUES (41, 1, 7, 1, 'sha', 1, 'open_api', 'batch', 'waiting', '{}', 1, 1);
+             INSERT INTO job_logs VALUES (41, 'a log');
+             INSERT INTO flows VALUES (3, 1, 'f', 1, 1, 1);
+             INSERT INTO flow_versions VALUES (3, 1, 'dag', 'tasks: []', '', 1);
+             INSERT INTO executions (id, app_key, flow_id, flow_name, flow_version, status, input, state, created_at,
+                 updated_at) VALUES ('e', 1, 3, 'f', 1, 'Running', '{}', '{}', 1, 1);
+             INSERT INTO execution_events VALUES ('e', 1, 1, 'ExecutionStarted', NULL, '{}');",
+        )
+        .expect("rows");
+        tx.commit().expect("commit");
+        conn
+    }
+
+    #[test]
+    fn migration_4_keeps_every_row_and_reference_and_ids_are_not_reused() {
+        let mut conn = before_migration_4();
+        migrate(&mut conn).expect("migrates");
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).expect("counts");
+        assert_eq!(count("SELECT COUNT(*) FROM tokens WHERE origin = 'issued'"), 2);
+        assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE id = 41 AND function_id = 7"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM job_logs WHERE job_id = 41"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM function_versions WHERE function_id = 7"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM executions WHERE flow_id = 3"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM execution_events"), 1);
+        assert_eq!(count("PRAGMA foreign_keys"), 1, "foreign keys are back on");
+        // Deleting the function cascades as before, and its job ids are not handed out again.
+        conn.execute("DELETE FROM functions WHERE id = 7", []).expect("deletes");
+        assert_eq!(count("SELECT COUNT(*) FROM jobs"), 0);
+        assert_eq!(count("SELECT COUNT(*) FROM job_logs"), 0);
+        conn.execute("INSERT INTO functions (app_key, name, plan, sync_timeout_ms, async_timeout_ms, version, created_at, updated_at) VALUES (1, 'again', 'P_FREE', 1, 1, 1, 1, 1)", []).expect("function");
+        let function = conn.last_insert_rowid();
+        assert!(function > 7, "function ids are not reused: {function}");
+        conn.execute(
+            "INSERT INTO jobs (app_key, function_id, version, module_sha256, memory_limit, source, service_type, status, \
+             input, timeout_ms, created_at) VALUES (1, ?1, 1, 'sha', 1, 'open_api', 'batch', 'waiting', '{}', 1, 1)",
+            [function],
+        )
+        .expect("job");
+        assert!(conn.last_insert_rowid() > 41, "job ids are not reused");
+        migrate(&mut conn).expect("a second run changes nothing");
+    }
 }
