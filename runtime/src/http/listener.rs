@@ -50,6 +50,9 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    // hyper answers a head past these with an empty 431 of its own; they sit well above
+    // the limits `check_head` answers with our error shape.
+    builder.max_buf_size(HYPER_MAX_HEAD_BYTES).max_headers(HYPER_MAX_HEADERS);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -82,6 +85,31 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Largest request head (request line and headers) answered normally.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most headers in a request answered normally.
+pub const MAX_HEADERS: usize = 100;
+/// hyper's own limits, past which it closes with an empty 431.
+const HYPER_MAX_HEAD_BYTES: usize = 1 << 20;
+const HYPER_MAX_HEADERS: usize = 1000;
+
+/// Middleware: a request whose head is over [`MAX_HEAD_BYTES`] or has more than
+/// [`MAX_HEADERS`] headers gets 431 `RequestHeaderFieldsTooLarge` in our error shape.
+pub async fn check_head(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let bytes: usize =
+        req.uri().to_string().len() + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEAD_BYTES {
+        let message = format!(
+            "the request head has {} headers and {bytes} bytes; at most {MAX_HEADERS} and {MAX_HEAD_BYTES} are accepted",
+            headers.len()
+        );
+        return ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "RequestHeaderFieldsTooLarge", message)
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Middleware: reads the whole request body within `timeout` (408 `RequestTimeout`

@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(move |req, next| listener::read_body_within(body_timeout, limit, req, next)))
+        .layer(axum::middleware::from_fn(listener::check_head))
         .with_state(state)
 }
 

@@ -93,3 +93,24 @@ fn a_wrong_method_is_a_405_with_the_error_shape() -> anyhow::Result<()> {
     assert!(error["message"].as_str().is_some_and(|m| m.contains("DELETE")), "{body}");
     Ok(())
 }
+
+#[test]
+fn an_oversized_request_head_is_a_431_with_the_error_shape() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start_limited(&dir)?;
+    let mut stream = connect(&server)?;
+    let big = "x".repeat(100 * 1024);
+    stream.write_all(
+        format!("GET /v1/functions HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let answer = read_to_close(&mut stream)?;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..answer.len().min(300)]);
+    assert!(answer.contains("\"code\":\"RequestHeaderFieldsTooLarge\""), "{answer}");
+    let mut many = connect(&server)?;
+    let headers: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    many.write_all(format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n").as_bytes())?;
+    let answer = read_to_close(&mut many)?;
+    assert!(answer.starts_with("HTTP/1.1 431") && answer.contains("RequestHeaderFieldsTooLarge"), "{answer}");
+    healthy(&server)?;
+    Ok(())
+}
