@@ -14,6 +14,43 @@ pub use condition::Condition;
 use path_text::Segment;
 pub(crate) use path_text::strip_root;
 
+/// Deepest nesting a flow's data may reach: deeper data could not be stored and read back
+/// (serde_json stops at 128 levels), and walking it would recurse that deep.
+pub const MAX_DATA_DEPTH: usize = 64;
+/// Largest a flow scope's data may grow (estimated as its JSON text).
+pub const MAX_DATA_BYTES: usize = 8 << 20;
+
+/// Refuses data nested deeper than [`MAX_DATA_DEPTH`] or larger than [`MAX_DATA_BYTES`].
+/// Iterative, and it stops as soon as a limit is passed, so it costs at most the limit.
+pub fn check_limits(value: &Value) -> Result<(), DataError> {
+    let mut stack = vec![(value, 1usize)];
+    let mut bytes = 0usize;
+    while let Some((value, depth)) = stack.pop() {
+        if depth > MAX_DATA_DEPTH {
+            return Err(DataError(format!("the data nests deeper than {MAX_DATA_DEPTH} levels")));
+        }
+        bytes += match value {
+            Value::Null | Value::Bool(_) | Value::Number(_) => 8,
+            Value::String(s) => s.len() + 2,
+            Value::Array(items) => {
+                stack.extend(items.iter().map(|v| (v, depth + 1)));
+                2 + items.len()
+            }
+            Value::Object(map) => {
+                for (key, v) in map {
+                    bytes += key.len() + 4;
+                    stack.push((v, depth + 1));
+                }
+                2
+            }
+        };
+        if bytes > MAX_DATA_BYTES {
+            return Err(DataError(format!("the data grew past {} MiB", MAX_DATA_BYTES >> 20)));
+        }
+    }
+    Ok(())
+}
+
 /// Why a path, condition or mapping could not be parsed or applied; the message names the
 /// offending text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,6 +22,8 @@ impl Flows {
         if let Some(url) = &req.callback_url {
             check_url("callback_url", url).map_err(|e| ServiceError::InvalidArgument(e.0))?;
         }
+        crate::flows::data::check_limits(&req.input)
+            .map_err(|e| ServiceError::InvalidArgument(format!("the execution input is refused: {}", e.0)))?;
         let flow = self.get(app_key, flow_name, None).await?;
         if let Some(name) = &req.name {
             check_name("execution name", name)?;

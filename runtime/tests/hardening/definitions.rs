@@ -132,3 +132,26 @@ fn an_execution_cannot_grow_without_bound() -> anyhow::Result<()> {
     healthy(&server)?;
     Ok(())
 }
+
+/// Before the fix this one-state loop nested its data one level deeper at every step and
+/// overflowed a worker's stack: the whole server aborted within two seconds.
+#[test]
+fn a_loop_that_nests_its_data_fails_and_the_server_lives() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let grow = "Type: StateMachine\nSpecVersion: v1\nName: grow\nStartAt: Grow\nStates:\n  - Name: Grow\n    \
+                Type: Pass\n    ResultPath: $.prev\n    Next: Grow\n";
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", grow)?;
+    assert_eq!(status, 201, "{body}");
+    let path = "/v1/flows/grow/executions?sync=true&timeout_ms=60000";
+    let (status, body) = send(&server, "POST", path, "application/json", r#"{"input":{"a":1}}"#)?;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body)?;
+    assert_eq!(view["status"], "Failed", "{body}");
+    assert!(body.contains("States.DataLimitExceeded"), "{body}");
+    let deep = format!("{{\"input\":{}1{}}}", "{\"a\":".repeat(100), "}".repeat(100));
+    let (status, body) = send(&server, "POST", "/v1/flows/grow/executions", "application/json", &deep)?;
+    assert_eq!(status, 400, "{body}");
+    healthy(&server)?;
+    Ok(())
+}

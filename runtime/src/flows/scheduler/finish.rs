@@ -72,6 +72,12 @@ impl Sched<'_> {
         if !self.accept_answer(key, attempt) {
             return;
         }
+        if let Err(e) = crate::flows::data::check_limits(&output) {
+            // Kept in the task record and its history, an answer past the limits could not
+            // be read back after a restart.
+            return self
+                .attempt_failed(key, ErrorInfo::new("States.DataLimitExceeded", format!("the answer: {}", e.0)));
+        }
         let Some(task) = self.st.tasks.get(key) else { return };
         let node = self.node(task.scope, task.node);
         if let NodeKind::Task(spec) = &node.kind
@@ -174,6 +180,9 @@ impl Sched<'_> {
                 }
                 None => *data = caught,
             }
+            if let Err(error) = checked_data(data) {
+                return self.fail_scope(scope, error);
+            }
             self.st.record(
                 self.now,
                 "TaskCaught",
@@ -208,8 +217,17 @@ impl Sched<'_> {
         self.send_tokens(scope, node, &live, &skip);
     }
 
-    /// Applies the node's output mappings / result path to the scope's data.
+    /// Applies the node's output to the scope's data, which must stay within the data
+    /// limits (a loop that nests its data one level deeper each time, or doubles it, would
+    /// otherwise take the server's memory or stack); past them the data is dropped and
+    /// the task fails with `States.DataLimitExceeded`.
     fn write_output(&mut self, scope: usize, node: &Node, input: Json, output: &Json) -> Result<(), ErrorInfo> {
+        self.apply_output(scope, node, input, output)?;
+        checked_data(&mut self.st.scopes[scope].data)
+    }
+
+    /// Applies the node's output mappings / result path to the scope's data.
+    fn apply_output(&mut self, scope: usize, node: &Node, input: Json, output: &Json) -> Result<(), ErrorInfo> {
         let mapping_error = |e: crate::flows::data::DataError| ErrorInfo::new("States.MappingError", e.0);
         let data = &mut self.st.scopes[scope].data;
         match &node.data {
@@ -358,4 +376,13 @@ impl Sched<'_> {
             Some(parent) => self.child_done(parent, scope, Err(error)),
         }
     }
+}
+
+/// `Ok` when `data` is within the data limits; otherwise it is dropped (it must not be
+/// stored or walked) and the error says which limit it passed.
+fn checked_data(data: &mut Json) -> Result<(), ErrorInfo> {
+    crate::flows::data::check_limits(data).map_err(|e| {
+        *data = Json::Null;
+        ErrorInfo::new("States.DataLimitExceeded", e.0)
+    })
 }
