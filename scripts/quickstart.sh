@@ -25,7 +25,7 @@ client=(--server "http://$listen" --data-dir "$data_dir")
 # The example functions (an earlier run's are updated in place).
 for pair in hello:hello shop-cart:shop_cart shop-order:shop_order shop-pay:shop_pay \
   flow-start-node:flow_start_node flow-end-node:flow_end_node; do
-  $ce deploy "$guests/${pair#*:}.wasm" --name "${pair%%:*}" "${client[@]}" | head -1
+  $ce deploy "$guests/${pair#*:}.wasm" --name "${pair%%:*}" "${client[@]}" | sed -n 1p
 done
 
 # The shop bin: upload it, bind its three function keys to the shop functions, and

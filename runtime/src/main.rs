@@ -4,6 +4,7 @@ use clap::Parser;
 use cloudexec::cli::{Cli, run};
 
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_stdout();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
@@ -15,4 +16,22 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(error.code as u8)
         }
     }
+}
+
+/// `cloudexec jobs hello | head -1`: when the reader closes the pipe, `println!` panics;
+/// end quietly as a Unix tool does instead (exit 141, as when killed by SIGPIPE).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

@@ -120,3 +120,26 @@ fn run_bin_reports_a_trap_and_keeps_the_state_before_it() -> anyhow::Result<()> 
     assert!(report["state"]["variables"].get("callError").is_some(), "the first run was kept");
     Ok(())
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_cli_quietly() -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    // A log of 1 MiB: more than a pipe holds, so the CLI is still writing when the reader goes.
+    let hostile = guest("hostile")?;
+    for _ in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudexec"))
+            .args(["invoke", &hostile, "--input", r#"{"action":"print","mb":2}"#, "--timeout-ms", "30000"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first)?; // then the pipe closes, as `| head -1` does
+        let output = child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(matches!(output.status.code(), Some(0 | 141)), "{:?}: {stderr}", output.status);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    Ok(())
+}
