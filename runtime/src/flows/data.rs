@@ -23,6 +23,21 @@ pub const MAX_DATA_BYTES: usize = 8 << 20;
 /// Refuses data nested deeper than [`MAX_DATA_DEPTH`] or larger than [`MAX_DATA_BYTES`].
 /// Iterative, and it stops as soon as a limit is passed, so it costs at most the limit.
 pub fn check_limits(value: &Value) -> Result<(), DataError> {
+    estimate(value, MAX_DATA_BYTES).map(drop)
+}
+
+/// Takes `value`'s estimated size from `budget`: templates and mappings copy selected
+/// values, so a template of many keys over a large input could otherwise build gigabytes
+/// before any check saw the result.
+fn spend(budget: &mut usize, value: &Value) -> Result<(), DataError> {
+    let size = estimate(value, *budget)?;
+    *budget -= size;
+    Ok(())
+}
+
+/// The estimated JSON size of `value`, or an error once it passes `max_bytes` or nests
+/// deeper than [`MAX_DATA_DEPTH`].
+fn estimate(value: &Value, max_bytes: usize) -> Result<usize, DataError> {
     let mut stack = vec![(value, 1usize)];
     let mut bytes = 0usize;
     while let Some((value, depth)) = stack.pop() {
@@ -44,11 +59,11 @@ pub fn check_limits(value: &Value) -> Result<(), DataError> {
                 2
             }
         };
-        if bytes > MAX_DATA_BYTES {
+        if bytes > max_bytes {
             return Err(DataError(format!("the data grew past {} MiB", MAX_DATA_BYTES >> 20)));
         }
     }
-    Ok(())
+    Ok(bytes)
 }
 
 /// Why a path, condition or mapping could not be parsed or applied; the message names the
@@ -244,6 +259,7 @@ pub struct Mapping {
 /// `transform` fails with "transform scripts are not supported: <script>": scripts are
 /// parsed but not run.
 pub fn apply_mappings(mappings: &[Mapping], doc: &mut Value) -> Result<(), DataError> {
+    let mut budget = MAX_DATA_BYTES;
     for mapping in mappings {
         if let Some(script) = &mapping.transform {
             return Err(DataError(format!("transform scripts are not supported: {script}")));
@@ -251,6 +267,7 @@ pub fn apply_mappings(mappings: &[Mapping], doc: &mut Value) -> Result<(), DataE
         let Some(value) = mapping.source.as_ref().and_then(|source| source.eval(doc)) else {
             continue;
         };
+        spend(&mut budget, &value)?;
         mapping.target.set(doc, value)?;
     }
     Ok(())
@@ -259,7 +276,12 @@ pub fn apply_mappings(mappings: &[Mapping], doc: &mut Value) -> Result<(), DataE
 /// Fills a state-machine template: every key ending in `.$` takes the value of the path
 /// (over `data`; `null` when it selects nothing) and loses the suffix; other values are
 /// copied (recursively for objects and arrays). Filling over `null` validates a template.
+/// The values it copies may add up to [`MAX_DATA_BYTES`] at most.
 pub fn fill_template(template: &Value, data: &Value) -> Result<Value, DataError> {
+    fill_within(template, data, &mut MAX_DATA_BYTES.clone())
+}
+
+fn fill_within(template: &Value, data: &Value, budget: &mut usize) -> Result<Value, DataError> {
     match template {
         Value::Object(map) => {
             let mut filled = Map::new();
@@ -269,15 +291,17 @@ pub fn fill_template(template: &Value, data: &Value) -> Result<Value, DataError>
                         return Err(DataError(format!("template key {key:?} must hold a path string")));
                     };
                     let path = Path::parse(text).map_err(|e| DataError(format!("template key {key:?}: {e}")))?;
-                    filled.insert(name.to_string(), path.select(data).unwrap_or(Value::Null));
+                    let selected = path.select(data).unwrap_or(Value::Null);
+                    spend(budget, &selected)?;
+                    filled.insert(name.to_string(), selected);
                 } else {
-                    filled.insert(key.clone(), fill_template(value, data)?);
+                    filled.insert(key.clone(), fill_within(value, data, budget)?);
                 }
             }
             Ok(Value::Object(filled))
         }
         Value::Array(items) => {
-            items.iter().map(|item| fill_template(item, data)).collect::<Result<_, _>>().map(Value::Array)
+            items.iter().map(|item| fill_within(item, data, budget)).collect::<Result<_, _>>().map(Value::Array)
         }
         other => Ok(other.clone()),
     }

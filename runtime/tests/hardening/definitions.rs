@@ -155,3 +155,58 @@ fn a_loop_that_nests_its_data_fails_and_the_server_lives() -> anyhow::Result<()>
     healthy(&server)?;
     Ok(())
 }
+
+/// Found by an attack run: a Pass whose Parameters copy a 2 MiB input under 300 keys
+/// built 600 MB and stored it; a retry interval of 1e308 overflowed the retry time and
+/// panicked the driver; a billion retries wrote history for ever.
+#[test]
+fn templates_cannot_multiply_data_and_retry_rules_are_bounded() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let keys: String = (0..300).map(|i| format!("      k{i}.$: $\n")).collect();
+    let multiply = format!(
+        "Type: StateMachine\nName: mul\nStartAt: P\nStates:\n  - Name: P\n    Type: Pass\n    Parameters:\n{keys}    End: true\n"
+    );
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", &multiply)?;
+    assert_eq!(status, 201, "{body}");
+    let input = json!({"input": {"s": "x".repeat(2 << 20)}}).to_string();
+    let path = "/v1/flows/mul/executions?sync=true&timeout_ms=120000";
+    let (status, body) = send(&server, "POST", path, "application/json", &input)?;
+    assert_eq!(status, 200, "{}", &body[..body.len().min(500)]);
+    let view: Value = serde_json::from_str(&body)?;
+    assert_eq!(view["status"], "Failed");
+    assert!(body.contains("the data grew past 8 MiB"), "{}", &body[..body.len().min(500)]);
+    let id = view["execution_id"].as_str().unwrap_or_default();
+    let (status, stored) = send(&server, "GET", &format!("/v1/executions/{id}"), "", "")?;
+    assert_eq!(status, 200);
+    assert!(stored.len() < 8 << 20, "no multiplied data was stored: {} bytes", stored.len());
+
+    let huge_retry = "Type: StateMachine\nName: r\nStartAt: T\nStates:\n  - Name: T\n    Type: Task\n    \
+                      Resource: function://nosuch\n    Retry: [{Errors: [States.ALL], IntervalSeconds: 1e308, \
+                      BackoffRate: 1e308, MaxAttempts: 5}]\n    End: true\n";
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", huge_retry)?;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = send(&server, "POST", "/v1/flows/r/executions", "application/json", "{}")?;
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<Value>(&body)?["execution_id"].as_str().unwrap_or_default().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, history) = send(&server, "GET", &format!("/v1/executions/{id}/history"), "", "")?;
+        if history.contains("TaskRetried") || history.contains("TaskFailed") {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the first attempt never ended: {history}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    healthy(&server)?;
+    let (status, body) = send(&server, "POST", &format!("/v1/executions/{id}/stop"), "application/json", "{}")?;
+    assert_eq!(status, 200, "the driver still runs the execution: {body}");
+
+    let endless = "Type: StateMachine\nName: e\nStartAt: T\nStates:\n  - Name: T\n    Type: Task\n    \
+                   Resource: function://nosuch\n    Retry: [{Errors: [States.ALL], IntervalSeconds: 0, \
+                   MaxAttempts: 1000000000}]\n    End: true\n";
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", endless)?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("at most 1000"), "{body}");
+    Ok(())
+}

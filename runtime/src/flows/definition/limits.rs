@@ -29,6 +29,36 @@ pub(super) fn check_text(text: &str) -> Result<(), DefinitionError> {
     Ok(())
 }
 
+/// Most retries one retry rule may ask for.
+pub const MAX_RETRIES: u32 = 1_000;
+
+/// Refuses retry rules with more than [`MAX_RETRIES`] retries, or an interval, backoff
+/// rate or cap that is not a finite number at least 0 (at least 1 for the rate).
+pub(super) fn check_retries(block: &crate::flows::graph::Block) -> Result<(), DefinitionError> {
+    for node in &block.nodes {
+        for rule in &node.retry {
+            let bad = |what: &str| {
+                Err(DefinitionError {
+                    task: Some(node.name.clone()),
+                    field: Some("retry".into()),
+                    message: what.to_string(),
+                })
+            };
+            if rule.max_retries > MAX_RETRIES {
+                return bad(&format!("{} retries asked; at most {MAX_RETRIES} are accepted", rule.max_retries));
+            }
+            let finite = |v: f64| v.is_finite() && v >= 0.0;
+            if !finite(rule.interval_secs) || !finite(rule.backoff_rate) || !rule.max_interval_secs.is_none_or(finite) {
+                return bad("the interval, backoff rate and interval cap must be finite numbers, at least 0");
+            }
+        }
+        for child in node.kind.child_blocks() {
+            check_retries(child)?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a graph with more than [`MAX_TASKS`] tasks.
 pub(super) fn check_task_count(count: usize) -> Result<(), DefinitionError> {
     if count > MAX_TASKS {

@@ -64,6 +64,7 @@ pub fn parse(text: &str) -> Result<FlowGraph, DefinitionError> {
         FlowFormat::Fdl => fdl::parse(&doc),
     }?;
     limits::check_task_count(graph.root.task_count())?;
+    limits::check_retries(&graph.root)?;
     Ok(graph)
 }
 

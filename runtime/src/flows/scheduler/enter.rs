@@ -27,7 +27,7 @@ pub(super) fn all_hold(conditions: &[Condition], doc: &Json) -> Result<bool, Err
     Ok(true)
 }
 
-fn secs_to_us(secs: f64) -> i64 {
+pub(super) fn secs_to_us(secs: f64) -> i64 {
     (secs.max(0.0) * 1e6).min(i64::MAX as f64 / 2.0) as i64
 }
 

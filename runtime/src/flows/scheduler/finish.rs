@@ -154,7 +154,7 @@ impl Sched<'_> {
             json!({ "attempt": attempt + 1, "delay_secs": delay, "error": error }),
         );
         if delay > 0.0 {
-            let at = self.now + (delay * 1e6) as i64;
+            let at = self.now.saturating_add(super::enter::secs_to_us(delay));
             self.next_timer(key, at, TimerPurpose::Retry);
         } else {
             self.dispatch(key);

@@ -130,6 +130,12 @@ pub fn step(graph: &FlowGraph, state: &mut ExecState, event: Event, now: i64) ->
     }
     s.drain_queue();
     s.pump();
+    if s.st.seq > MAX_HISTORY_EVENTS && !s.st.status.is_terminal() {
+        let cause = format!(
+            "the execution recorded more than {MAX_HISTORY_EVENTS} history events (endless retries or a loop?)"
+        );
+        s.end(ExecStatus::Failed, None, Some(ErrorInfo::new("States.Runtime", cause)));
+    }
     s.actions
 }
 
@@ -152,6 +158,9 @@ const MAX_ENTERED_PER_EVENT: usize = 100_000;
 /// Most task records one execution keeps (each with its input and output): past it the
 /// execution fails instead of growing without bound.
 pub const MAX_TASK_RECORDS: usize = 25_000;
+/// Most history events one execution records: past it (endless retries, a loop over a
+/// task that never ends it) the execution fails instead of writing for ever.
+pub const MAX_HISTORY_EVENTS: i64 = 100_000;
 /// Most scopes (Map/foreach iterations, Parallel branches, choice blocks) one execution opens.
 pub const MAX_SCOPES: usize = 10_000;
 

@@ -204,3 +204,14 @@ fn a_state_stored_before_the_finished_count_existed_still_ends_after_a_restart()
     step(&g, &mut restored, Event::TaskSucceeded { key: "T".into(), attempt, output: json!({}) }, 10);
     assert_eq!(restored.status, ExecStatus::Succeeded, "{:?}", restored.tasks);
 }
+
+#[test]
+fn an_execution_past_its_history_limit_fails_instead_of_writing_for_ever() {
+    let g = graph(CHAIN);
+    let (mut state, _) = started(&g, json!({}), 8);
+    state.seq = super::MAX_HISTORY_EVENTS;
+    let failed = ErrorInfo::new("HTTP.500", "boom");
+    step(&g, &mut state, Event::TaskFailed { key: "A".into(), attempt: 1, error: failed }, 100);
+    assert_eq!(state.status, ExecStatus::Failed);
+    assert!(state.error.as_ref().is_some_and(|e| e.cause.contains("history events")), "{:?}", state.error);
+}
