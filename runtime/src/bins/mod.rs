@@ -13,6 +13,7 @@ use dashmap::DashMap;
 use tokio::sync::Mutex;
 
 use crate::egress::{EgressPolicy, check_url};
+use crate::engine::MAX_VARIABLES;
 use crate::engine::{BinModule, BinRun, Engine, InstanceState, Limits, RunOptions, TypedValue};
 use crate::error::ServiceError;
 use crate::functions::{Executor, Functions};
@@ -166,6 +167,13 @@ impl Bins {
         limits: Limits,
     ) -> Result<RunReport, ServiceError> {
         let mut instance = self.instance(app_key, id).await?;
+        let new_keys = updates.iter().filter(|(key, _)| !instance.state.variables.contains_key(key)).count();
+        if instance.state.variables.len() + new_keys > MAX_VARIABLES {
+            return Err(ServiceError::InvalidArgument(format!(
+                "the run would give the instance {} variables; at most {MAX_VARIABLES} are kept",
+                instance.state.variables.len() + new_keys
+            )));
+        }
         if let Some(alias) = &instance.service {
             self.live_service(app_key, alias).await?;
         }

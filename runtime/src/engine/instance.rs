@@ -28,6 +28,10 @@ pub struct MachineState {
     pub path: Vec<PathEntry>,
 }
 
+/// Most variables one instance keeps: every run copies and stores them all, so an
+/// instance of hundreds of thousands would make each run take seconds.
+pub const MAX_VARIABLES: usize = 10_000;
+
 /// Variables and state machines of one execution instance.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct InstanceState {

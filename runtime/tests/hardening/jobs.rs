@@ -116,3 +116,27 @@ fn job_ids_are_not_reused_after_a_function_is_deleted() -> anyhow::Result<()> {
     assert_eq!(status, 404, "the deleted function's job stays gone: {body}");
     Ok(())
 }
+
+#[test]
+fn an_instance_keeps_at_most_ten_thousand_variables() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let uploaded = server.cli(&["bin", "upload", &guest("shop")?, "--json"])?.expect(0)?;
+    let bin = serde_json::from_str::<Value>(&uploaded.stdout)?["binId"].as_str().unwrap_or_default().to_string();
+    let (_, body) = send(&server, "POST", "/v1/instances", "application/json", &format!(r#"{{"binId":"{bin}"}}"#))?;
+    let id = serde_json::from_str::<Value>(&body)?["executeInstanceId"].as_str().unwrap_or_default().to_string();
+    let many: serde_json::Map<String, Value> = (0..10_001).map(|i| (format!("v{i}"), Value::from(i))).collect();
+    let (status, body) = send(
+        &server,
+        "POST",
+        &format!("/v1/instances/{id}/runs"),
+        "application/json",
+        &Value::Object(many).to_string(),
+    )?;
+    assert_eq!(status, 400, "{}", &body[..body.len().min(300)]);
+    assert!(body.contains("at most 10000 are kept"), "{body}");
+    let (status, body) = send(&server, "GET", &format!("/v1/instances/{id}"), "", "")?;
+    assert_eq!(status, 200);
+    assert!(!body.contains("v10000"), "nothing of the refused run was kept");
+    Ok(())
+}

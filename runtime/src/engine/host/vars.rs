@@ -2,6 +2,7 @@
 
 use super::wit::vars::Host;
 use super::{HostState, bins_only};
+use crate::engine::MAX_VARIABLES;
 use crate::engine::bindings::{WitError, WitTypedValue, WitValue, WitVariable};
 use crate::engine::value::{infer_from_wit, typed_from_wit, typed_to_wit};
 
@@ -12,12 +13,14 @@ impl Host for HostState {
 
     fn set(&mut self, key: String, value: WitValue) -> Result<(), WitError> {
         let bin = self.bin.as_mut().ok_or_else(|| bins_only("variables"))?;
+        room_for(&bin.state.variables, &key)?;
         bin.state.variables.insert(key, infer_from_wit(value));
         Ok(())
     }
 
     fn set_typed(&mut self, key: String, value: WitTypedValue) -> Result<(), WitError> {
         let bin = self.bin.as_mut().ok_or_else(|| bins_only("variables"))?;
+        room_for(&bin.state.variables, &key)?;
         bin.state.variables.insert(key, typed_from_wit(value));
         Ok(())
     }
@@ -28,4 +31,15 @@ impl Host for HostState {
         };
         bin.state.variables.iter().map(|(key, v)| WitVariable { key: key.clone(), value: typed_to_wit(v) }).collect()
     }
+}
+
+/// A new key is refused once the instance has [`MAX_VARIABLES`]; the guest can handle it.
+fn room_for<V>(variables: &std::collections::BTreeMap<String, V>, key: &str) -> Result<(), WitError> {
+    if variables.len() >= MAX_VARIABLES && !variables.contains_key(key) {
+        return Err(WitError {
+            code: "TooManyVariables".into(),
+            message: format!("an instance keeps at most {MAX_VARIABLES} variables"),
+        });
+    }
+    Ok(())
 }
