@@ -35,9 +35,16 @@ fn spend(budget: &mut usize, value: &Value) -> Result<(), DataError> {
     Ok(())
 }
 
+/// Most bytes of data one execution may copy into its iterations, branches and their
+/// results, all told: many iterations each under [`MAX_DATA_BYTES`] would otherwise add up
+/// to gigabytes (a foreach over a parallel copying a large input to every branch).
+pub const MAX_EXECUTION_DATA_BYTES: usize = 64 << 20;
+/// Largest answer a task may give (a function's output, an HTTP answer, a finish callback).
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
 /// The estimated JSON size of `value`, or an error once it passes `max_bytes` or nests
 /// deeper than [`MAX_DATA_DEPTH`].
-fn estimate(value: &Value, max_bytes: usize) -> Result<usize, DataError> {
+pub(crate) fn estimate(value: &Value, max_bytes: usize) -> Result<usize, DataError> {
     let mut stack = vec![(value, 1usize)];
     let mut bytes = 0usize;
     while let Some((value, depth)) = stack.pop() {

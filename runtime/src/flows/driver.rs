@@ -72,6 +72,9 @@ pub enum CallbackError {
     /// The new state could not be stored; the callback was not taken.
     #[error("the result could not be stored: {0}")]
     Store(String),
+    /// The execution was deleted (with its flow) before the result could be stored.
+    #[error("the execution was deleted")]
+    Gone,
 }
 
 /// A finished function task's job record, written with the transition that takes its result.

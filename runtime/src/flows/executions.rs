@@ -230,6 +230,9 @@ impl Flows {
             Some(Err(e @ CallbackError::NotWaiting { .. })) => {
                 Err(ServiceError::Conflict { code: "TaskNotWaiting", message: e.to_string() })
             }
+            Some(Err(CallbackError::Gone)) => {
+                Err(ServiceError::NotFound { kind: "Execution", what: format!("execution {id:?} (deleted)") })
+            }
             Some(Err(CallbackError::Store(e))) => Err(ServiceError::Internal(e)),
         }
     }

@@ -144,7 +144,10 @@ impl Driver {
             Msg::Callback { key, result, reply } => match callback_event(run, &key, result) {
                 Ok(event) => {
                     let reply: Reply = Box::new(move |stored| {
-                        drop(reply.send(stored.map_err(|e| CallbackError::Store(e.to_string()))))
+                        drop(reply.send(stored.map_err(|e| match e {
+                            StoreError::NotFound(_) => CallbackError::Gone,
+                            other => CallbackError::Store(other.to_string()),
+                        })))
                     });
                     (event, Some(reply))
                 }

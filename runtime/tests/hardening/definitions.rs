@@ -210,3 +210,45 @@ fn templates_cannot_multiply_data_and_retry_rules_are_bounded() -> anyhow::Resul
     assert!(body.contains("at most 1000"), "{body}");
     Ok(())
 }
+
+/// Found by the second attack run: a FDL foreach over a parallel copied a 600 kB input into
+/// 6,000 branches and the kernel killed the server at 24 GB. An execution now copies at
+/// most 64 MiB into its iterations, branches and results, and a task's answer is 1 MiB at most.
+#[test]
+fn iterations_cannot_copy_the_input_without_bound_and_answers_are_capped() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let fdl = "version: v1beta1\ntype: flow\nsteps:\n  - type: foreach\n    name: fe\n    iterationMapping:\n      \
+               collection: $.keys\n      item: key\n    steps:\n      - type: parallel\n        name: par\n        \
+               branches:\n          - steps:\n            - {type: pass, name: p1}\n          - steps:\n            \
+               - {type: pass, name: p2}\n";
+    let body = json!({"name": "fe", "definition": fdl}).to_string();
+    let (status, answer) = send(&server, "POST", "/v1/flows", "application/json", &body)?;
+    assert_eq!(status, 201, "{answer}");
+    let input = json!({"input": {"keys": vec!["x".repeat(200); 3000]}}).to_string();
+    let (status, answer) =
+        send(&server, "POST", "/v1/flows/fe/executions?sync=true&timeout_ms=120000", "application/json", &input)?;
+    assert_eq!(status, 200, "{}", &answer[..answer.len().min(300)]);
+    assert!(
+        answer.contains("\"status\":\"Failed\"") && answer.contains("would pass the 64 MiB"),
+        "{}",
+        &answer[..answer.len().min(600)]
+    );
+    healthy(&server)?;
+
+    server.cli(&["deploy", &super::common::guest("hostile")?, "--name", "hostile"])?.expect(0)?;
+    let echo = "Type: StateMachine\nName: big\nStartAt: T\nStates:\n  - Name: T\n    Type: Task\n    \
+                Resource: function://hostile\n    End: true\n";
+    let (status, answer) = send(&server, "POST", "/v1/flows", "text/yaml", echo)?;
+    assert_eq!(status, 201, "{answer}");
+    let input = json!({"input": {"action": "echo", "pad": "y".repeat(2 << 20)}}).to_string();
+    let (status, answer) =
+        send(&server, "POST", "/v1/flows/big/executions?sync=true&timeout_ms=120000", "application/json", &input)?;
+    assert_eq!(status, 200, "{}", &answer[..answer.len().min(300)]);
+    assert!(
+        answer.contains("States.DataLimitExceeded") && answer.contains("the answer"),
+        "{}",
+        &answer[..answer.len().min(600)]
+    );
+    Ok(())
+}

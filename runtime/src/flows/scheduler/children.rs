@@ -6,6 +6,7 @@ use serde_json::{Value as Json, json};
 use super::enter::condition_doc;
 use super::state::{ChildBlock, Children, ErrorInfo, PendingChild, Scope, ScopeParent};
 use super::{MAX_SCOPES, Sched};
+use crate::flows::data::{MAX_EXECUTION_DATA_BYTES, estimate};
 use crate::flows::graph::{ChoiceTarget, ForeachOutput, NodeKind};
 
 impl Sched<'_> {
@@ -68,34 +69,52 @@ impl Sched<'_> {
                 return self.fail_final(key, ErrorInfo::new("States.InvalidCollection", cause));
             }
         };
-        let pending = items
-            .into_iter()
-            .enumerate()
-            .map(|(slot, item)| {
-                let data = match &spec.item_key {
-                    None => item,
-                    Some(item_key) => {
-                        let mut data = if input.is_object() { input.clone() } else { json!({}) };
-                        data[item_key.as_str()] = item;
-                        if let Some(index_key) = &spec.index_key {
-                            data[index_key.as_str()] = json!(slot);
-                        }
-                        data
+        let mut pending = std::collections::VecDeque::new();
+        for (slot, item) in items.into_iter().enumerate() {
+            let data = match &spec.item_key {
+                None => item,
+                Some(item_key) => {
+                    let mut data = if input.is_object() { input.clone() } else { json!({}) };
+                    data[item_key.as_str()] = item;
+                    if let Some(index_key) = &spec.index_key {
+                        data[index_key.as_str()] = json!(slot);
                     }
-                };
-                PendingChild { slot, block: ChildBlock::ForeachBody, data }
-            })
-            .collect();
+                    data
+                }
+            };
+            if !self.charge(&data) {
+                return self.fail_final(key, over_budget("iterations' data"));
+            }
+            pending.push_back(PendingChild { slot, block: ChildBlock::ForeachBody, data });
+        }
         let children = Children { pending, max_concurrency: spec.max_concurrency, ..Children::default() };
         self.open_children(key, scope, index, children);
     }
 
     /// A Parallel: every branch on a copy of the input.
     pub(super) fn open_branches(&mut self, key: &str, scope: usize, index: usize, input: &Json, count: usize) {
-        let pending = (0..count)
-            .map(|slot| PendingChild { slot, block: ChildBlock::Branch(slot), data: input.clone() })
-            .collect();
+        let mut pending = std::collections::VecDeque::new();
+        for slot in 0..count {
+            if !self.charge(input) {
+                return self.fail_final(key, over_budget("branches' data"));
+            }
+            pending.push_back(PendingChild { slot, block: ChildBlock::Branch(slot), data: input.clone() });
+        }
         self.open_children(key, scope, index, Children { pending, ..Children::default() });
+    }
+
+    /// Counts `data`'s size against the execution's data budget; false once it would
+    /// pass it. Children are built one at a time and building stops there, so no more
+    /// than the budget is ever copied.
+    fn charge(&mut self, data: &Json) -> bool {
+        let left = MAX_EXECUTION_DATA_BYTES.saturating_sub(self.st.data_bytes);
+        match estimate(data, left) {
+            Ok(bytes) => {
+                self.st.data_bytes += bytes;
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     fn open_children(&mut self, key: &str, scope: usize, index: usize, mut children: Children) {
@@ -162,6 +181,16 @@ impl Sched<'_> {
         children.running.retain(|&c| c != child);
         match result {
             Ok(value) => {
+                let left = MAX_EXECUTION_DATA_BYTES.saturating_sub(self.st.data_bytes);
+                let Ok(bytes) = estimate(&value, left) else {
+                    let running = std::mem::take(&mut children.running);
+                    children.pending.clear();
+                    for scope in running {
+                        self.st.scopes[scope].closed = true;
+                    }
+                    return self.fail_final(&key, over_budget("iterations' and branches' results"));
+                };
+                self.st.data_bytes += bytes;
                 if let Some(slot) = children.results.get_mut(parent.slot) {
                     *slot = Some(value);
                 }
@@ -195,4 +224,10 @@ impl Sched<'_> {
         };
         self.finish_ok(key, output, next);
     }
+}
+
+/// The error of a container whose children would pass the execution's data budget.
+fn over_budget(what: &str) -> ErrorInfo {
+    let cause = format!("the {what} would pass the {} MiB one execution may copy", MAX_EXECUTION_DATA_BYTES >> 20);
+    ErrorInfo::new("States.DataLimitExceeded", cause)
 }

@@ -72,7 +72,9 @@ impl Sched<'_> {
         if !self.accept_answer(key, attempt) {
             return;
         }
-        if let Err(e) = crate::flows::data::check_limits(&output) {
+        if let Err(e) = crate::flows::data::check_limits(&output)
+            .and_then(|()| crate::flows::data::estimate(&output, crate::flows::data::MAX_ANSWER_BYTES).map(drop))
+        {
             // Kept in the task record and its history, an answer past the limits could not
             // be read back after a restart.
             return self

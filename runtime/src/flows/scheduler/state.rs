@@ -257,6 +257,10 @@ pub struct PendingChild {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecState {
     /// Where it is.
+    /// Estimated bytes of data copied into scopes and their results so far, against
+    /// [`crate::flows::data::MAX_EXECUTION_DATA_BYTES`].
+    #[serde(default)]
+    pub data_bytes: usize,
     pub status: ExecStatus,
     /// Scope 0 is the root.
     pub scopes: Vec<Scope>,
@@ -288,6 +292,7 @@ impl ExecState {
     pub fn new(input: Json, max_running: usize) -> Self {
         let root = Scope { data: input, ..Scope::default() };
         Self {
+            data_bytes: 0,
             status: ExecStatus::Starting,
             scopes: vec![root],
             tasks: BTreeMap::new(),
