@@ -187,7 +187,7 @@ pub struct ExecutionPage {
 /// A failed node of a sync execution (seed 004).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NodeErrorView {
-    /// The task key.
+    /// The task key (empty for an error of the execution as a whole: a limit, a timeout, a stop).
     pub node_id: String,
     /// Why it failed.
     pub error_message: String,
@@ -218,7 +218,7 @@ pub struct SyncExecutionView {
 impl From<&ExecutionDetail> for SyncExecutionView {
     fn from(d: &ExecutionDetail) -> Self {
         let r = &d.record;
-        let errors = tasks(d)
+        let mut errors: Vec<NodeErrorView> = tasks(d)
             .into_iter()
             .filter(|t| t.status == "FAILED")
             .map(|t| NodeErrorView {
@@ -228,6 +228,19 @@ impl From<&ExecutionDetail> for SyncExecutionView {
                 end_time: t.finished_at.map(rfc3339),
             })
             .collect();
+        // An execution that failed as a whole (a limit, a timeout, a stop) without a failed
+        // task still says why.
+        if errors.is_empty()
+            && let Some(error) = &r.error
+        {
+            let text = |key: &str| error[key].as_str().unwrap_or_default().to_string();
+            errors.push(NodeErrorView {
+                node_id: String::new(),
+                error_message: format!("{}: {}", text("error"), text("cause")),
+                begin_time: None,
+                end_time: r.finished_at.map(rfc3339),
+            });
+        }
         Self {
             execution_id: r.id.clone(),
             status: r.status.clone(),

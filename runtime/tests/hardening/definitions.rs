@@ -252,3 +252,22 @@ fn iterations_cannot_copy_the_input_without_bound_and_answers_are_capped() -> an
     );
     Ok(())
 }
+
+/// A loop of states that never wait is cut off; the answer says why even though no task failed.
+#[test]
+fn an_endless_loop_fails_and_says_why() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let spin = "Type: StateMachine\nName: spin\nStartAt: A\nStates:\n  - {Name: A, Type: Pass, Next: B}\n  \
+                - {Name: B, Type: Pass, Next: A}\n";
+    let (status, body) = send(&server, "POST", "/v1/flows", "text/yaml", spin)?;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) =
+        send(&server, "POST", "/v1/flows/spin/executions?sync=true&timeout_ms=120000", "application/json", "{}")?;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body)?;
+    assert_eq!(view["status"], "Failed", "{body}");
+    let message = view["errors"][0]["error_message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("States.Runtime") && message.contains("endless loop"), "{body}");
+    Ok(())
+}
