@@ -91,7 +91,7 @@ impl Apps {
 
     /// A new token for an existing app: its id and the token (shown this once).
     pub async fn issue_token(&self, app_key: i64) -> Result<(i64, String), ServiceError> {
-        self.require_app(app_key).await?;
+        self.require(app_key).await?;
         let token = new_token()?;
         let id = self.store.insert_token(&hash_token(&token), TokenGrant::App(app_key)).await?;
         Ok((id, token))
@@ -99,10 +99,6 @@ impl Apps {
 
     /// The app, or `AppNotExists`.
     pub async fn require(&self, app_key: i64) -> Result<App, ServiceError> {
-        self.require_app(app_key).await
-    }
-
-    async fn require_app(&self, app_key: i64) -> Result<App, ServiceError> {
         self.store
             .get_app(app_key)
             .await?
@@ -128,13 +124,13 @@ impl Apps {
 
     /// An app's tokens (ids and times, never the tokens).
     pub async fn tokens(&self, app_key: i64) -> Result<Vec<TokenInfo>, ServiceError> {
-        self.require_app(app_key).await?;
+        self.require(app_key).await?;
         Ok(self.store.list_tokens(app_key).await?)
     }
 
     /// Revokes an app's token by id: it is refused from this request on.
     pub async fn revoke_token(&self, app_key: i64, id: i64) -> Result<(), ServiceError> {
-        self.require_app(app_key).await?;
+        self.require(app_key).await?;
         let hash = self
             .store
             .delete_token(app_key, id)

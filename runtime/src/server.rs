@@ -131,8 +131,7 @@ impl Server {
         let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner);
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
-        let flows_config = FlowsConfig { egress: config.egress.clone(), ..config.flows.clone() };
-        let flows = Flows::new(dyn_store, jobs.clone(), flows_config);
+        let flows = Flows::new(dyn_store, jobs.clone(), config.flows.clone(), &config.egress);
         let state = AppState {
             apps,
             functions,

@@ -33,8 +33,6 @@ pub struct FlowsConfig {
     pub http_timeout: Duration,
     /// Base URL async tasks are told to call back (`<base>/flow/finish.json?...`).
     pub callback_base: String,
-    /// Which addresses HTTP tasks and callback URLs may reach.
-    pub egress: EgressPolicy,
 }
 
 impl Default for FlowsConfig {
@@ -43,7 +41,6 @@ impl Default for FlowsConfig {
             max_running_per_execution: 16,
             http_timeout: Duration::from_secs(60),
             callback_base: "http://127.0.0.1:8080".into(),
-            egress: EgressPolicy::default(),
         }
     }
 }
@@ -147,11 +144,11 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
         Self {
             store,
             jobs,
-            agent: http_task::agent(&config.egress),
+            agent: http_task::agent(egress),
             callback_base: std::sync::RwLock::new(config.callback_base.clone()),
             config,
             live: DashMap::new(),

@@ -13,6 +13,7 @@ use super::definition;
 use super::driver::{Driver, Exit, FlowsConfig, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Event, ExecState};
+use crate::egress::EgressPolicy;
 use crate::error::ServiceError;
 use crate::functions::JobRunner;
 use crate::store::{ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError, sqlite::now_us};
@@ -132,8 +133,9 @@ fn own_name(graph: &FlowGraph) -> Option<String> {
 
 impl Flows {
     /// The service; call [`Flows::resume`] to pick up executions a previous process left.
-    pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig) -> Self {
-        let driver = Arc::new(Driver::new(store.clone(), jobs, config));
+    /// HTTP tasks and callback URLs are called under `egress`.
+    pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
+        let driver = Arc::new(Driver::new(store.clone(), jobs, config, egress));
         Self {
             store,
             driver,

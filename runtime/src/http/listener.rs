@@ -99,8 +99,8 @@ const HYPER_MAX_HEADERS: usize = 1000;
 /// [`MAX_HEADERS`] headers gets 431 `RequestHeaderFieldsTooLarge` in our error shape.
 pub async fn check_head(req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let bytes: usize =
-        req.uri().to_string().len() + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let bytes: usize = target + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
     if headers.len() > MAX_HEADERS || bytes > MAX_HEAD_BYTES {
         let message = format!(
             "the request head has {} headers and {bytes} bytes; at most {MAX_HEADERS} and {MAX_HEAD_BYTES} are accepted",

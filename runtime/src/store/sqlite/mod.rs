@@ -48,7 +48,7 @@ pub struct SqliteStore {
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: std::path::PathBuf,
-    /// False since a commit failed for want of space, until one succeeds again.
+    /// False since a write failed for want of space, until a probe write succeeds again.
     writable: Arc<AtomicBool>,
 }
 
@@ -166,8 +166,8 @@ impl SqliteStore {
         rx.await.map_err(|_| db_error("the writer dropped a write"))?
     }
 
-    /// Whether the last commit succeeded; when not, a probe write says whether writes
-    /// go through again (space was freed).
+    /// Whether writes go through; after one failed for want of space, a probe write says
+    /// whether they go through again (space was freed).
     async fn writable(&self) -> Result<(), StoreError> {
         if self.writable.load(Ordering::SeqCst) {
             return Ok(());
@@ -178,7 +178,9 @@ impl SqliteStore {
                 .map(drop)
                 .map_err(db_error)
         })
-        .await
+        .await?;
+        self.writable.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Runs `f` on a pooled read connection, off the async threads.

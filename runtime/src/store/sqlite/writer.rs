@@ -28,14 +28,15 @@ pub(super) fn write_loop(conn: Connection, rx: mpsc::Receiver<WriteOp>, writable
                 Err(_) => break,
             }
         }
-        let full = run_batch(&conn, batch);
-        writable.store(!full, Ordering::SeqCst);
+        run_batch(&conn, batch, writable);
     }
 }
 
-/// One transaction over `batch`; every completion hears the transaction's fate. Returns
-/// whether a write or the commit failed for want of space.
-fn run_batch(conn: &Connection, batch: Vec<WriteOp>) -> bool {
+/// One transaction over `batch`; every completion hears the transaction's fate. When a
+/// write or the commit failed for want of space, `writable` is cleared before any caller
+/// hears of it (only a probe that writes again, `SqliteStore::writable`, sets it: a small
+/// write that fits says nothing about the space a larger one needs).
+fn run_batch(conn: &Connection, batch: Vec<WriteOp>, writable: &AtomicBool) {
     let mut full = false;
     let mut outcome = exec(conn, "BEGIN IMMEDIATE");
     let mut completions = Vec::with_capacity(batch.len());
@@ -65,10 +66,12 @@ fn run_batch(conn: &Connection, batch: Vec<WriteOp>) -> bool {
     if outcome.is_err() && !conn.is_autocommit() {
         let _ = exec(conn, "ROLLBACK");
     }
+    if full || matches!(outcome, Err(StoreError::Full(_))) {
+        writable.store(false, Ordering::SeqCst);
+    }
     for completion in completions {
         completion(outcome.clone());
     }
-    full || matches!(outcome, Err(StoreError::Full(_)))
 }
 
 #[cfg(test)]
@@ -106,7 +109,7 @@ mod tests {
             op("ROLLBACK", &heard),
             op("INSERT INTO t VALUES (3)", &heard),
         ];
-        run_batch(&conn, batch);
+        run_batch(&conn, batch, &AtomicBool::new(true));
         assert_eq!(rows(&conn), 0, "nothing of the batch is kept, and the last write did not run on its own");
         let heard = heard.lock().unwrap_or_else(|p| p.into_inner());
         assert_eq!(heard.len(), 3);
@@ -124,7 +127,7 @@ mod tests {
             op("INSERT INTO t VALUES (2); INSERT INTO nowhere VALUES (1)", &heard),
             op("INSERT INTO t VALUES (3)", &heard),
         ];
-        run_batch(&conn, batch);
+        run_batch(&conn, batch, &AtomicBool::new(true));
         assert_eq!(rows(&conn), 2);
         assert!(heard.lock().unwrap_or_else(|p| p.into_inner()).iter().all(Result::is_ok));
     }
