@@ -77,11 +77,11 @@ fn main() {
     }
     let run = |steps: usize| {
         let req = StartExecution { input: json!({ "acc": 0 }), ..StartExecution::default() };
-        let record = rt
+        let detail = rt
             .block_on(state.flows.run_sync(app, &format!("chain{steps}"), req, Duration::from_secs(30)))
             .expect("ran");
-        assert_eq!(record.status, "Succeeded", "{record:?}");
-        record
+        assert_eq!(detail.record.status, "Succeeded", "{:?}", detail.record);
+        detail.record
     };
     let mut c = Criterion::default().configure_from_args().warm_up_time(Duration::from_secs(2));
     let mut group = c.benchmark_group("flow");

@@ -91,8 +91,7 @@ async fn run_locally(
         state.flows.create(app, flow).await.map_err(|e| CliError::input(e.to_string()))?;
         let wait = Duration::from_millis(args.timeout_ms.max(1));
         let req = StartExecution { input, ..StartExecution::default() };
-        let record = state.flows.run_sync(app, "local", req, wait).await.map_err(|e| CliError::input(e.to_string()))?;
-        let detail = state.flows.detail_of(record).await.map_err(internal)?;
+        let detail = state.flows.run_sync(app, "local", req, wait).await.map_err(|e| CliError::input(e.to_string()))?;
         serde_json::to_value(ExecutionView::from(&detail)).map_err(internal)
     }
     .await;

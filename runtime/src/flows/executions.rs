@@ -13,7 +13,7 @@ use super::writes::InFlight;
 use crate::bins::new_id;
 use crate::egress::check_url;
 use crate::error::ServiceError;
-use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord, StoreError, sqlite::now_us};
+use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord, StateDoc, StoreError, sqlite::now_us};
 
 impl Flows {
     /// Starts an execution of the flow's latest version (or returns the running one of
@@ -117,7 +117,7 @@ impl Flows {
             output: state.output.clone(),
             error: state.error.as_ref().map(|e| json!(e)),
             callback_url: req.callback_url.clone(),
-            state: serde_json::to_value(&state).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            state: state.take_changes().map_err(|e| ServiceError::Internal(e.to_string()))?,
             created_at: now,
             finished_at: state.status.is_terminal().then_some(now),
             deadline_at: deadlines.into_iter().flatten().min(),
@@ -138,29 +138,38 @@ impl Flows {
     }
 
     /// Starts an execution and waits for its end, at most `wait`; past it the execution
-    /// times out (`TimedOut`).
+    /// times out (`TimedOut`). Answers the execution with its state and graph.
     pub async fn run_sync(
         &self,
         app_key: i64,
         flow_name: &str,
         mut req: StartExecution,
         wait: Duration,
-    ) -> Result<ExecutionRecord, ServiceError> {
+    ) -> Result<ExecutionDetail, ServiceError> {
         req.timeout = Some(req.timeout.map_or(wait, |t| t.min(wait)));
         let started = self.start(app_key, flow_name, req).await?;
         let id = started.record.id.clone();
         let done = started.done.clone().or_else(|| self.driver.done_signal(&id));
         if let Some(mut done) = done {
             let grace = Duration::from_secs(5);
-            let waited = tokio::time::timeout(wait + grace, done.wait_for(|e| !matches!(e, Exit::Running))).await;
-            // The driver hands over the state its last transition stored: no read-back.
-            if let Ok(Ok(exit)) = waited
-                && let Exit::Ended(ended) = &*exit
-            {
-                return ended_record(started.record, ended);
+            let ended = {
+                let waited = tokio::time::timeout(wait + grace, done.wait_for(|e| !matches!(e, Exit::Running))).await;
+                // The driver hands over the state its last transition stored: no read-back.
+                match waited {
+                    Ok(Ok(exit)) => match &*exit {
+                        Exit::Ended(ended) => Some((ended_record(started.record.clone(), ended), ended.state.clone())),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            };
+            if let Some((record, state)) = ended {
+                let graph = self.graph_of(&record).await?;
+                return Ok(ExecutionDetail { record, state, graph });
             }
         }
-        self.store.get_execution(app_key, &id).await?.ok_or_else(|| execution_not_found(&id))
+        let record = self.store.get_execution(app_key, &id).await?.ok_or_else(|| execution_not_found(&id))?;
+        self.detail_of(record).await
     }
 
     /// An execution of the app.
@@ -183,10 +192,10 @@ impl Flows {
         self.detail_of(self.execution(app_key, id).await?).await
     }
 
-    /// The detail of a record already read (e.g. the one [`Flows::run_sync`] returned).
+    /// The detail of a record already read.
     pub async fn detail_of(&self, record: ExecutionRecord) -> Result<ExecutionDetail, ServiceError> {
         let graph = self.graph_of(&record).await?;
-        let state = serde_json::from_value(record.state.clone())
+        let state = ExecState::from_doc(&record.state)
             .map_err(|e| ServiceError::Internal(format!("execution {} state: {e}", record.id)))?;
         Ok(ExecutionDetail { record, state, graph })
     }
@@ -238,13 +247,14 @@ impl Flows {
     }
 }
 
-/// The stored record of an execution that ended: its start record with the final state.
-fn ended_record(mut record: ExecutionRecord, ended: &Ended) -> Result<ExecutionRecord, ServiceError> {
+/// The stored record of an execution that ended: its start record with the final status
+/// (the state travels beside it, typed).
+fn ended_record(mut record: ExecutionRecord, ended: &Ended) -> ExecutionRecord {
     let state = &ended.state;
     record.status = state.status.as_str().into();
     record.output = state.output.clone();
     record.error = state.error.as_ref().map(|e| json!(e));
     record.finished_at = Some(ended.finished_at);
-    record.state = serde_json::to_value(state).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    Ok(record)
+    record.state = StateDoc::default();
+    record
 }

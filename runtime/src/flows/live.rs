@@ -191,7 +191,7 @@ impl Driver {
         let run = &mut core.run;
         let terminal = run.state.status.is_terminal();
         let (events, replies) = core.pending.take();
-        let write: WriteFuture = match serde_json::to_string(&run.state) {
+        let write: WriteFuture = match run.state.take_changes() {
             Ok(state) => {
                 let update = ExecutionUpdate {
                     id: run.id.clone(),

@@ -157,7 +157,7 @@ impl Flows {
                     continue;
                 }
             };
-            let Ok(state) = serde_json::from_value::<ExecState>(record.state.clone()) else {
+            let Ok(state) = ExecState::from_doc(&record.state) else {
                 tracing::error!(execution = %record.id, "cannot resume an execution: its stored state does not parse");
                 continue;
             };

@@ -149,8 +149,7 @@ pub(super) async fn start(
 ) -> Result<Response, ApiError> {
     let req = StartExecution { input: body.input, name: body.name, callback_url: body.callback_url, timeout: None };
     if query.sync {
-        let record = s.flows.run_sync(app, &name, req, sync_wait(query.timeout_ms)?).await?;
-        let detail = s.flows.detail_of(record).await?;
+        let detail = s.flows.run_sync(app, &name, req, sync_wait(query.timeout_ms)?).await?;
         return Ok(Json(SyncExecutionView::from(&detail)).into_response());
     }
     let started = s.flows.start(app, &name, req).await?;

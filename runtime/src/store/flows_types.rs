@@ -43,8 +43,8 @@ pub struct NewFlowVersion {
     pub at: i64,
 }
 
-/// An execution row as stored. `state` is the scheduler's whole state (JSON), rewritten
-/// with every transition, so a restarted server resumes from it.
+/// An execution row as stored, with the scheduler's state, so a restarted server resumes
+/// from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionRecord {
     /// Unique id (a random UUID-like string).
@@ -69,8 +69,8 @@ pub struct ExecutionRecord {
     pub error: Option<Json>,
     /// URL POSTed the result when it ends.
     pub callback_url: Option<String>,
-    /// The scheduler's state.
-    pub state: Json,
+    /// The scheduler's state: whole when read one by one, the head only in lists.
+    pub state: StateDoc,
     /// µs since the epoch.
     pub created_at: i64,
     /// µs since the epoch, when it ended.
@@ -86,8 +86,8 @@ pub struct ExecutionUpdate {
     pub id: String,
     /// New status.
     pub status: String,
-    /// New scheduler state, as JSON text (serialized once, straight from the state).
-    pub state: String,
+    /// The scheduler state's head and the parts this transition changed.
+    pub state: StateDoc,
     /// Output, when it ended well.
     pub output: Option<Json>,
     /// Error, when it ended badly.
@@ -113,4 +113,15 @@ pub struct ExecutionEvent {
     pub node: Option<String>,
     /// Anything else: input, output, error, attempt.
     pub detail: Json,
+}
+
+/// An execution's scheduler state as stored: a head document and named parts (JSON text).
+/// A write replaces the head and the parts it carries and keeps the others, so a
+/// transition stores only what it changed; a read returns the head with every part.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StateDoc {
+    /// The state without its parts.
+    pub head: String,
+    /// `(name, body)`; names are the scheduler's, opaque to the store.
+    pub parts: Vec<(String, String)>,
 }

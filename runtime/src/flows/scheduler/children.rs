@@ -69,7 +69,7 @@ impl Sched<'_> {
                 return self.fail_final(key, ErrorInfo::new("States.InvalidCollection", cause));
             }
         };
-        let mut pending = std::collections::VecDeque::new();
+        let mut pending = Vec::new();
         for (slot, item) in items.into_iter().enumerate() {
             let data = match &spec.item_key {
                 None => item,
@@ -85,7 +85,7 @@ impl Sched<'_> {
             if !self.charge(&data) {
                 return self.fail_final(key, over_budget("iterations' data"));
             }
-            pending.push_back(PendingChild { slot, block: ChildBlock::ForeachBody, data });
+            pending.push(PendingChild { slot, block: ChildBlock::ForeachBody, data });
         }
         let children = Children { pending, max_concurrency: spec.max_concurrency, ..Children::default() };
         self.open_children(key, scope, index, children);
@@ -93,12 +93,12 @@ impl Sched<'_> {
 
     /// A Parallel: every branch on a copy of the input.
     pub(super) fn open_branches(&mut self, key: &str, scope: usize, index: usize, input: &Json, count: usize) {
-        let mut pending = std::collections::VecDeque::new();
+        let mut pending = Vec::new();
         for slot in 0..count {
             if !self.charge(input) {
                 return self.fail_final(key, over_budget("branches' data"));
             }
-            pending.push_back(PendingChild { slot, block: ChildBlock::Branch(slot), data: input.clone() });
+            pending.push(PendingChild { slot, block: ChildBlock::Branch(slot), data: input.clone() });
         }
         self.open_children(key, scope, index, Children { pending, ..Children::default() });
     }
@@ -141,7 +141,7 @@ impl Sched<'_> {
         self.filling.retain(|k| k != key);
         let Some(children) = self.st.children.get(key) else { return };
         let running = self.st.tasks.get(key).is_some_and(|t| t.status == super::TaskStatus::Running);
-        if running && children.running.is_empty() && children.pending.is_empty() && !self.st.scopes[scope].closed {
+        if running && children.running.is_empty() && children.left() == 0 && !self.st.scopes[scope].closed {
             self.children_done(key, scope, index);
         }
     }
@@ -153,7 +153,7 @@ impl Sched<'_> {
             if children.running.len() >= limit {
                 return;
             }
-            let Some(child) = children.pending.pop_front() else { return };
+            let Some(child) = children.open_next() else { return };
             let id = self.st.scopes.len();
             children.running.push(id);
             let mut path = self.st.scopes[scope].path.clone();
@@ -184,21 +184,19 @@ impl Sched<'_> {
                 let left = MAX_EXECUTION_DATA_BYTES.saturating_sub(self.st.data_bytes);
                 let Ok(bytes) = estimate(&value, left) else {
                     let running = std::mem::take(&mut children.running);
-                    children.pending.clear();
+                    children.drop_pending();
                     for scope in running {
                         self.st.scopes[scope].closed = true;
                     }
                     return self.fail_final(&key, over_budget("iterations' and branches' results"));
                 };
                 self.st.data_bytes += bytes;
-                if let Some(slot) = children.results.get_mut(parent.slot) {
-                    *slot = Some(value);
-                }
+                children.set_result(parent.slot, value);
                 self.fill_children(&key, parent.scope, parent.node);
             }
             Err(error) => {
                 let running = std::mem::take(&mut children.running);
-                children.pending.clear();
+                children.drop_pending();
                 for scope in running {
                     self.st.scopes[scope].closed = true;
                 }

@@ -1,15 +1,17 @@
 //! The scheduler: pure logic. An execution's state plus one event gives the next state,
 //! history entries and a list of actions (run a task, set a timer, report the end); the
-//! driver does all I/O and persists each new state before it performs the actions, so a
+//! driver does all I/O and persists what each transition changed (`persist.rs`), so a
 //! restarted server resumes from the last persisted state (see Restate's state machine in
 //! STYLE.md for the pattern).
 
 mod children;
 mod enter;
 mod finish;
+mod persist;
 pub mod state;
 #[cfg(test)]
 mod tests;
+mod tracked;
 
 use serde_json::{Value as Json, json};
 
@@ -215,7 +217,7 @@ impl<'a> Sched<'a> {
         self.st.status = status;
         self.st.output = output.clone();
         self.st.error = error.clone();
-        for scope in &mut self.st.scopes {
+        for scope in self.st.scopes.iter_mut() {
             scope.closed = true;
         }
         self.st.ready.clear();
@@ -275,7 +277,7 @@ impl<'a> Sched<'a> {
     /// were accepted keep waiting for their callback; timers are re-armed.
     fn recover(&mut self) {
         // States stored before the count existed (or any drift): count again.
-        for scope in &mut self.st.scopes {
+        for scope in self.st.scopes.iter_mut() {
             scope.terminal_marks = 0;
         }
         for task in self.st.tasks.values().filter(|t| t.status.is_terminal()) {

@@ -1,11 +1,12 @@
-//! An execution's whole state, as the scheduler keeps it and the store persists it (one
-//! JSON document rewritten at every transition).
+//! An execution's whole state, as the scheduler keeps it. The store keeps it as a head and
+//! parts (`persist.rs`); a transition writes the head and the parts it changed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::tracked::{Indexed, Keyed};
 use crate::store::ExecutionEvent;
 
 /// An execution's status (seed 003's names).
@@ -228,10 +229,15 @@ pub struct Scope {
 }
 
 /// A container node's progress over its children.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Children {
-    /// Items (foreach) or branch contexts (parallel/choice) still to open, in order.
-    pub pending: VecDeque<PendingChild>,
+    /// Items (foreach) or branch contexts (parallel/choice), in order. Those before
+    /// `opened` run or ran (their data moved into their scope); the list is stored once,
+    /// when the container opens.
+    pub pending: Vec<PendingChild>,
+    /// How many of `pending` were opened (or dropped, once the container failed).
+    #[serde(default)]
+    pub opened: usize,
     /// Children running now (scope ids).
     pub running: Vec<usize>,
     /// Results by slot.
@@ -240,6 +246,52 @@ pub struct Children {
     pub max_concurrency: usize,
     /// A choice's chosen successors, passed live tokens once its blocks end.
     pub chosen_next: Vec<usize>,
+    /// Result slots set since the last write.
+    #[serde(skip)]
+    pub(crate) changed_results: Vec<usize>,
+    /// `pending` was written (it never changes after the container opens).
+    #[serde(skip)]
+    pub(crate) pending_stored: bool,
+}
+
+impl Children {
+    /// Children not opened yet.
+    pub fn left(&self) -> usize {
+        self.pending.len().saturating_sub(self.opened)
+    }
+
+    /// The next child to open, its data moved out of the list.
+    pub fn open_next(&mut self) -> Option<PendingChild> {
+        let next = self.pending.get_mut(self.opened)?;
+        self.opened += 1;
+        Some(PendingChild { slot: next.slot, block: next.block, data: std::mem::take(&mut next.data) })
+    }
+
+    /// Opens no more children (the container failed); frees their data.
+    pub fn drop_pending(&mut self) {
+        for child in self.pending.iter_mut().skip(self.opened) {
+            child.data = Json::Null;
+        }
+        self.opened = self.pending.len();
+    }
+
+    /// Records slot `slot`'s result.
+    pub fn set_result(&mut self, slot: usize, value: Json) {
+        if let Some(result) = self.results.get_mut(slot) {
+            *result = Some(value);
+            self.changed_results.push(slot);
+        }
+    }
+}
+
+impl PartialEq for Children {
+    /// What is stored; not what the next write has to carry.
+    fn eq(&self, other: &Self) -> bool {
+        (self.opened, &self.running, &self.results, self.max_concurrency, &self.chosen_next)
+            == (other.opened, &other.running, &other.results, other.max_concurrency, &other.chosen_next)
+            && self.pending[self.opened.min(self.pending.len())..]
+                == other.pending[other.opened.min(other.pending.len())..]
+    }
 }
 
 /// A child scope not opened yet.
@@ -256,18 +308,21 @@ pub struct PendingChild {
 /// Everything about one execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecState {
-    /// Where it is.
     /// Estimated bytes of data copied into scopes and their results so far, against
     /// [`crate::flows::data::MAX_EXECUTION_DATA_BYTES`].
     #[serde(default)]
     pub data_bytes: usize,
+    /// Where it is.
     pub status: ExecStatus,
     /// Scope 0 is the root.
-    pub scopes: Vec<Scope>,
+    #[serde(default)]
+    pub scopes: Indexed<Scope>,
     /// Tasks by key.
-    pub tasks: BTreeMap<String, TaskState>,
+    #[serde(default)]
+    pub tasks: Keyed<TaskState>,
     /// Containers' children, by task key.
-    pub children: BTreeMap<String, Children>,
+    #[serde(default)]
+    pub children: Keyed<Children>,
     /// Tasks ready but not yet dispatched (execution concurrency limit reached).
     pub ready: VecDeque<String>,
     /// Tasks dispatched and not yet answered.
@@ -294,9 +349,9 @@ impl ExecState {
         Self {
             data_bytes: 0,
             status: ExecStatus::Starting,
-            scopes: vec![root],
-            tasks: BTreeMap::new(),
-            children: BTreeMap::new(),
+            scopes: Indexed::from(vec![root]),
+            tasks: Keyed::default(),
+            children: Keyed::default(),
             ready: VecDeque::new(),
             running: 0,
             max_running: max_running.max(1),

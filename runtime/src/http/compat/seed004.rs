@@ -79,9 +79,8 @@ async fn sync_execution(
 ) -> Result<Json<Json_>, FgsError> {
     let input = body.input.ok_or_else(|| ApiError::invalid("`input` is required"))?;
     let req = StartExecution { input, ..StartExecution::default() };
-    let record = s.flows.run_sync(app, &workflow, req, sync_wait(q.timeout_ms)?).await?;
-    let status = record.status.clone();
-    let detail = s.flows.detail_of(record).await?;
+    let detail = s.flows.run_sync(app, &workflow, req, sync_wait(q.timeout_ms)?).await?;
+    let status = detail.record.status.clone();
     let mut view =
         serde_json::to_value(SyncExecutionView::from(&detail)).map_err(|e| ApiError::invalid(e.to_string()))?;
     view["status"] = json!(seed_status(&status));

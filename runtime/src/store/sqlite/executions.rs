@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use super::flows::constraint;
 use super::{db_error, now_us};
-use crate::store::{ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StoreError};
+use crate::store::{ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StateDoc, StoreError};
 
 /// Columns of [`execution`], in order.
 const EXECUTION_COLUMNS: &str = "id, app_key, flow_id, flow_name, flow_version, name, status, input, output, error, \
@@ -40,7 +40,7 @@ fn execution(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         output: optional_json(r, 8)?,
         error: optional_json(r, 9)?,
         callback_url: r.get(10)?,
-        state: json(r, 11)?,
+        state: StateDoc { head: r.get(11)?, parts: Vec::new() },
         created_at: r.get(12)?,
         finished_at: r.get(13)?,
         deadline_at: r.get(14)?,
@@ -91,7 +91,7 @@ pub(super) fn create(conn: &Connection, x: &ExecutionRecord, events: &[Execution
                 x.output.as_ref().map(Json::to_string),
                 x.error.as_ref().map(Json::to_string),
                 x.callback_url,
-                x.state.to_string(),
+                x.state.head,
                 x.created_at,
                 x.finished_at,
                 x.deadline_at,
@@ -101,6 +101,7 @@ pub(super) fn create(conn: &Connection, x: &ExecutionRecord, events: &[Execution
     if inserted == 0 {
         return Err(StoreError::NotFound(format!("flow {}", x.flow_id)));
     }
+    write_parts(conn, &x.id, &x.state.parts)?;
     insert_events(conn, &x.id, events)
 }
 
@@ -114,7 +115,7 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
         .and_then(|mut stmt| {
             stmt.execute(params![
                 u.status,
-                u.state,
+                u.state.head,
                 u.output.as_ref().map(Json::to_string),
                 u.error.as_ref().map(Json::to_string),
                 u.finished_at,
@@ -126,6 +127,7 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
     if changed == 0 {
         return Err(StoreError::NotFound(format!("execution {:?}", u.id)));
     }
+    write_parts(conn, &u.id, &u.state.parts)?;
     insert_events(conn, &u.id, events)?;
     for (job, outcome) in &u.jobs {
         super::jobs::insert_finished(conn, job, outcome)?;
@@ -133,14 +135,42 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
     Ok(())
 }
 
+/// Replaces the state parts a write carries; the others stay.
+fn write_parts(conn: &Connection, id: &str, parts: &[(String, String)]) -> Result<(), StoreError> {
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO execution_parts (execution_id, part, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (execution_id, part) DO UPDATE SET body = excluded.body",
+        )
+        .map_err(db_error)?;
+    for (part, body) in parts {
+        stmt.execute(params![id, part, body]).map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Fills in a record's state parts (a record read whole; lists carry the head only).
+fn with_parts(conn: &Connection, mut record: ExecutionRecord) -> rusqlite::Result<ExecutionRecord> {
+    let mut stmt =
+        conn.prepare_cached("SELECT part, body FROM execution_parts WHERE execution_id = ?1 ORDER BY part")?;
+    record.state.parts =
+        stmt.query_map([&record.id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    Ok(record)
+}
+
 pub(super) fn get(conn: &Connection, app_key: i64, id: &str) -> rusqlite::Result<Option<ExecutionRecord>> {
     let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE app_key = ?1 AND id = ?2");
-    conn.prepare_cached(&sql)?.query_row(params![app_key, id], execution).optional()
+    let record = conn.prepare_cached(&sql)?.query_row(params![app_key, id], execution).optional()?;
+    record.map(|r| with_parts(conn, r)).transpose()
 }
 
 pub(super) fn get_by_name(conn: &Connection, flow_id: i64, name: &str) -> rusqlite::Result<Option<ExecutionRecord>> {
     let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = ?1 AND name = ?2");
-    conn.prepare_cached(&sql)?.query_row(params![flow_id, name], execution).optional()
+    let record = conn.prepare_cached(&sql)?.query_row(params![flow_id, name], execution).optional()?;
+    record.map(|r| with_parts(conn, r)).transpose()
 }
 
 /// A page of a flow's executions, newest first, and the total.
@@ -179,6 +209,6 @@ pub(super) fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<ExecutionRec
         "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('Starting', 'Running') ORDER BY created_at, id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([], execution)?;
-    rows.collect()
+    let rows: Vec<ExecutionRecord> = stmt.query_map([], execution)?.collect::<rusqlite::Result<_>>()?;
+    rows.into_iter().map(|r| with_parts(conn, r)).collect()
 }

@@ -262,6 +262,17 @@ CREATE TABLE health_probe (
     pad  BLOB NOT NULL
 );
 "#,
+    // An execution's state is stored as a head (in `executions.state`) and parts, so a
+    // transition writes only the parts it changed (see flows/scheduler/persist.rs). Rows
+    // written before hold the whole state in the head and no parts.
+    r#"
+CREATE TABLE execution_parts (
+    execution_id  TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+    part          TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    PRIMARY KEY (execution_id, part)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.
