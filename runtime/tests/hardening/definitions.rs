@@ -271,3 +271,33 @@ fn an_endless_loop_fails_and_says_why() -> anyhow::Result<()> {
     assert!(message.starts_with("States.Runtime") && message.contains("endless loop"), "{body}");
     Ok(())
 }
+
+/// Every task of a FDL flow without mappings gets the whole data as its input and keeps
+/// it, with its output, in its record: 120 steps over 1 MiB of data held 240 MiB of copies
+/// no limit counted (2,000 steps over 8 MiB would have held 32 GB). Task inputs and
+/// outputs now count against the execution's 64 MiB data budget.
+#[test]
+fn task_inputs_and_outputs_count_against_the_execution_data_budget() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start(&dir)?;
+    let steps: String = (0..120).map(|i| format!("  - {{type: pass, name: p{i}}}\n")).collect();
+    let fdl = format!("version: v1beta1\ntype: flow\nsteps:\n{steps}");
+    let body = json!({"name": "copies", "definition": fdl}).to_string();
+    let (status, answer) = send(&server, "POST", "/v1/flows", "application/json", &body)?;
+    assert_eq!(status, 201, "{answer}");
+    let input = json!({"input": {"pad": "z".repeat(1 << 20)}}).to_string();
+    let path = "/v1/flows/copies/executions?sync=true&timeout_ms=120000";
+    let (status, answer) = send(&server, "POST", path, "application/json", &input)?;
+    assert_eq!(status, 200, "{}", &answer[..answer.len().min(300)]);
+    assert!(
+        answer.contains("\"status\":\"Failed\"") && answer.contains("would pass the 64 MiB"),
+        "{}",
+        &answer[..answer.len().min(600)]
+    );
+    // A smaller input runs through every step.
+    let input = json!({"input": {"pad": "z".repeat(64 << 10)}}).to_string();
+    let (status, answer) = send(&server, "POST", path, "application/json", &input)?;
+    assert_eq!(status, 200);
+    assert!(answer.contains("\"status\":\"Succeeded\""), "{}", &answer[..answer.len().min(300)]);
+    healthy(&server)
+}

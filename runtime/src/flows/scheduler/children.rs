@@ -105,8 +105,10 @@ impl Sched<'_> {
 
     /// Counts `data`'s size against the execution's data budget; false once it would
     /// pass it. Children are built one at a time and building stops there, so no more
-    /// than the budget is ever copied.
-    fn charge(&mut self, data: &Json) -> bool {
+    /// than the budget is ever copied. Task inputs and outputs count too: they are copies
+    /// the execution keeps (a 2,000-task DAG whose tasks each took an 8 MiB context as
+    /// input would otherwise hold 16 GB).
+    pub(super) fn charge(&mut self, data: &Json) -> bool {
         let left = MAX_EXECUTION_DATA_BYTES.saturating_sub(self.st.data_bytes);
         match estimate(data, left) {
             Ok(bytes) => {
@@ -224,8 +226,8 @@ impl Sched<'_> {
     }
 }
 
-/// The error of a container whose children would pass the execution's data budget.
-fn over_budget(what: &str) -> ErrorInfo {
+/// The error of a task whose data would pass the execution's data budget.
+pub(super) fn over_budget(what: &str) -> ErrorInfo {
     let cause = format!("the {what} would pass the {} MiB one execution may copy", MAX_EXECUTION_DATA_BYTES >> 20);
     ErrorInfo::new("States.DataLimitExceeded", cause)
 }

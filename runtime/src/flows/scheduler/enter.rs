@@ -2,6 +2,7 @@
 
 use serde_json::{Value as Json, json};
 
+use super::children::over_budget;
 use super::state::{ErrorInfo, ExecStatus, TaskState, TaskStatus, TimerPurpose};
 use super::{Action, MAX_TASK_RECORDS, Sched, TaskRun};
 use crate::flows::data::{Condition, apply_mappings, fill_template};
@@ -92,7 +93,10 @@ impl Sched<'_> {
             );
             return self.end(ExecStatus::Failed, None, Some(ErrorInfo::new("States.Runtime", cause)));
         }
-        let input = self.build_input(scope, node);
+        let input = self.build_input(scope, node).and_then(|input| match self.charge(&input) {
+            true => Ok(input),
+            false => Err(over_budget("tasks' inputs")),
+        });
         let task = TaskState::entered(&node.name, scope, index, input.as_ref().ok().cloned(), self.now);
         self.st.tasks.insert(key.clone(), task);
         self.st.record(self.now, "StateEntered", Some(&key), json!({ "input": input.as_ref().ok() }));

@@ -3,6 +3,7 @@
 use serde_json::{Value as Json, json};
 
 use super::Sched;
+use super::children::over_budget;
 use super::enter::all_hold;
 use super::state::{ErrorInfo, ExecStatus, TaskStatus, TimerPurpose};
 use crate::flows::data::apply_mappings;
@@ -208,6 +209,9 @@ impl Sched<'_> {
         let Some(task) = self.st.tasks.get(key) else { return };
         let (scope, index, input) = (task.scope, task.node, task.input.clone().unwrap_or(Json::Null));
         let node = self.node(scope, index);
+        if !self.charge(&output) {
+            return self.fail_final(key, over_budget("tasks' outputs"));
+        }
         if let Err(error) = self.write_output(scope, node, input, &output) {
             return self.fail_final(key, error);
         }
