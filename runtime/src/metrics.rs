@@ -12,6 +12,9 @@ use prometheus_client::registry::Registry;
 /// Labels of one invocation.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InvocationLabels {
+    /// Who ran it: `invoke` (a sync call), `job` (an async job), `flow` (a flow task),
+    /// `bin` (a bin's run), `bin_call` (a function a bin's run called).
+    pub caller: String,
     /// `time_sensitive` or `batch`.
     pub service_type: String,
     /// The job's terminal status (`fulfilled`, `execution_failed`, ...).
@@ -61,7 +64,11 @@ impl Metrics {
         });
         let throttled = Family::<AppLabels, Counter>::default();
         let (in_flight, waiting_jobs) = (Gauge::default(), Gauge::default());
-        registry.register("invocations", "Guest invocations by service type and job status", invocations.clone());
+        registry.register(
+            "invocations",
+            "Guest runs by caller (invoke, job, flow, bin, bin_call), service type and status",
+            invocations.clone(),
+        );
         registry.register("failures", "Failed invocations by error kind", failures.clone());
         registry.register("invocation_duration_seconds", "Wall time of invocations", duration.clone());
         registry.register(
@@ -75,8 +82,12 @@ impl Metrics {
     }
 
     /// Counts one finished invocation.
-    pub fn invocation(&self, service_type: &str, status: &str, error_code: Option<&str>, seconds: f64) {
-        let labels = InvocationLabels { service_type: service_type.to_string(), status: status.to_string() };
+    pub fn invocation(&self, caller: &str, service_type: &str, status: &str, error_code: Option<&str>, seconds: f64) {
+        let labels = InvocationLabels {
+            caller: caller.to_string(),
+            service_type: service_type.to_string(),
+            status: status.to_string(),
+        };
         self.invocations.get_or_create(&labels).inc();
         self.duration.get_or_create(&labels).observe(seconds);
         if let Some(kind) = error_code {

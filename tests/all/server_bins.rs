@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::server::TestServer;
+use crate::server::{ADMIN_TOKEN, TestServer};
 
 const KEY: &str = "utcook.jar:com.ut.BuzMethod";
 
@@ -293,6 +293,47 @@ async fn runs_of_a_hundred_instances_all_proceed_independently() -> anyhow::Resu
         let instance: Value = server.as_app(Method::GET, &format!("/v1/instances/{id}")).send().await?.json().await?;
         assert_eq!(instance["variables"]["counter"]["data"], 1, "{id}");
     }
+    server.stop().await?;
+    Ok(())
+}
+
+/// Bin runs and the functions they call are counted in `/metrics` by caller, and a bin run
+/// past the app's rate gets the same 429 as a function call, counted for the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bin_runs_and_their_calls_are_counted_and_throttled_like_function_calls() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.deploy("cart", "shop-cart").await?.error_for_status()?;
+    bind(&server, &format!("{KEY}.shoppingCart"), json!({"function": "cart"})).await?;
+    let bin_id = upload_bin(&server, "shop").await?;
+    let id = new_instance(&server, &bin_id).await?["executeInstanceId"].as_str().unwrap_or_default().to_string();
+    assert_eq!(run(&server, &id, json!({"item": "apple"})).await?["result"], "ok");
+
+    let metrics = |server: &TestServer| {
+        let request = server.with_token(ADMIN_TOKEN, Method::GET, "/metrics").send();
+        async move { anyhow::Ok(request.await?.error_for_status()?.text().await?) }
+    };
+    let text = metrics(&server).await?;
+    let counted = |caller: &str| {
+        text.lines()
+            .any(|l| l.starts_with(&format!("cloudexec_invocations_total{{caller=\"{caller}\"")) && !l.ends_with(" 0"))
+    };
+    assert!(counted("bin"), "the bin's run is counted: {text}");
+    assert!(counted("bin_call"), "the function it called is counted: {text}");
+
+    let limits = json!({"rate_per_sec": 0.001, "burst": 1});
+    let app = 1; // the default app, created first
+    let put = server.with_token(ADMIN_TOKEN, Method::PUT, &format!("/v1/apps/{app}/limits")).json(&limits);
+    put.send().await?.error_for_status()?;
+    let statuses = [
+        server.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&json!({})).send().await?.status(),
+        server.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&json!({})).send().await?.status(),
+    ];
+    assert_eq!(statuses.map(|s| s.as_u16()), [200, 429], "one run per 1,000 s after the first");
+    let refused: Value =
+        server.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&json!({})).send().await?.json().await?;
+    assert_eq!(refused["code"], "ResourceThrottled", "{refused}");
+    let text = metrics(&server).await?;
+    assert!(text.lines().any(|l| l.starts_with(&format!("cloudexec_throttled_total{{app=\"{app}\"}}"))), "{text}");
     server.stop().await?;
     Ok(())
 }

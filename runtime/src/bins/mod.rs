@@ -188,11 +188,17 @@ impl Bins {
             store: self.store.clone(),
             handle: tokio::runtime::Handle::current(),
             agent: self.agent.clone(),
+            executor: self.executor.clone(),
         };
         let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
         let ticket = self.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
         let (engine, state) = (self.engine.clone(), instance.state.clone());
         let run = self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
+        let (status, error) = match &run.result {
+            Ok(_) => ("fulfilled", None),
+            Err(e) => ("execution_failed", Some(e.kind())),
+        };
+        self.executor.metrics().invocation("bin", "time_sensitive", status, error, run.duration.as_secs_f64());
         if let Some(state) = &run.state {
             instance.state = state.clone();
             instance.status = if run.result.is_ok() { "idle" } else { "failed" }.into();

@@ -10,7 +10,8 @@ use serde_json::{Value as Json, json};
 use tokio::runtime::Handle;
 
 use crate::engine::{CallError, DEFAULT_LOG_BYTES, Engine, FunctionCall, FunctionResolver, Limits, TypedValue};
-use crate::functions::{Functions, millis, outcome, plan_memory};
+use crate::functions::jobs::count_job;
+use crate::functions::{Executor, Functions, millis, outcome, plan_memory};
 use crate::local::call_error;
 use crate::store::{BindingTarget, NewJob, Store, sqlite::now_us};
 
@@ -29,6 +30,8 @@ pub(super) struct AppResolver {
     pub(super) store: std::sync::Arc<dyn Store>,
     pub(super) handle: Handle,
     pub(super) agent: ureq::Agent,
+    /// Where the calls are counted.
+    pub(super) executor: std::sync::Arc<Executor>,
 }
 
 impl FunctionResolver for AppResolver {
@@ -74,6 +77,7 @@ impl AppResolver {
             created_at: started_at,
         };
         let record = outcome::job_outcome(inv, started_at);
+        count_job(self.executor.metrics(), "bin_call", &job.service_type, &record);
         if let Err(error) = self.handle.block_on(self.store.insert_finished_job(job, record)) {
             tracing::error!(%error, "recording a bin's function call failed");
         }

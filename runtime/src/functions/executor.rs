@@ -7,11 +7,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::admission::{Admission, AppLimits, Place, Refusal, SlotGrant};
+use crate::metrics::Metrics;
 
-/// Runs invocations with bounded concurrency and a bounded queue, fair across apps.
+/// Runs invocations with bounded concurrency and a bounded queue, fair across apps, and
+/// counts them: every guest run, whoever its caller, takes its place here, so the metrics
+/// live here too.
 #[derive(Debug)]
 pub struct Executor {
     admission: Arc<Admission>,
+    metrics: Metrics,
 }
 
 /// Work queued to run next on this guest thread (see [`Executor::spawn_in`]).
@@ -60,13 +64,18 @@ impl Executor {
     /// An executor with `max_concurrency` slots and `max_queue` waiting places; one app
     /// may hold `app_share` (0–1) of each unless its own limits say otherwise.
     pub fn new(max_concurrency: usize, max_queue: usize, app_share: f64) -> Self {
-        Self { admission: Admission::new(max_concurrency, max_queue, app_share) }
+        Self { admission: Admission::new(max_concurrency, max_queue, app_share), metrics: Metrics::new() }
     }
 
-    /// Takes a place for the app, or refuses at once: the server or the app at capacity,
-    /// or the app's rate limit reached.
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Takes a place for the app, or refuses at once (counted per app): the server or the
+    /// app at capacity, or the app's rate limit reached.
     pub fn try_enter(&self, app: i64) -> Result<Ticket, Refusal> {
-        self.admission.try_enter(app)
+        self.admission.try_enter(app).inspect_err(|_| self.metrics.throttled(app))
     }
 
     /// Takes a place even past capacity: for work already accepted (queued async jobs).
@@ -74,9 +83,10 @@ impl Executor {
         self.admission.enter(app)
     }
 
-    /// Checks the app's rate limit only (async submissions wait in the store).
+    /// Checks the app's rate limit only (async submissions wait in the store); a refusal
+    /// is counted.
     pub fn check_rate(&self, app: i64) -> Result<(), Refusal> {
-        self.admission.check_rate(app)
+        self.admission.check_rate(app).inspect_err(|_| self.metrics.throttled(app))
     }
 
     /// Sets an app's limits.

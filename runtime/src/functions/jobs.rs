@@ -57,7 +57,6 @@ struct Inner {
     functions: Functions,
     executor: Arc<Executor>,
     config: RunnerConfig,
-    metrics: Metrics,
     wake: Notify,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -79,7 +78,6 @@ impl JobRunner {
             functions,
             executor,
             config,
-            metrics: Metrics::new(),
             wake: Notify::new(),
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -163,10 +161,7 @@ impl JobRunner {
     ) -> Result<JobRecord, ServiceError> {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
-        let ticket = inner.executor.try_enter(app_key).map_err(|t| {
-            inner.metrics.throttled(app_key);
-            ServiceError::Throttled(t.to_string())
-        })?;
+        let ticket = inner.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
         let (runner, source) = (self.clone(), source.to_string());
         let run = tokio::spawn(async move { runner.run_now(app_key, &function, ticket, input, &source).await });
         let recorded = run.await.map_err(|e| ServiceError::Internal(format!("a sync invocation failed: {e}")))?;
@@ -196,7 +191,7 @@ impl JobRunner {
         let module = inner.functions.module(&function.module_sha256).await?;
         let job = new_job(app_key, &function, input, source, true);
         let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, false).await;
-        self.count(&job.service_type, &outcome);
+        self.count(&job.source, &job.service_type, &outcome);
         Ok((job, outcome))
     }
 
@@ -228,7 +223,7 @@ impl JobRunner {
             };
             Executor::spawn_in(slot, inner.executor.enter(app_key), work, move |(job, inv, started_at)| {
                 let outcome = job_outcome(inv, started_at);
-                runner.count(&job.service_type, &outcome);
+                runner.count(&job.source, &job.service_type, &outcome);
                 done(Ok((job, outcome)));
             });
             return;
@@ -249,7 +244,7 @@ impl JobRunner {
         let module = inner.functions.module(&function.module_sha256).await?;
         let job = new_job(app_key, function, input, source, true);
         let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, true).await;
-        self.count(&job.service_type, &outcome);
+        self.count("invoke", &job.service_type, &outcome);
         let mut record = JobRecord::finished(0, &job, &outcome);
         record.id = inner.store.insert_finished_job(job, outcome).await?;
         Ok(record)
@@ -259,13 +254,10 @@ impl JobRunner {
     pub async fn submit_async(&self, app_key: i64, name: &str, input: Json, source: &str) -> Result<i64, ServiceError> {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
-        inner.executor.check_rate(app_key).map_err(|t| {
-            inner.metrics.throttled(app_key);
-            ServiceError::Throttled(t.to_string())
-        })?;
+        inner.executor.check_rate(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
         let waiting = inner.store.count_waiting().await?;
         if waiting >= inner.config.max_waiting_jobs {
-            inner.metrics.throttled(app_key);
+            inner.executor.metrics().throttled(app_key);
             return Err(ServiceError::Throttled(format!("{waiting} async jobs are already waiting; try again later")));
         }
         let job = new_job(app_key, &function, input, source, false);
@@ -300,12 +292,12 @@ impl JobRunner {
     /// The Prometheus text exposition of the runner's metrics.
     pub async fn metrics(&self) -> String {
         let waiting = self.inner.store.count_waiting().await.unwrap_or(-1);
-        self.inner.metrics.render(self.inner.executor.in_flight(), waiting)
+        self.inner.executor.metrics().render(self.inner.executor.in_flight(), waiting)
     }
 
-    fn count(&self, service_type: &str, outcome: &JobOutcome) {
-        let seconds = (outcome.finished_at - outcome.started_at) as f64 / 1e6;
-        self.inner.metrics.invocation(service_type, outcome.status.as_str(), outcome.error_code.as_deref(), seconds);
+    /// Counts a finished run of `caller` (`invoke`, `job`, or an accepted run's source).
+    fn count(&self, caller: &str, service_type: &str, outcome: &JobOutcome) {
+        count_job(self.inner.executor.metrics(), caller, service_type, outcome);
     }
 
     /// Runs `module` on `input` in a slot, under the job's memory cap and deadline. For a
@@ -378,7 +370,7 @@ impl JobRunner {
             }
             Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
         };
-        self.count(&job.service_type, &outcome);
+        self.count("job", &job.service_type, &outcome);
         self.record_end(job.id, outcome).await;
         inner.wake.notify_one();
     }
@@ -457,4 +449,10 @@ fn new_job(app_key: i64, function: &FunctionRecord, input: Json, source: &str, s
         timeout_ms: if sync { function.sync_timeout_ms } else { function.async_timeout_ms },
         created_at: now_us(),
     }
+}
+
+/// Counts a finished run in `metrics` (the function calls of a bin's run count here too).
+pub(crate) fn count_job(metrics: &Metrics, caller: &str, service_type: &str, outcome: &JobOutcome) {
+    let seconds = (outcome.finished_at - outcome.started_at) as f64 / 1e6;
+    metrics.invocation(caller, service_type, outcome.status.as_str(), outcome.error_code.as_deref(), seconds);
 }

@@ -9,9 +9,11 @@ use serde_json::{Map, Value as Json_, json};
 
 use super::AppState;
 use super::auth::AppCaller;
+use super::body::UploadFields;
 use super::body::{ApiBytes, ApiJson, Upload};
 use super::error::ApiError;
 use super::extract::{Path, Query};
+use super::views::ErrorView;
 use crate::bins::RunReport;
 use crate::engine::{Limits, Manifest, parse_updates};
 use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord};
@@ -72,6 +74,11 @@ pub fn run_view(report: &RunReport) -> Json_ {
     })
 }
 
+/// Uploads a bin: a wasm component with its manifest of state machines and functions.
+#[utoipa::path(post, path = "/v1/bins", tag = "bins",
+    request_body(content = UploadFields, description = "JSON shape; raw `application/wasm` and multipart work too"),
+    responses((status = 201, body = Object, description = "binId, moduleSha256, manifest, appData"),
+        (status = 400, body = ErrorView)))]
 pub(super) async fn upload(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -82,6 +89,10 @@ pub(super) async fn upload(
     Ok((StatusCode::CREATED, Json(bin_view(&bin))))
 }
 
+/// A bin of the app.
+#[utoipa::path(get, path = "/v1/bins/{id}", tag = "bins", params(("id" = String, Path)),
+    responses((status = 200, body = Object, description = "binId, moduleSha256, manifest, appData"),
+        (status = 404, body = ErrorView)))]
 pub(super) async fn get_bin(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -91,12 +102,16 @@ pub(super) async fn get_bin(
 }
 
 /// Body of instance creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct NewInstance {
     bin_id: String,
 }
 
+/// Creates an execution instance of a bin.
+#[utoipa::path(post, path = "/v1/instances", tag = "bins", request_body = NewInstance,
+    responses((status = 201, body = Object, description = "executeInstanceId, appData"),
+        (status = 404, body = ErrorView)))]
 pub(super) async fn create_instance(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -106,6 +121,10 @@ pub(super) async fn create_instance(
     Ok((StatusCode::CREATED, Json(json!({"executeInstanceId": instance.id, "appData": app_data(&bin.manifest)}))))
 }
 
+/// An instance with its variables and state machines.
+#[utoipa::path(get, path = "/v1/instances/{id}", tag = "bins", params(("id" = String, Path)),
+    responses((status = 200, body = Object, description = "executeInstanceId, binId, status, runs, lastError, \
+        variables, stateMachines"), (status = 404, body = ErrorView)))]
 pub(super) async fn get_instance(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -114,6 +133,9 @@ pub(super) async fn get_instance(
     Ok(Json(instance_view(&s.bins.instance(app, &id).await?)))
 }
 
+/// Destroys an instance.
+#[utoipa::path(delete, path = "/v1/instances/{id}", tag = "bins", params(("id" = String, Path)),
+    responses((status = 204, description = "destroyed"), (status = 404, body = ErrorView)))]
 pub(super) async fn destroy_instance(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -123,6 +145,12 @@ pub(super) async fn destroy_instance(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Runs an instance with variable updates (`{"varList": [...]}` or key → value); the run's
+/// state is committed unless another run committed first (409).
+#[utoipa::path(post, path = "/v1/instances/{id}/runs", tag = "bins", params(("id" = String, Path)),
+    request_body(content = Object, description = "variable updates"),
+    responses((status = 200, body = Object, description = "the run's report and the instance"),
+        (status = 404, body = ErrorView), (status = 409, body = ErrorView), (status = 429, body = ErrorView)))]
 pub(super) async fn run_instance(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -136,12 +164,17 @@ pub(super) async fn run_instance(
 }
 
 /// `?stateMachineNo=` of the path query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct PathQuery {
     state_machine_no: u32,
 }
 
+/// The states a state machine of the instance went through.
+#[utoipa::path(get, path = "/v1/instances/{id}/path", tag = "bins", params(("id" = String, Path), PathQuery),
+    responses((status = 200, body = Object, description = "executeInstanceId, stateMachineNo, current, path"),
+        (status = 404, body = ErrorView)))]
 pub(super) async fn instance_path(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -164,6 +197,11 @@ pub(super) async fn instance_path(
     })))
 }
 
+/// One variable of the instance.
+#[utoipa::path(get, path = "/v1/instances/{id}/variables/{key}", tag = "bins",
+    params(("id" = String, Path), ("key" = String, Path)),
+    responses((status = 200, body = Object, description = "executeInstanceId, varKey, object"),
+        (status = 404, body = ErrorView)))]
 pub(super) async fn variable(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -177,13 +215,17 @@ pub(super) async fn variable(
 }
 
 /// Body of a binding: exactly one of a cloud function's name or a URL.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BindingBody {
     function: Option<String>,
     url: Option<String>,
 }
 
+/// Binds a function key (what a bin's runs call) to a cloud function or a URL.
+#[utoipa::path(put, path = "/v1/bindings/{key}", tag = "bins", params(("key" = String, Path)),
+    request_body = BindingBody,
+    responses((status = 200, body = Object, description = "the binding"), (status = 404, body = ErrorView)))]
 pub(super) async fn put_binding(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -210,6 +252,9 @@ fn binding_view(b: &Binding) -> Json_ {
     }
 }
 
+/// The app's function-key bindings.
+#[utoipa::path(get, path = "/v1/bindings", tag = "bins",
+    responses((status = 200, body = Object, description = "items: the bindings")))]
 pub(super) async fn list_bindings(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,

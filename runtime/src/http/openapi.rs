@@ -8,20 +8,12 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, flow_views, flows, functions, jobs, views};
+use super::{flow_views, views};
 
-/// The native API's description.
+/// The native API's description; the paths come from the router ([`super::native_routes`]).
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "cloudexec", description = "Serverless runtime for WebAssembly components: the native /v1 API."),
-    paths(
-        admin::create, admin::list, admin::issue_token, admin::list_tokens, admin::revoke_token,
-        admin::get_limits, admin::put_limits,
-        functions::create, functions::list, functions::get, functions::update, functions::delete,
-        functions::invoke, functions::jobs, jobs::get, jobs::log,
-        flows::create, flows::list, flows::get, flows::update, flows::delete, flows::start, flows::executions,
-        flows::execution, flows::history, flows::stop, flows::finish,
-    ),
     components(schemas(
         views::FunctionView, views::FunctionPage, views::JobView, views::JobErrorView, views::JobPage,
         views::AcceptedView, views::ErrorView,
@@ -29,7 +21,7 @@ use super::{admin, flow_views, flows, functions, jobs, views};
         flow_views::ExecutionView, flow_views::ExecutionPage, flow_views::SyncExecutionView,
         flow_views::NodeErrorView, flow_views::EventView, flow_views::HistoryPage, flow_views::FinishBody,
     )),
-    modifiers(&BearerAuth, &CommonResponses),
+    modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -118,8 +110,14 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
-pub(super) async fn spec() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The description `/openapi.json` serves.
+pub(super) type Spec = Json<utoipa::openapi::OpenApi>;
+
+/// The router's description with what every operation can answer, as `/openapi.json`
+/// serves it.
+pub(super) fn completed(mut spec: utoipa::openapi::OpenApi) -> Spec {
+    CommonResponses.modify(&mut spec);
+    Json(spec)
 }
 
 const DOCS_PAGE: &str = r##"<!doctype html>

@@ -13,6 +13,7 @@ use super::bins::run_view;
 use super::body::ApiJson;
 use super::error::ApiError;
 use super::extract::Path;
+use super::views::ErrorView;
 use crate::engine::{Limits, TypedValue, parse_updates};
 
 /// Seed 000's `param`: an object (`{"varList": [...]}` or key → value), or the same as
@@ -30,7 +31,7 @@ pub fn param_updates(param: Option<&Json_>) -> Result<Vec<(String, TypedValue)>,
 }
 
 /// Body of a publication.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct Publish {
     alias: String,
@@ -38,6 +39,11 @@ pub(super) struct Publish {
     bin_id: String,
 }
 
+/// Publishes a bin under an alias: category 1 runs it as a static flow, 2 creates an
+/// instance per caller (dynamic flow).
+#[utoipa::path(post, path = "/v1/services", tag = "services", request_body = Publish,
+    responses((status = 201, body = Object, description = "appKey, alias, category, binId"),
+        (status = 404, body = ErrorView), (status = 409, body = ErrorView)))]
 pub(super) async fn publish(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -48,6 +54,9 @@ pub(super) async fn publish(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// Revokes a live service.
+#[utoipa::path(delete, path = "/v1/services/{alias}", tag = "services", params(("alias" = String, Path)),
+    responses((status = 204, description = "revoked"), (status = 404, body = ErrorView)))]
 pub(super) async fn revoke(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -59,11 +68,18 @@ pub(super) async fn revoke(
 }
 
 /// Body of a static-flow run.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(super) struct RunBody {
+    /// Variable updates: `{"varList": [...]}`, key → value, or either as a JSON string.
+    #[schema(value_type = Value)]
     param: Option<Json_>,
 }
 
+/// Runs a static service once, with variable updates.
+#[utoipa::path(post, path = "/v1/services/{alias}/run", tag = "services", params(("alias" = String, Path)),
+    request_body = RunBody,
+    responses((status = 200, body = Object, description = "the run's report"), (status = 404, body = ErrorView),
+        (status = 409, body = ErrorView), (status = 429, body = ErrorView)))]
 pub(super) async fn run_static(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
@@ -75,6 +91,9 @@ pub(super) async fn run_static(
     Ok(Json(run_view(&report)))
 }
 
+/// Creates an instance of a dynamic service (run it at `/v1/instances/{id}/runs`).
+#[utoipa::path(post, path = "/v1/services/{alias}/instances", tag = "services", params(("alias" = String, Path)),
+    responses((status = 201, body = Object, description = "executeInstanceId"), (status = 404, body = ErrorView)))]
 pub(super) async fn create_dynamic(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
