@@ -114,6 +114,7 @@ fn router(seen: Arc<Seen>) -> Router {
         .route("/slow/{key}", post(slow))
         .route("/async", post(async_task))
         .route("/echo", post(echo))
+        .route("/redirect", post(redirect))
         .route("/sink", post(sink))
         .route("/greet.json", post(greet))
         .route("/choice.json", post(choice))
@@ -210,6 +211,12 @@ async fn async_task(
         let _ = reqwest::Client::new().post(callback).json(&body).send().await;
     });
     axum::Json(json!({ "accepted": true })).into_response()
+}
+
+/// `POST /redirect?to=<url>`: a 307 to `to` (the method and body are kept).
+async fn redirect(Query(q): Query<HashMap<String, String>>) -> Response {
+    let to = q.get("to").cloned().unwrap_or_default();
+    (StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, to)]).into_response()
 }
 
 async fn echo(body: axum::Json<Value>) -> axum::Json<Value> {

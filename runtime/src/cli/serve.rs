@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{CliError, ExitCode};
 use crate::egress::EgressPolicy;
+use crate::flows::driver::FlowsConfig;
 use crate::functions::RunnerConfig;
 use crate::http::listener::ConnectionLimits;
 use crate::server::{APP_TOKEN_FILE, Server, ServerConfig};
@@ -54,6 +55,14 @@ pub struct ServeArgs {
     /// and callback URLs may reach besides public addresses; repeat or separate with commas.
     #[arg(long, env = "CLOUDEXEC_EGRESS_ALLOW", value_delimiter = ',')]
     pub egress_allow: Vec<String>,
+    /// Tasks of one flow execution running at once (HTTP calls in flight, function tasks
+    /// holding or waiting for a slot); a Map's own maxConcurrency applies within it.
+    #[arg(long, default_value_t = FlowsConfig::default().max_running_per_execution)]
+    pub max_tasks_per_execution: usize,
+    /// Outbound HTTP calls of flows (HTTP tasks, callback URLs) in flight at once, all
+    /// executions together; more wait their turn. Each holds a socket and about 30 kB.
+    #[arg(long, default_value_t = FlowsConfig::default().max_outbound_calls)]
+    pub max_outbound_calls: usize,
 }
 
 /// Arguments of `cloudexec token`: alone, it prints the default app's token from the data
@@ -87,6 +96,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             });
         }
         config.runner.app_share = args.app_share;
+        config.flows.max_running_per_execution = args.max_tasks_per_execution.max(1);
+        config.flows.max_outbound_calls = args.max_outbound_calls.max(1);
         config.max_db_bytes = args.max_db_mib.map(|mib| mib.saturating_mul(1 << 20));
         config.egress = EgressPolicy::with_allowed(&args.egress_allow)
             .map_err(|e| CliError { message: format!("--egress-allow: {e}"), code: ExitCode::Usage })?;

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::graph::FlowGraph;
-use super::http_task;
 use super::live::Exec;
+use super::outbound::Outbound;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskStatus};
 use super::writes::InFlight;
 use crate::egress::EgressPolicy;
@@ -31,6 +31,8 @@ pub struct FlowsConfig {
     pub max_running_per_execution: usize,
     /// Longest an HTTP task call may take when the task sets no timeout.
     pub http_timeout: Duration,
+    /// Outbound calls (HTTP tasks, callbacks) in flight at most, all executions together.
+    pub max_outbound_calls: usize,
     /// Base URL async tasks are told to call back (`<base>/flow/finish.json?...`).
     pub callback_base: String,
 }
@@ -40,6 +42,7 @@ impl Default for FlowsConfig {
         Self {
             max_running_per_execution: 16,
             http_timeout: Duration::from_secs(60),
+            max_outbound_calls: super::outbound::DEFAULT_MAX_CALLS,
             callback_base: "http://127.0.0.1:8080".into(),
         }
     }
@@ -134,7 +137,8 @@ pub(crate) struct Running {
 pub(crate) struct Driver {
     pub(super) store: Arc<dyn Store>,
     pub(super) jobs: JobRunner,
-    pub(super) agent: ureq::Agent,
+    /// Outbound calls (HTTP tasks, callbacks).
+    pub(super) outbound: Outbound,
     pub(super) config: FlowsConfig,
     pub(super) live: DashMap<String, Live>,
     tasks: TaskTracker,
@@ -148,7 +152,7 @@ impl Driver {
         Self {
             store,
             jobs,
-            agent: http_task::agent(egress),
+            outbound: Outbound::new(egress, config.max_outbound_calls),
             callback_base: std::sync::RwLock::new(config.callback_base.clone()),
             config,
             live: DashMap::new(),

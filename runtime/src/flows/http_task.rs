@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
 
+use super::data::MAX_ANSWER_BYTES;
 use super::graph::HttpMethod;
 use super::scheduler::ErrorInfo;
 use crate::egress::EgressPolicy;
@@ -63,62 +64,28 @@ fn quoted(text: &str) -> &str {
     &text[..end]
 }
 
-/// Makes the call (blocking); the answer's JSON body (or its text) is the output.
-pub fn call(agent: &ureq::Agent, call: &HttpCall) -> Result<Json, ErrorInfo> {
-    let (query, headers, body) = parts(&call.input);
+/// Makes the call on `client` (flows call through [`super::outbound::Outbound`]); the
+/// answer's JSON body (or its text) is the output. An answer over [`MAX_ANSWER_BYTES`] is
+/// an error, not read further.
+pub(super) async fn send(client: &reqwest::Client, egress: &EgressPolicy, call: &HttpCall) -> Result<Json, ErrorInfo> {
     let url = &call.url;
-    let unreachable = |e: ureq::Error| ErrorInfo::new("HTTP.ConnectionError", format!("{url}: {e}"));
-    let result = match call.method {
-        HttpMethod::Get => {
-            let query = if query.is_empty() {
-                body.as_ref().and_then(Json::as_object).cloned().unwrap_or_default()
-            } else {
-                query
-            };
-            let mut request = agent.get(url).config().timeout_global(Some(call.timeout)).build();
-            for (k, v) in &query {
-                request = request.query(k, text_of(v));
-            }
-            for (k, v) in &headers {
-                request = request.header(k.as_str(), text_of(v));
-            }
-            request.call()
-        }
-        HttpMethod::Post => {
-            let mut body = body.unwrap_or(Json::Object(Map::new()));
-            let mut request = agent.post(url).config().timeout_global(Some(call.timeout)).build();
-            if let Some((execution_id, task_name, callback_url)) = &call.callback {
-                if let Some(object) = body.as_object_mut() {
-                    let passthrough = serde_json::json!({ "execution_id": execution_id, "task_name": task_name });
-                    object.insert("passthrough".into(), passthrough);
-                }
-                // Rill Flow marks async calls so one endpoint can serve both patterns.
-                request = request.header("X-Callback-Url", callback_url.as_str()).header("X-Mode", "async");
-            }
-            for (k, v) in &query {
-                request = request.query(k, text_of(v));
-            }
-            let content_type =
-                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| text_of(v));
-            if content_type.is_none() {
-                request = request.header("content-type", "application/json");
-            }
-            for (k, v) in &headers {
-                request = request.header(k.as_str(), text_of(v));
-            }
-            let form = content_type.is_some_and(|t| t.trim().to_ascii_lowercase().starts_with(FORM));
-            match body.as_object().filter(|_| form) {
-                Some(fields) => request.send_form(fields.iter().map(|(k, v)| (k.as_str(), text_of(v)))),
-                None => request.send(body.to_string()),
-            }
-        }
-    };
-    let mut response = result.map_err(unreachable)?;
+    let unreachable = |e: String| ErrorInfo::new("HTTP.ConnectionError", format!("{url}: {e}"));
+    let parsed = reqwest::Url::parse(url).map_err(|e| unreachable(e.to_string()))?;
+    egress.check_literal(&parsed).map_err(unreachable)?;
+    let request = build(client, parsed, call);
+    let mut response = request.send().await.map_err(|e| unreachable(error_chain(&e)))?;
     let status = response.status();
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| ErrorInfo::new("HTTP.ConnectionError", format!("reading the answer of {url}: {e}")))?;
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        ErrorInfo::new("HTTP.ConnectionError", format!("reading the answer of {url}: {}", error_chain(&e)))
+    })? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            let cause = format!("{url} answered more than {} KiB", MAX_ANSWER_BYTES >> 10);
+            return Err(ErrorInfo::new("States.DataLimitExceeded", cause));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
     if !status.is_success() {
         let cause = format!("{url} answered {status}: {}", quoted(&text));
         return Err(ErrorInfo::new(format!("HTTP.{}", status.as_u16()), cause));
@@ -126,15 +93,57 @@ pub fn call(agent: &ureq::Agent, call: &HttpCall) -> Result<Json, ErrorInfo> {
     Ok(serde_json::from_str(&text).unwrap_or(Json::String(text)))
 }
 
-/// A shared agent whose connections pass `egress`: status codes are answers, not errors,
-/// and no proxy from the environment is used.
-pub fn agent(egress: &EgressPolicy) -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(5)))
-        .proxy(None)
-        .build();
-    egress.agent(config)
+/// The request for `call`: its query, headers and body (see [`parts`]).
+fn build(client: &reqwest::Client, url: reqwest::Url, call: &HttpCall) -> reqwest::RequestBuilder {
+    let (query, headers, body) = parts(&call.input);
+    let texts = |map: &Map<String, Json>| map.iter().map(|(k, v)| (k.clone(), text_of(v))).collect::<Vec<_>>();
+    let mut request = match call.method {
+        HttpMethod::Get => {
+            let query = if query.is_empty() {
+                body.as_ref().and_then(Json::as_object).cloned().unwrap_or_default()
+            } else {
+                query.clone()
+            };
+            client.get(url).query(&texts(&query))
+        }
+        HttpMethod::Post => client.post(url).query(&texts(&query)),
+    };
+    request = request.timeout(call.timeout);
+    for (k, v) in texts(&headers) {
+        request = request.header(k, v);
+    }
+    if call.method == HttpMethod::Get {
+        return request;
+    }
+    let mut body = body.unwrap_or(Json::Object(Map::new()));
+    if let Some((execution_id, task_name, callback_url)) = &call.callback {
+        if let Some(object) = body.as_object_mut() {
+            let passthrough = serde_json::json!({ "execution_id": execution_id, "task_name": task_name });
+            object.insert("passthrough".into(), passthrough);
+        }
+        // Rill Flow marks async calls so one endpoint can serve both patterns.
+        request = request.header("X-Callback-Url", callback_url.as_str()).header("X-Mode", "async");
+    }
+    let content_type = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| text_of(v));
+    let form = content_type.as_deref().is_some_and(|t| t.trim().to_ascii_lowercase().starts_with(FORM));
+    match body.as_object().filter(|_| form) {
+        Some(fields) => request.form(&texts(fields)),
+        None if content_type.is_none() => request.header("content-type", "application/json").body(body.to_string()),
+        None => request.body(body.to_string()),
+    }
+}
+
+/// An error with its sources (reqwest's own message alone is often just "error sending
+/// request").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -174,7 +183,10 @@ mod tests {
         });
         let callback = callback.then(|| ("e1".to_string(), "t1".to_string(), "http://cb/finish".to_string()));
         let call = HttpCall { url, method: HttpMethod::Post, input, timeout: Duration::from_secs(5), callback };
-        assert_eq!(super::call(&agent(&EgressPolicy::open()), &call).unwrap(), json!({}));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let open = EgressPolicy::open();
+        let client = open.client(Duration::from_secs(5));
+        assert_eq!(rt.block_on(super::send(&client, &open, &call)).unwrap(), json!({}));
         server.join().unwrap()
     }
 

@@ -10,6 +10,7 @@ mod executions;
 pub mod graph;
 pub mod http_task;
 mod live;
+pub mod outbound;
 pub mod scheduler;
 pub mod service;
 mod task_runner;

@@ -9,7 +9,7 @@ use serde_json::{Value as Json, json};
 
 use super::driver::{Driver, FinishedJob, Msg, Running, SOURCE_FLOW};
 use super::graph::{Resource, TaskPattern};
-use super::http_task::{self, HttpCall};
+use super::http_task::HttpCall;
 use super::live::Exec;
 use super::scheduler::{ErrorInfo, Event, TaskRun};
 use crate::error::ServiceError;
@@ -63,10 +63,7 @@ impl Driver {
         });
         let asynchronous = callback.is_some();
         let call = HttpCall { url: url.to_string(), method: run.task.method, input: run.input, timeout, callback };
-        let agent = self.agent.clone();
-        let answer = tokio::task::spawn_blocking(move || http_task::call(&agent, &call))
-            .await
-            .unwrap_or_else(|e| Err(ErrorInfo::new("States.Runtime", e.to_string())));
+        let answer = self.outbound.call(call).await;
         if asynchronous && answer.is_ok() {
             return Event::TaskAccepted { key, attempt };
         }
@@ -75,13 +72,11 @@ impl Driver {
 
     /// POSTs the outcome to the execution's callback URL, once, best effort.
     pub(super) async fn post_callback(&self, post: CallbackPost) {
-        let agent = self.agent.clone();
         let timeout = self.config.http_timeout;
         let CallbackPost { execution, url, body } = post;
         let call =
             HttpCall { url: url.clone(), method: super::graph::HttpMethod::Post, input: body, timeout, callback: None };
-        let answer = tokio::task::spawn_blocking(move || http_task::call(&agent, &call)).await;
-        if let Ok(Err(error)) = answer {
+        if let Err(error) = self.outbound.call(call).await {
             tracing::warn!(%execution, %url, cause = %error.cause, "the execution's callback failed");
         }
     }

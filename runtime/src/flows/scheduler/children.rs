@@ -120,7 +120,8 @@ impl Sched<'_> {
     }
 
     fn open_children(&mut self, key: &str, scope: usize, index: usize, mut children: Children) {
-        if self.st.scopes.len() + children.pending.len() > MAX_SCOPES {
+        // The root scope is not an iteration or branch: 10,000 iterations may open.
+        if self.st.scopes.len() - 1 + children.pending.len() > MAX_SCOPES {
             let cause = format!(
                 "{} iterations or branches would pass the {MAX_SCOPES} an execution may open",
                 children.pending.len()
@@ -157,7 +158,7 @@ impl Sched<'_> {
             }
             let Some(child) = children.open_next() else { return };
             let id = self.st.scopes.len();
-            children.running.push(id);
+            children.running.insert(id);
             let mut path = self.st.scopes[scope].path.clone();
             path.push((index, child.block));
             let parent = ScopeParent { scope, node: index, slot: child.slot };
@@ -180,7 +181,7 @@ impl Sched<'_> {
         let node = self.node(parent.scope, parent.node);
         let key = self.st.key_of(parent.scope, &node.name);
         let Some(children) = self.st.children.get_mut(&key) else { return };
-        children.running.retain(|&c| c != child);
+        children.running.remove(&child);
         match result {
             Ok(value) => {
                 let left = MAX_EXECUTION_DATA_BYTES.saturating_sub(self.st.data_bytes);

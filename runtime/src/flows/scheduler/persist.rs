@@ -6,7 +6,7 @@
 //! Part names: `s:<scope id>`, `t:<task key>`, `c:<task key>` (a container's progress),
 //! `cp:<task key>` (its child list, written once), `cr:<slot>:<task key>` (one result).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::de::Error as _;
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,7 @@ struct Head<'a> {
 #[derive(Serialize, Deserialize)]
 struct ChildrenHead {
     opened: usize,
-    running: Vec<usize>,
+    running: BTreeSet<usize>,
     max_concurrency: usize,
     chosen_next: Vec<usize>,
     slots: usize,

@@ -1,7 +1,7 @@
 //! An execution's whole state, as the scheduler keeps it. The store keeps it as a head and
 //! parts (`persist.rs`); a transition writes the head and the parts it changed.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -238,8 +238,8 @@ pub struct Children {
     /// How many of `pending` were opened (or dropped, once the container failed).
     #[serde(default)]
     pub opened: usize,
-    /// Children running now (scope ids).
-    pub running: Vec<usize>,
+    /// Children running now (scope ids; a set: thousands may run at once).
+    pub running: BTreeSet<usize>,
     /// Results by slot.
     pub results: Vec<Option<Json>>,
     /// Children at once (0 = no limit).

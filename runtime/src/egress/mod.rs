@@ -7,6 +7,8 @@
 //! are refused unless an allow-list entry (a network such as `127.0.0.1/32` or
 //! `10.0.0.0/8`, or an exact host name) admits them.
 
+mod client;
+
 use std::io;
 use std::net::IpAddr;
 

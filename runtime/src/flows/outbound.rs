@@ -1,0 +1,66 @@
+//! Where flows' outbound calls (HTTP tasks, callback URLs) run: one pooled async client,
+//! on a runtime of its own, at most `max_calls` in flight. A Map that starts thousands of
+//! calls at once queues their connects and writes there, not in front of the requests the
+//! server's workers serve (`/healthz` stalled 0.7 s behind 10,000 of them); and the cap
+//! bounds the memory and sockets calls hold (about 30 kB and a descriptor each).
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use tokio::sync::Semaphore;
+
+use super::http_task::{self, HttpCall};
+use super::scheduler::ErrorInfo;
+use crate::egress::EgressPolicy;
+
+/// Longest a connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Calls in flight at most, by default.
+pub const DEFAULT_MAX_CALLS: usize = 4096;
+
+/// The runtime outbound calls run on (`None` if it could not start: they then run on the
+/// caller's).
+static RUNTIME: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("cloudexec-outbound")
+        .enable_all()
+        .build()
+        .inspect_err(|e| tracing::warn!(error = %e, "no runtime of their own for outbound calls"))
+        .ok()
+});
+
+/// The flows' way out.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    client: reqwest::Client,
+    egress: EgressPolicy,
+    slots: Arc<Semaphore>,
+}
+
+impl Outbound {
+    /// Calls that pass `egress`, at most `max_calls` at once.
+    pub fn new(egress: &EgressPolicy, max_calls: usize) -> Self {
+        Self {
+            client: egress.client(CONNECT_TIMEOUT),
+            egress: egress.clone(),
+            slots: Arc::new(Semaphore::new(max_calls.max(1))),
+        }
+    }
+
+    /// Makes the call once a slot is free (in the order they were asked for).
+    pub async fn call(&self, call: HttpCall) -> Result<Json, ErrorInfo> {
+        let this = self.clone();
+        let work = async move {
+            let _slot = this.slots.acquire().await;
+            http_task::send(&this.client, &this.egress, &call).await
+        };
+        let Some(runtime) = RUNTIME.as_ref() else { return work.await };
+        runtime
+            .spawn(work)
+            .await
+            .unwrap_or_else(|e| Err(ErrorInfo::new("States.Runtime", format!("the outbound call failed: {e}"))))
+    }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Outbound HTTP at scale: one execution whose foreach runs N HTTP tasks at once against a
+# local endpoint that answers each after 1 s. Reports the execution's time, the server's
+# RSS growth and /healthz latency sampled while it runs. See BENCHMARKS.md.
+#   N=10000 bash scripts/bench-http-map.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${N:-10000}
+bin=${BIN:-target/release/cloudexec}
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p cloudexec >&2
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+token=bench-token-0123456789abcdef
+port=18090
+endpoint_port=18091
+auth="Authorization: Bearer $token"
+url=http://127.0.0.1:$port
+data=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$data"; }
+trap cleanup EXIT
+
+# The endpoint: asyncio, any number of connections, each answered after 1 s.
+python3 -c '
+import asyncio, sys
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if length:
+                await reader.readexactly(length)
+            await asyncio.sleep(1)
+            body = b"{\"ok\": true}"
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+    except Exception:
+        pass
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=16384)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())' "$endpoint_port" &
+pids+=($!)
+for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$endpoint_port) 2>/dev/null && break; sleep 0.1; done
+
+${WRAP:-} $bin serve --listen 127.0.0.1:$port --data-dir "$data" --token "$token" --egress-allow 127.0.0.0/8 \
+  --max-tasks-per-execution "$n" ${SERVE_ARGS:-} >/dev/null 2>&1 &
+server=$!
+pids+=($server)
+for _ in $(seq 1 100); do curl -s -o /dev/null $url/healthz && break; sleep 0.1; done
+flow=$'dagName: f\ntasks:\n  - name: each\n    category: foreach\n    iterationMapping: {collection: $.context.items, item: it}\n    synchronization: {maxConcurrency: '"$n"$'}\n    tasks:\n      - name: call\n        category: function\n        resourceName: http://127.0.0.1:'"$endpoint_port"$'/slow\n        pattern: task_sync\n'
+curl -fsS -o /dev/null -X POST -H "$auth" -H 'Content-Type: text/yaml' --data-binary "$flow" "$url/v1/flows?name=f"
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
+
+# /healthz every 20 ms while the execution runs.
+samples=$(mktemp)
+( while true; do curl -s -o /dev/null -w '%{time_total}\n' $url/healthz >> "$samples"; sleep 0.02; done ) &
+probe=$!
+pids+=($probe)
+start=$(date +%s%N)
+status=$(curl -sS -o /tmp/bench-http-map-answer -w '%{http_code}' -X POST -H "$auth" -H 'Content-Type: application/json' \
+  --data-binary "{\"input\":{\"items\":[$(seq -s, 1 "$n")]}}" "$url/v1/flows/f/executions?sync=true&timeout_ms=300000")
+end=$(date +%s%N)
+kill $probe 2>/dev/null || true
+hwm=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
+echo "answer: $status $(grep -o '"status":"[A-Za-z]*"' /tmp/bench-http-map-answer | head -1)"
+echo "foreach of $n HTTP tasks (1 s each, all at once): $(((end - start) / 1000000)) ms"
+echo "server RSS: $((rss0 / 1024)) MiB before, $((hwm / 1024)) MiB peak (+$(((hwm - rss0) / 1024)) MiB)"
+sort -n "$samples" | awk '{a[NR]=$1} END {printf "/healthz during the run: %d samples, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", NR, a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000, a[NR]*1000}'
+rm -f "$samples"
