@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use cloudexec::engine::{
     BinModule, Engine, EngineConfig, InstanceState, Limits, RunOptions, module_hash, parse_updates,
 };
-use cloudexec::store::sqlite::{SqliteStore, now_us};
+use cloudexec::store::sqlite::SqliteStore;
 use cloudexec::store::{BinRecord, InstanceRecord, Store};
+use cloudexec::time::now_us;
 use criterion::Criterion;
 use serde_json::{Value as Json, json};
 

@@ -53,9 +53,7 @@ pub fn check_chosen_token(token: &str) -> Result<(), ServiceError> {
 
 /// A new random token.
 pub fn new_token() -> Result<String, ServiceError> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness for a token: {e}")))?;
-    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
+    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(crate::ids::random::<24>("a token")?)))
 }
 
 impl Apps {
@@ -110,7 +108,7 @@ impl Apps {
     pub async fn register_start_token(&self, token: &str, grant: TokenGrant) -> Result<(), ServiceError> {
         check_chosen_token(token)?;
         let revoked = self.store.replace_start_token(&hash_token(token), grant).await.map_err(|e| match e {
-            StoreError::AlreadyExists(_) => ServiceError::InvalidArgument(format!(
+            StoreError::AlreadyExists { .. } => ServiceError::InvalidArgument(format!(
                 "this token already grants {}; the admin token and each app's token must differ",
                 if grant == TokenGrant::Admin { "an app" } else { "the admin or another app" }
             )),

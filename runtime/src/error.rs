@@ -63,7 +63,7 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::AlreadyExists(what) => Self::AlreadyExists { kind: "Function", what },
+            StoreError::AlreadyExists { kind, what } => Self::AlreadyExists { kind, what },
             StoreError::NotFound(what) => Self::NotFound { kind: "Resource", what },
             StoreError::Full(message) => Self::StorageFull(message),
             StoreError::Database(message) => Self::Internal(message),

@@ -7,6 +7,7 @@
 
 pub mod apps;
 pub mod bins;
+pub mod cache;
 pub mod cli;
 pub mod cpu;
 pub mod egress;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod flows;
 pub mod functions;
 pub mod http;
+pub mod ids;
 pub mod local;
 pub mod metrics;
 pub mod modules;

@@ -109,7 +109,7 @@ async fn taken_names_and_missing_rows_are_reported() -> anyhow::Result<()> {
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
 
     let taken = store.create_flow(flow(app.app_key, "f", "again", 11)).await;
-    assert_eq!(taken, Err(StoreError::AlreadyExists("flow \"f\"".to_string())));
+    assert_eq!(taken, Err(StoreError::AlreadyExists { kind: "Flow", what: "flow \"f\"".to_string() }));
     assert_eq!(store.get_flow(app.app_key, "f", None).await?.map(|r| r.definition), Some("one".to_string()));
     // The same name in another app is another flow.
     store.create_flow(flow(other.app_key, "f", "theirs", 12)).await?;
@@ -201,7 +201,7 @@ async fn executions_have_unique_names_per_flow_and_list_newest_first() -> anyhow
     let named = execution("x1", app.app_key, f.id, 1, Some("run-1"), 100);
     store.create_execution(named.clone(), vec![event(1)]).await?;
     let taken = store.create_execution(execution("x2", app.app_key, f.id, 1, Some("run-1"), 101), vec![event(1)]).await;
-    assert_eq!(taken, Err(StoreError::AlreadyExists("execution \"run-1\"".to_string())));
+    assert_eq!(taken, Err(StoreError::AlreadyExists { kind: "Execution", what: "execution \"run-1\"".to_string() }));
     assert_eq!(store.get_execution(app.app_key, "x2").await?, None);
     assert_eq!(store.list_execution_events("x2", 0, 10).await?, vec![]);
     // Unnamed executions never collide; the same name in another flow is fine.
@@ -209,7 +209,7 @@ async fn executions_have_unique_names_per_flow_and_list_newest_first() -> anyhow
     store.create_execution(execution("x3", app.app_key, f.id, 1, None, 103), vec![]).await?;
     store.create_execution(execution("y1", app.app_key, g.id, 1, Some("run-1"), 104), vec![]).await?;
     let same_id = store.create_execution(execution("x3", app.app_key, f.id, 1, None, 105), vec![]).await;
-    assert!(matches!(same_id, Err(StoreError::AlreadyExists(_))), "{same_id:?}");
+    assert!(matches!(same_id, Err(StoreError::AlreadyExists { kind: "Execution", .. })), "{same_id:?}");
 
     assert_eq!(store.get_execution_by_name(f.id, "run-1").await?, Some(named.clone()));
     assert_eq!(store.get_execution_by_name(g.id, "run-1").await?.map(|x| x.id), Some("y1".to_string()));

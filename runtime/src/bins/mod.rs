@@ -17,8 +17,10 @@ use crate::engine::MAX_VARIABLES;
 use crate::engine::{BinModule, BinRun, Engine, InstanceState, Limits, RunOptions, TypedValue};
 use crate::error::ServiceError;
 use crate::functions::{Executor, Functions};
+use crate::ids::new_id;
 use crate::modules::{load_and_store, load_stored};
-use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, Store, sqlite::now_us};
+use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, Store};
+use crate::time::now_us;
 
 pub use resolver::SOURCE_BIN;
 
@@ -52,16 +54,6 @@ pub struct RunReport {
 
 fn instance_not_found(id: &str) -> ServiceError {
     ServiceError::NotFound { kind: "Instance", what: format!("execution instance {id:?}") }
-}
-
-/// A random id in the UUID v4 text form.
-pub fn new_id() -> Result<String, ServiceError> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    Ok(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
 }
 
 impl Bins {

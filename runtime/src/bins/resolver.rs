@@ -13,7 +13,8 @@ use crate::engine::{CallError, DEFAULT_LOG_BYTES, Engine, FunctionCall, Function
 use crate::functions::jobs::count_job;
 use crate::functions::{Executor, Functions, millis, outcome, plan_memory};
 use crate::local::call_error;
-use crate::store::{BindingTarget, NewJob, Store, sqlite::now_us};
+use crate::store::{BindingTarget, NewJob, Store};
+use crate::time::now_us;
 
 /// Longest an HTTP endpoint may take to answer one call.
 const MAX_ENDPOINT_TIMEOUT: Duration = Duration::from_secs(30);

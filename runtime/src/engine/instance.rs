@@ -2,8 +2,8 @@
 //! and path of each state machine. It lives in the host, not in wasm memory, so a run
 //! can be committed or dropped as a whole.
 
+use crate::time::now_ms;
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +39,6 @@ pub struct InstanceState {
     pub variables: BTreeMap<String, TypedValue>,
     /// State machines by number.
     pub machines: BTreeMap<u32, MachineState>,
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl InstanceState {

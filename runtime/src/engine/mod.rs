@@ -29,7 +29,7 @@ pub use capture::LogOutput;
 pub use compile::module_hash;
 pub use config::{Allocator, EngineConfig};
 pub use error::EngineError;
-pub use instance::{InstanceState, MAX_VARIABLES, MachineState, PathEntry, now_ms};
+pub use instance::{InstanceState, MAX_VARIABLES, MachineState, PathEntry};
 pub use invoke::Invocation;
 pub use limits::{
     ASYNC_TIMEOUT, DEFAULT_LOG_BYTES, FREE_PLAN_MEMORY, Limits, PERSONAL_PLAN_MEMORY, Plan, SYNC_TIMEOUT,

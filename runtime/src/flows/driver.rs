@@ -19,7 +19,8 @@ use super::scheduler::{Action, ErrorInfo, Event, ExecState, TaskStatus};
 use super::writes::InFlight;
 use crate::egress::EgressPolicy;
 use crate::functions::JobRunner;
-use crate::store::{JobOutcome, NewJob, Store, sqlite::now_us};
+use crate::store::{JobOutcome, NewJob, Store};
+use crate::time::now_us;
 
 /// The job source of functions run as flow tasks.
 pub const SOURCE_FLOW: &str = "flow";

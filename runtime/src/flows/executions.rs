@@ -10,10 +10,11 @@ use super::graph::FlowGraph;
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
 use super::writes::InFlight;
-use crate::bins::new_id;
 use crate::egress::check_url;
 use crate::error::ServiceError;
-use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord, StateDoc, StoreError, sqlite::now_us};
+use crate::ids::new_id;
+use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord, StateDoc, StoreError};
+use crate::time::now_us;
 
 impl Flows {
     /// Starts an execution of the flow's latest version (or returns the running one of
@@ -48,7 +49,7 @@ impl Flows {
             // A named start may lose a race for its name: nothing runs before it is stored.
             match self.store.create_execution(record.clone(), history).await {
                 Ok(()) => {}
-                Err(StoreError::AlreadyExists(_)) => {
+                Err(StoreError::AlreadyExists { .. }) => {
                     let name = req.name.as_deref().unwrap_or_default();
                     return self
                         .existing(&flow, name)

@@ -18,7 +18,8 @@ use super::driver::{CallbackError, Driver, Ended, Exit, FinishedJob, Msg, Runnin
 use super::scheduler::{Action, Event, step};
 use super::task_runner::CallbackPost;
 use super::writes::{InFlight, Pending, Reply, WriteFuture};
-use crate::store::{ExecutionUpdate, StoreError, sqlite::now_us};
+use crate::store::{ExecutionUpdate, StoreError};
+use crate::time::now_us;
 
 /// What the lock of a live execution guards.
 pub(crate) struct Core {

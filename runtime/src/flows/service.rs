@@ -3,7 +3,6 @@
 //! native and compatible APIs both call this.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -13,10 +12,12 @@ use super::definition;
 use super::driver::{Driver, Exit, FlowsConfig, Running};
 use super::graph::FlowGraph;
 use super::scheduler::{Event, ExecState};
+use crate::cache::GuardedCache;
 use crate::egress::EgressPolicy;
 use crate::error::ServiceError;
 use crate::functions::JobRunner;
-use crate::store::{ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError, sqlite::now_us};
+use crate::store::{ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError};
+use crate::time::now_us;
 
 /// Longest a flow or execution name may be.
 const MAX_NAME_LEN: usize = 128;
@@ -75,12 +76,8 @@ pub struct Flows {
     pub(super) store: Arc<dyn Store>,
     pub(super) driver: Arc<Driver>,
     graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
-    /// Latest versions by (app, name), so a start does not read the store for them. Every
-    /// change goes through this service, which updates it; with several nodes on one
-    /// database (PostgreSQL, later) this needs invalidation across nodes.
-    latest: Arc<DashMap<(i64, String), FlowRecord>>,
-    /// Bumped around every change, so a read that raced a change is not cached.
-    generation: Arc<AtomicU64>,
+    /// Latest versions by (app, name), so a start does not read the store for them.
+    latest: GuardedCache<(i64, String), FlowRecord>,
 }
 
 impl std::fmt::Debug for Flows {
@@ -136,13 +133,7 @@ impl Flows {
     /// HTTP tasks and callback URLs are called under `egress`.
     pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
         let driver = Arc::new(Driver::new(store.clone(), jobs, config, egress));
-        Self {
-            store,
-            driver,
-            graphs: Arc::new(DashMap::new()),
-            latest: Arc::new(DashMap::new()),
-            generation: Arc::new(AtomicU64::new(0)),
-        }
+        Self { store, driver, graphs: Arc::new(DashMap::new()), latest: GuardedCache::default() }
     }
 
     /// Resumes every unfinished execution; returns how many.
@@ -191,7 +182,7 @@ impl Flows {
         let version = self.version_of(app_key, new).await?;
         let name = version.name.clone();
         let created = self.store.create_flow(version).await.map_err(|e| match e {
-            StoreError::AlreadyExists(_) => {
+            StoreError::AlreadyExists { .. } => {
                 ServiceError::AlreadyExists { kind: "Flow", what: format!("flow {name:?}") }
             }
             other => other.into(),
@@ -201,8 +192,7 @@ impl Flows {
     }
 
     fn cache_latest(&self, app_key: i64, flow: &FlowRecord) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.latest.insert((app_key, flow.name.clone()), flow.clone());
+        self.latest.put((app_key, flow.name.clone()), flow.clone());
     }
 
     /// Adds a version to a flow; running executions keep the version they started with.
@@ -210,7 +200,7 @@ impl Flows {
         new.name = Some(name.to_string());
         let version = self.version_of(app_key, new).await?;
         let name = version.name.clone();
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.latest.begin_change();
         let added = self.store.add_flow_version(version).await.map_err(|e| match e {
             StoreError::NotFound(_) => flow_not_found(&name),
             other => other.into(),
@@ -267,21 +257,16 @@ impl Flows {
 
     /// A flow: the given version or the latest.
     pub async fn get(&self, app_key: i64, name: &str, version: Option<i64>) -> Result<FlowRecord, ServiceError> {
-        let key = (app_key, name.to_string());
-        if version.is_none()
-            && let Some(hit) = self.latest.get(&key)
-        {
-            return Ok(hit.clone());
+        let load = async {
+            self.store.get_flow(app_key, name, version).await?.ok_or_else(|| match version {
+                Some(v) => ServiceError::NotFound { kind: "Flow", what: format!("version {v} of flow {name:?}") },
+                None => flow_not_found(name),
+            })
+        };
+        match version {
+            Some(_) => load.await,
+            None => self.latest.get_or_load((app_key, name.to_string()), load).await,
         }
-        let generation = self.generation.load(Ordering::SeqCst);
-        let found = self.store.get_flow(app_key, name, version).await?.ok_or_else(|| match version {
-            Some(v) => ServiceError::NotFound { kind: "Flow", what: format!("version {v} of flow {name:?}") },
-            None => flow_not_found(name),
-        })?;
-        if version.is_none() && self.generation.load(Ordering::SeqCst) == generation {
-            self.latest.entry(key).or_insert_with(|| found.clone());
-        }
-        Ok(found)
     }
 
     /// A page of the app's flows and the total.
@@ -296,10 +281,9 @@ impl Flows {
         for execution in running.iter().filter(|e| matches!(e.status.as_str(), "Starting" | "Running")) {
             self.driver.send(&execution.id, Event::Stop { cause: format!("flow {name:?} was deleted") });
         }
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.latest.begin_change();
         let deleted = self.store.delete_flow(app_key, name).await;
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.latest.remove(&(app_key, name.to_string()));
+        self.latest.forget(&(app_key, name.to_string()));
         if !deleted? {
             return Err(flow_not_found(name));
         }

@@ -18,9 +18,8 @@ use super::{AppLimits, Executor, Functions, millis, plan_memory};
 use crate::engine::{DEFAULT_LOG_BYTES, Engine, FunctionModule, Limits};
 use crate::error::ServiceError;
 use crate::metrics::Metrics;
-use crate::store::{
-    FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store, sqlite::now_us,
-};
+use crate::store::{FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store};
+use crate::time::now_us;
 
 /// How often the dispatcher looks for waiting jobs when nobody wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);

@@ -7,15 +7,14 @@ pub mod jobs;
 pub(crate) mod outcome;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use dashmap::DashMap;
-
-use crate::engine::{Engine, FunctionModule, Plan};
+use crate::cache::GuardedCache;
+use crate::engine::{ASYNC_TIMEOUT, Engine, FunctionModule, Plan, SYNC_TIMEOUT};
 use crate::error::ServiceError;
 use crate::modules::{load_and_store, load_stored};
-use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Store, sqlite::now_us};
+use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Store};
+use crate::time::now_us;
 
 pub use admission::{AppLimits, Refusal};
 pub use executor::Executor;
@@ -66,11 +65,7 @@ pub struct Functions {
     store: Arc<dyn Store>,
     engine: Engine,
     /// Functions by (app, name), so an invocation does not read the store for them.
-    /// Every change goes through this service, which updates the cache; with several
-    /// nodes on one database (PostgreSQL, later) this needs invalidation across nodes.
-    cache: Arc<DashMap<(i64, String), FunctionRecord>>,
-    /// Bumped before and after every change, so a read that raced a change is not cached.
-    generation: Arc<AtomicU64>,
+    cache: GuardedCache<(i64, String), FunctionRecord>,
 }
 
 impl std::fmt::Debug for Functions {
@@ -82,15 +77,15 @@ impl std::fmt::Debug for Functions {
 impl Functions {
     /// A service over `store`, compiling and running on `engine`.
     pub fn new(store: Arc<dyn Store>, engine: Engine) -> Self {
-        Self { store, engine, cache: Arc::new(DashMap::new()), generation: Arc::new(AtomicU64::new(0)) }
+        Self { store, engine, cache: GuardedCache::default() }
     }
 
     /// Validates and compiles the code, stores it once per content, creates the function.
     pub async fn create(&self, app_key: i64, req: CreateFunction) -> Result<FunctionRecord, ServiceError> {
         validate_name(&req.name)?;
         let plan = validate_plan(req.plan.as_deref())?;
-        let sync_ms = validate_timeout("sync_timeout_ms", req.sync_timeout_ms, 5_000)?;
-        let async_ms = validate_timeout("async_timeout_ms", req.async_timeout_ms, 300_000)?;
+        let sync_ms = validate_timeout("sync_timeout_ms", req.sync_timeout_ms, as_ms(SYNC_TIMEOUT))?;
+        let async_ms = validate_timeout("async_timeout_ms", req.async_timeout_ms, as_ms(ASYNC_TIMEOUT))?;
         let sha = self.compile_and_store(req.wasm).await?;
         let new = NewFunction {
             app_key,
@@ -103,8 +98,7 @@ impl Functions {
             now: now_us(),
         };
         let created = self.store.create_function(new).await?;
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.cache.insert((app_key, created.name.clone()), created.clone());
+        self.cache.put((app_key, created.name.clone()), created.clone());
         Ok(created)
     }
 
@@ -135,34 +129,26 @@ impl Functions {
             module_sha256,
             now: now_us(),
         };
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.begin_change();
         let updated = self.store.update_function(app_key, name, update).await;
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.cache.remove(&(app_key, name.to_string()));
+        self.cache.forget(&(app_key, name.to_string()));
         let updated = updated?;
-        self.cache.insert((app_key, updated.name.clone()), updated.clone());
+        self.cache.put((app_key, updated.name.clone()), updated.clone());
         Ok(updated)
     }
 
     /// The app's function by name if the cache has it (no store read; `None` may only
     /// mean it is not cached yet).
     pub fn cached(&self, app_key: i64, name: &str) -> Option<FunctionRecord> {
-        self.cache.get(&(app_key, name.to_string())).map(|hit| hit.clone())
+        self.cache.get(&(app_key, name.to_string()))
     }
 
     /// The app's function by name (from the cache when it is there).
     pub async fn get(&self, app_key: i64, name: &str) -> Result<FunctionRecord, ServiceError> {
-        let key = (app_key, name.to_string());
-        if let Some(hit) = self.cache.get(&key) {
-            return Ok(hit.clone());
-        }
-        let generation = self.generation.load(Ordering::SeqCst);
-        let found =
-            self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))?;
-        if self.generation.load(Ordering::SeqCst) == generation {
-            self.cache.entry(key).or_insert_with(|| found.clone());
-        }
-        Ok(found)
+        let load = async {
+            self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))
+        };
+        self.cache.get_or_load((app_key, name.to_string()), load).await
     }
 
     /// A page of the app's functions and the total.
@@ -172,10 +158,9 @@ impl Functions {
 
     /// Deletes a function with its versions and jobs.
     pub async fn delete(&self, app_key: i64, name: &str) -> Result<(), ServiceError> {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.begin_change();
         let deleted = self.store.delete_function(app_key, name).await;
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.cache.remove(&(app_key, name.to_string()));
+        self.cache.forget(&(app_key, name.to_string()));
         match deleted? {
             true => Ok(()),
             false => Err(ServiceError::function_not_found(name)),
@@ -229,6 +214,11 @@ fn validate_timeout(field: &str, value: Option<i64>, default: i64) -> Result<i64
 /// The plan's memory cap for a stored plan name.
 pub fn plan_memory(plan: &str) -> u64 {
     Plan::from_name(plan).unwrap_or_default().memory_bytes()
+}
+
+/// A duration in whole ms.
+fn as_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A deadline in ms as a duration (negative values are treated as zero).

@@ -16,9 +16,15 @@ pub use types::*;
 /// What can go wrong in the store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// A unique name is taken (e.g. a function name within an app).
-    #[error("{0} already exists")]
-    AlreadyExists(String),
+    /// A unique name is taken (e.g. a function name within an app): `kind` names what
+    /// (`Function`, `Flow`, `Execution`, `Token`), `what` which one.
+    #[error("{what} already exists")]
+    AlreadyExists {
+        /// What kind of thing.
+        kind: &'static str,
+        /// Which one.
+        what: String,
+    },
     /// The row to change does not exist.
     #[error("{0} does not exist")]
     NotFound(String),

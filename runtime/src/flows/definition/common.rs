@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json};
 
 use super::DefinitionError;
 use crate::flows::data::{Condition, DataError, Mapping, Path, Source};
-use crate::flows::graph::Resource;
+use crate::flows::graph::{Resource, RetryRule};
 
 /// A JSON object being read, with the task it belongs to and the field path leading to
 /// it, so every error can name both.
@@ -247,4 +247,26 @@ pub(super) fn url_resource(text: &str) -> Result<Resource, String> {
 /// No rewriting (DAG and state-machine paths are used as written).
 pub(super) fn as_written(path: &str) -> String {
     path.to_string()
+}
+
+/// The names a format gives a retry rule's fields (FDL: `maxAttempts`, `multiplier`, ...;
+/// the state-machine spec: `MaxAttempts`, `BackoffRate`, ...).
+pub(super) struct RetryNames {
+    pub errors: &'static str,
+    pub max_attempts: &'static str,
+    pub interval: &'static str,
+    pub rate: &'static str,
+    pub max_interval: &'static str,
+}
+
+/// A retry rule: retries after the first attempt (default 3), the first interval in
+/// seconds (default 1), the rate it grows by (default 2), and its cap.
+pub(super) fn retry_rule(r: &Fields<'_>, names: &RetryNames) -> Result<RetryRule, DefinitionError> {
+    Ok(RetryRule {
+        errors: r.strings(names.errors)?,
+        max_retries: r.count(names.max_attempts)?.unwrap_or(3),
+        interval_secs: r.number(names.interval)?.unwrap_or(1.0),
+        backoff_rate: r.number(names.rate)?.unwrap_or(2.0),
+        max_interval_secs: r.number(names.max_interval)?,
+    })
 }

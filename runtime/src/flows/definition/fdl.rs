@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::DefinitionError;
-use super::common::{Fields, index_names, mappings, resolve, task_path, url_resource};
+use super::common::{Fields, RetryNames, index_names, mappings, resolve, retry_rule, task_path, url_resource};
 use crate::flows::data::{Condition, Path, Source, strip_root};
 use crate::flows::graph::{
     Block, BlockMode, CatchRule, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, Degrade, FlowFormat, FlowGraph,
@@ -210,16 +210,16 @@ fn foreach(f: &Fields<'_>, path: &str) -> Result<NodeKind, DefinitionError> {
     })))
 }
 
-/// `retry[]`: `maxAttempts` (retries, default 3), `intervalSeconds` (default 1),
-/// `multiplier` (default 2), `maxIntervalSeconds`.
+/// `retry[]`: `maxAttempts`, `intervalSeconds`, `multiplier`, `maxIntervalSeconds`.
 fn retry(r: &Fields<'_>) -> Result<RetryRule, DefinitionError> {
-    Ok(RetryRule {
-        errors: r.strings("errors")?,
-        max_retries: r.count("maxAttempts")?.unwrap_or(3),
-        interval_secs: r.number("intervalSeconds")?.unwrap_or(1.0),
-        backoff_rate: r.number("multiplier")?.unwrap_or(2.0),
-        max_interval_secs: r.number("maxIntervalSeconds")?,
-    })
+    let names = RetryNames {
+        errors: "errors",
+        max_attempts: "maxAttempts",
+        interval: "intervalSeconds",
+        rate: "multiplier",
+        max_interval: "maxIntervalSeconds",
+    };
+    retry_rule(r, &names)
 }
 
 fn catch(c: &Fields<'_>, index: &Index) -> Result<CatchRule, DefinitionError> {

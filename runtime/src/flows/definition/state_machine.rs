@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::DefinitionError;
-use super::common::{Fields, index_names, resolve, task_path, url_resource};
+use super::common::{Fields, RetryNames, index_names, resolve, retry_rule, task_path, url_resource};
 use crate::flows::data::{Condition, Path, Source, fill_template};
 use crate::flows::graph::{
     Block, BlockMode, CatchRule, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, Degrade, FlowFormat, FlowGraph,
@@ -259,16 +259,16 @@ fn fail(f: &Fields<'_>) -> Result<NodeKind, DefinitionError> {
     Ok(NodeKind::Fail { error, cause })
 }
 
-/// `Retry[]`: `MaxAttempts` (retries after the first attempt, default 3), `IntervalSeconds`
-/// (default 1), `BackoffRate` (default 2.0), `MaxBackoffSeconds`.
+/// `Retry[]`: `MaxAttempts`, `IntervalSeconds`, `BackoffRate`, `MaxBackoffSeconds`.
 fn retry(r: &Fields<'_>) -> Result<RetryRule, DefinitionError> {
-    Ok(RetryRule {
-        errors: r.strings("Errors")?,
-        max_retries: r.count("MaxAttempts")?.unwrap_or(3),
-        interval_secs: r.number("IntervalSeconds")?.unwrap_or(1.0),
-        backoff_rate: r.number("BackoffRate")?.unwrap_or(2.0),
-        max_interval_secs: r.number("MaxBackoffSeconds")?,
-    })
+    let names = RetryNames {
+        errors: "Errors",
+        max_attempts: "MaxAttempts",
+        interval: "IntervalSeconds",
+        rate: "BackoffRate",
+        max_interval: "MaxBackoffSeconds",
+    };
+    retry_rule(r, &names)
 }
 
 fn catch(c: &Fields<'_>, index: &Index) -> Result<CatchRule, DefinitionError> {

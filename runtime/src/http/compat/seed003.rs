@@ -20,7 +20,6 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
-use crate::bins::new_id;
 use crate::error::ServiceError;
 use crate::flows::service::{NewFlow, StartExecution};
 use crate::http::AppState;
@@ -28,6 +27,7 @@ use crate::http::auth::AppCaller;
 use crate::http::body::{ApiBytes, parse_json};
 use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
+use crate::ids::new_id;
 use crate::store::{ExecutionRecord, FlowRecord};
 use crate::time::rfc3339;
 

@@ -2,8 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{db_error, now_us};
+use super::db_error;
 use crate::store::{App, StoreError, TokenGrant, TokenInfo, TokenOrigin};
+use crate::time::now_us;
 
 pub(super) fn create_app(conn: &Connection, name: &str) -> Result<App, StoreError> {
     let created_at = now_us();
@@ -46,7 +47,7 @@ pub(super) fn replace_start_token(conn: &Connection, hash: &str, grant: TokenGra
     if let Some(existing) = find_token(conn, hash).map_err(db_error)?
         && existing != grant
     {
-        return Err(StoreError::AlreadyExists("a token that grants something else".into()));
+        return Err(StoreError::AlreadyExists { kind: "Token", what: "a token that grants something else".into() });
     }
     let (app_key, admin) = columns(grant);
     let same_grant = "origin = 'start' AND is_admin = ?1 AND app_key IS ?2 AND token_hash <> ?3";

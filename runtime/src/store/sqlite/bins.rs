@@ -2,8 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{db_error, now_us};
+use super::db_error;
 use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, ServiceRecord, StoreError};
+use crate::time::now_us;
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(db_error)

@@ -3,9 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value as Json;
 
+use super::db_error;
 use super::flows::constraint;
-use super::{db_error, now_us};
 use crate::store::{ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StateDoc, StoreError};
+use crate::time::now_us;
 
 /// Columns of [`execution`], in order.
 const EXECUTION_COLUMNS: &str = "id, app_key, flow_id, flow_name, flow_version, name, status, input, output, error, \
@@ -63,7 +64,7 @@ fn insert_events(conn: &Connection, id: &str, events: &[ExecutionEvent]) -> Resu
         .map_err(db_error)?;
     for e in events {
         stmt.execute(params![id, e.seq, e.at, e.kind, e.node, e.detail.to_string()]).map_err(|err| {
-            constraint(err, || format!("event {} of execution {id:?}", e.seq), &format!("execution {id:?}"))
+            constraint(err, "Event", || format!("event {} of execution {id:?}", e.seq), &format!("execution {id:?}"))
         })?;
     }
     Ok(())
@@ -97,7 +98,7 @@ pub(super) fn create(conn: &Connection, x: &ExecutionRecord, events: &[Execution
                 x.deadline_at,
             ])
         })
-        .map_err(|e| constraint(e, taken, &format!("flow {}", x.flow_id)))?;
+        .map_err(|e| constraint(e, "Execution", taken, &format!("flow {}", x.flow_id)))?;
     if inserted == 0 {
         return Err(StoreError::NotFound(format!("flow {}", x.flow_id)));
     }

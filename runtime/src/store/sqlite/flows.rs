@@ -5,11 +5,18 @@ use rusqlite::{Connection, OptionalExtension, Row, ffi, params};
 use super::db_error;
 use crate::store::{FlowRecord, NewFlowVersion, PageRequest, StoreError};
 
-/// Maps a failed write: a unique key taken → `AlreadyExists(taken)`, a missing parent
-/// row (foreign key) → `NotFound(missing)`, anything else → `Database`.
-pub(super) fn constraint(e: rusqlite::Error, taken: impl FnOnce() -> String, missing: &str) -> StoreError {
+/// Maps a failed write: a unique key taken → `AlreadyExists` of `kind` (`taken` says
+/// which), a missing parent row (foreign key) → `NotFound(missing)`, else `Database`.
+pub(super) fn constraint(
+    e: rusqlite::Error,
+    kind: &'static str,
+    taken: impl FnOnce() -> String,
+    missing: &str,
+) -> StoreError {
     match e.sqlite_error().map(|f| f.extended_code) {
-        Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => StoreError::AlreadyExists(taken()),
+        Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+            StoreError::AlreadyExists { kind, what: taken() }
+        }
         Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => StoreError::NotFound(missing.to_string()),
         _ => db_error(e),
     }
@@ -64,7 +71,7 @@ pub(super) fn create(conn: &Connection, new: &NewFlowVersion) -> Result<FlowReco
         "INSERT INTO flows (app_key, name, latest_version, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)",
     )
     .and_then(|mut stmt| stmt.execute(params![new.app_key, new.name, new.at]))
-    .map_err(|e| constraint(e, || format!("flow {:?}", new.name), &missing))?;
+    .map_err(|e| constraint(e, "Flow", || format!("flow {:?}", new.name), &missing))?;
     let id = conn.last_insert_rowid();
     insert_version(conn, id, 1, new)?;
     Ok(record(id, 1, new.at, new))

@@ -8,7 +8,9 @@ use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Sto
 
 fn conflict(name: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |e| match e.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) => StoreError::AlreadyExists(format!("function {name:?}")),
+        Some(ErrorCode::ConstraintViolation) => {
+            StoreError::AlreadyExists { kind: "Function", what: format!("function {name:?}") }
+        }
         _ => db_error(e),
     }
 }

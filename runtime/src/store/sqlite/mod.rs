@@ -58,13 +58,6 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-/// Microseconds since the Unix epoch, now.
-pub fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
 /// A database error as a [`StoreError`]: a full database or disk is [`StoreError::Full`]
 /// (clients get a 503 saying so), a missing referenced row [`StoreError::NotFound`].
 fn db_error(e: impl std::fmt::Display + 'static) -> StoreError {

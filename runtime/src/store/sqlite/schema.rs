@@ -305,7 +305,10 @@ fn apply(conn: &mut Connection, applied: i64) -> rusqlite::Result<()> {
                 Some(message),
             ));
         }
-        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", (version, super::now_us()))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            (version, crate::time::now_us()),
+        )?;
         tx.commit()?;
         tracing::info!(version, "applied schema migration");
     }
