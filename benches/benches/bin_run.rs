@@ -15,9 +15,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use cloudexec::engine::{
-    BinModule, Engine, EngineConfig, InstanceState, Limits, RunOptions, module_hash, parse_updates,
-};
+use cloudexec::bins::parse_updates;
+use cloudexec::engine::{BinModule, Engine, EngineConfig, InstanceState, Limits, RunOptions, module_hash};
 use cloudexec::store::sqlite::SqliteStore;
 use cloudexec::store::{BinRecord, InstanceRecord, Store};
 use cloudexec::time::now_us;

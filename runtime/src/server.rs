@@ -14,7 +14,7 @@ use crate::bins::Bins;
 use crate::egress::EgressPolicy;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::ServiceError;
-use crate::flows::driver::FlowsConfig;
+use crate::flows::running::FlowsConfig;
 use crate::flows::service::Flows;
 use crate::functions::{Functions, JobRunner, RunnerConfig};
 use crate::http::listener::{self, ConnectionLimits};

@@ -27,9 +27,10 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
+use crate::bins::parse_updates;
 use crate::engine::{
     BinModule, BinRun, CallError, Engine, EngineConfig, EngineError, FunctionModule, InstanceState, Invocation, Limits,
-    RunOptions, parse_updates,
+    RunOptions,
 };
 use crate::local::LocalBindings;
 

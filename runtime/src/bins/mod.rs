@@ -5,6 +5,9 @@
 
 mod resolver;
 mod services;
+mod updates;
+
+pub use updates::parse_updates;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,6 +57,12 @@ pub struct RunReport {
 
 fn instance_not_found(id: &str) -> ServiceError {
     ServiceError::NotFound { kind: "Instance", what: format!("execution instance {id:?}") }
+}
+
+/// The limits of a bin's run: the sync deadline and memory of the free plan, whoever the
+/// caller (the policy lives here, not in the HTTP handlers).
+fn run_limits() -> Limits {
+    Limits::default()
 }
 
 impl Bins {
@@ -145,9 +154,8 @@ impl Bins {
         app_key: i64,
         id: &str,
         updates: Vec<(String, TypedValue)>,
-        limits: Limits,
     ) -> Result<RunReport, ServiceError> {
-        self.locked(id, self.run_locked(app_key, id, updates, limits)).await
+        self.locked(id, self.run_locked(app_key, id, updates, run_limits())).await
     }
 
     /// A run, with the instance's lock held by the caller.

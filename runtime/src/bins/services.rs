@@ -4,7 +4,7 @@
 //! times. Runs of a revoked service's instances are refused.
 
 use super::{Bins, RunReport};
-use crate::engine::{Limits, TypedValue};
+use crate::engine::TypedValue;
 use crate::error::ServiceError;
 use crate::store::ServiceRecord;
 
@@ -82,11 +82,10 @@ impl Bins {
         app_key: i64,
         alias: &str,
         param: Vec<(String, TypedValue)>,
-        limits: Limits,
     ) -> Result<RunReport, ServiceError> {
         let service = self.service_of(app_key, alias, STATIC_FLOW).await?;
         let (instance, _) = self.new_instance(app_key, &service.bin_id, Some(service.alias)).await?;
-        self.run(app_key, &instance.id, param, limits).await
+        self.run(app_key, &instance.id, param).await
     }
 
     /// Dynamic flow: a new instance to run many times; returns its id.

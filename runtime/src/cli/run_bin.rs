@@ -9,7 +9,8 @@ use serde_json::{Value as Json, json};
 
 use super::report::{error_json, print_log, print_usage};
 use super::{CliError, ExitCode, RunFlags, parse_json, read_file};
-use crate::engine::{InstanceState, RunOptions, parse_updates};
+use crate::bins::parse_updates;
+use crate::engine::{InstanceState, RunOptions};
 use crate::local::LocalBindings;
 
 /// Arguments of `cloudexec run-bin`.

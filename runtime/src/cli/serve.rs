@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{CliError, ExitCode};
 use crate::egress::EgressPolicy;
-use crate::flows::driver::FlowsConfig;
+use crate::flows::running::FlowsConfig;
 use crate::functions::RunnerConfig;
 use crate::http::listener::ConnectionLimits;
 use crate::server::{APP_TOKEN_FILE, Server, ServerConfig};

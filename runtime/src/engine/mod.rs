@@ -17,7 +17,6 @@ mod resolver;
 mod run_bin;
 mod ticker;
 mod trap;
-mod updates;
 pub mod value;
 
 use std::sync::Arc;
@@ -38,8 +37,7 @@ pub use manifest::{FunctionDecl, Manifest, StateMachineDecl, TransitionDecl};
 pub use module::{BinModule, FunctionModule};
 pub use resolver::{CallError, FunctionCall, FunctionResolver};
 pub use run_bin::{BinRun, RunOptions};
-pub use updates::parse_updates;
-pub use value::TypedValue;
+pub use value::{TypedValue, check_typed};
 
 use compile::Compiler;
 use host::HostState;

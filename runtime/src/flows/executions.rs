@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use super::driver::{CallbackError, Ended, Exit, Running};
 use super::graph::FlowGraph;
+use super::running::{CallbackError, Ended, Exit, Running};
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
 use super::writes::InFlight;

@@ -10,15 +10,18 @@
 //! transition is stored.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
-use super::driver::{CallbackError, Driver, Ended, Exit, FinishedJob, Msg, Running, callback_event};
+use super::callbacks::CallbackPost;
+use super::running::{CallbackError, Ended, Exit, FinishedJob, Msg, Running, callback_event};
 use super::scheduler::{Action, Event, step};
-use super::task_runner::CallbackPost;
+use super::tasks::{Answers, Tasks};
 use super::writes::{InFlight, Pending, Reply, WriteFuture};
-use crate::store::{ExecutionUpdate, StoreError};
+use crate::store::{ExecutionUpdate, Store, StoreError};
 use crate::time::now_us;
 
 /// What the lock of a live execution guards.
@@ -50,15 +53,41 @@ impl Exec {
     }
 }
 
-impl Driver {
+/// What every live execution of this process works with.
+pub(crate) struct LiveCtx {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) tasks: Arc<Tasks>,
+    /// Cancelled when the driver stops: executions stop stepping and write what is left.
+    pub(crate) stop: CancellationToken,
+}
+
+/// A task's answers go to its execution.
+struct ExecAnswers {
+    ctx: Arc<LiveCtx>,
+    exec: Exec,
+}
+
+impl Answers for ExecAnswers {
+    fn on_guest_thread(&self, event: Event, job: Option<FinishedJob>) {
+        self.ctx.deliver(&self.exec, event, job);
+    }
+
+    fn later(&self, event: Event) {
+        let _ = self.exec.tx.send(Msg::Answer(event, None));
+    }
+}
+
+impl LiveCtx {
     /// The execution's task: takes messages, issues writes one at a time, and once the
-    /// execution ended (or the driver stops) writes what is left and reports how it left.
+    /// execution ended (or the driver stops) writes what is left, calls `on_leave` (it is
+    /// no longer live), and reports how it left.
     pub(crate) async fn drive(
         self: Arc<Self>,
         exec: Exec,
         mut rx: mpsc::UnboundedReceiver<Msg>,
         done: watch::Sender<Exit>,
         mut in_flight: Option<InFlight>,
+        on_leave: impl FnOnce() + Send,
     ) {
         let mut stored = Ok(());
         loop {
@@ -92,20 +121,20 @@ impl Driver {
         if stored.is_ok() {
             stored = self.settle(&exec, &mut in_flight).await;
         }
-        let (id, ended) = {
+        let ended = {
             let mut core = exec.lock();
             core.closed = true;
             if let Err(error) = &stored {
                 tracing::error!(execution = %core.run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
                 core.pending.fail(error);
             }
-            let ended = match (&stored, core.run.state.status.is_terminal(), core.run.finished_at) {
+            match (&stored, core.run.state.status.is_terminal(), core.run.finished_at) {
                 (Ok(()), true, Some(finished_at)) => Some(Ended { state: core.run.state.clone(), finished_at }),
                 _ => None,
-            };
-            (core.run.id.clone(), ended)
+            }
         };
-        self.wind_up(&id, &exec, rx).await;
+        on_leave();
+        self.wind_up(&exec, rx).await;
         let _ = done.send(ended.map_or(Exit::Paused, |e| Exit::Ended(Arc::new(e))));
     }
 
@@ -117,8 +146,8 @@ impl Driver {
         // chain of tasks must not go on stepping with nobody to write its transitions.
         if core.closed || exec.tx.is_closed() {
             drop(core);
-            let driver = self.clone();
-            tokio::spawn(async move { driver.record_jobs(job.into_iter().collect()).await });
+            let ctx = self.clone();
+            tokio::spawn(async move { ctx.record_jobs(job.into_iter().collect()).await });
             return;
         }
         self.take(exec, &mut core, Msg::Answer(event, job.map(Box::new)));
@@ -177,7 +206,10 @@ impl Driver {
     pub(crate) fn perform(self: &Arc<Self>, exec: &Exec, run: &Running, actions: Vec<Action>) {
         for action in actions {
             match action {
-                Action::Run(task) => self.start_task(exec, run, task),
+                Action::Run(task) => {
+                    let answers = Arc::new(ExecAnswers { ctx: self.clone(), exec: exec.clone() });
+                    self.tasks.start(run, task, answers);
+                }
                 Action::SetTimer { key, timer, at } => {
                     self.timer(at, exec.tx.clone(), Event::TimerFired { key, timer });
                 }
@@ -230,10 +262,9 @@ impl Driver {
         }
     }
 
-    /// After the loop: the execution leaves the live set; job records no transition will
-    /// carry are written; an ended execution's callback URL is POSTed.
-    async fn wind_up(&self, id: &str, exec: &Exec, mut rx: mpsc::UnboundedReceiver<Msg>) {
-        self.live.remove(id);
+    /// After the loop: job records no transition will carry are written; an ended
+    /// execution's callback URL is POSTed.
+    async fn wind_up(&self, exec: &Exec, mut rx: mpsc::UnboundedReceiver<Msg>) {
         rx.close();
         let mut leftover = std::mem::take(&mut exec.lock().run.jobs);
         while let Ok(msg) = rx.try_recv() {
@@ -247,9 +278,34 @@ impl Driver {
             if core.run.state.status.is_terminal() { CallbackPost::of(&core.run) } else { None }
         };
         if let Some(post) = post {
-            self.post_callback(post).await;
+            self.tasks.post_callback(post).await;
         }
     }
+
+    /// Records job records no transition will carry (their execution ended).
+    pub(crate) async fn record_jobs(&self, jobs: Vec<FinishedJob>) {
+        for (job, outcome) in jobs {
+            if let Err(error) = self.store.insert_finished_job(job, outcome).await {
+                tracing::error!(%error, "recording a flow task's job failed");
+            }
+        }
+    }
+
+    /// Delivers `event` at `at` (µs since the epoch) unless the driver stops first.
+    pub(crate) fn timer(&self, at: i64, tx: mpsc::UnboundedSender<Msg>, event: Event) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = sleep_until(at) => { let _ = tx.send(Msg::Event(event)); }
+            }
+        });
+    }
+}
+
+async fn sleep_until(at_us: i64) {
+    let wait = u64::try_from(at_us - now_us()).unwrap_or(0);
+    tokio::time::sleep(Duration::from_micros(wait)).await;
 }
 
 /// Waits for the write in flight (never called without one).

@@ -3,6 +3,7 @@
 //! use, the pure scheduler that walks it, and the driver that performs the scheduler's
 //! actions (wasm and HTTP tasks, timers, persistence).
 
+pub mod callbacks;
 pub mod data;
 pub mod definition;
 pub mod driver;
@@ -11,8 +12,9 @@ pub mod graph;
 pub mod http_task;
 mod live;
 pub mod outbound;
+pub mod running;
 pub mod scheduler;
 pub mod service;
-mod task_runner;
+mod tasks;
 pub mod view;
 mod writes;

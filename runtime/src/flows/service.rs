@@ -9,8 +9,9 @@ use dashmap::DashMap;
 use serde_json::Value as Json;
 
 use super::definition;
-use super::driver::{Driver, Exit, FlowsConfig, Running};
+use super::driver::Driver;
 use super::graph::FlowGraph;
+use super::running::{Exit, FlowsConfig, Running};
 use super::scheduler::{Event, ExecState};
 use crate::cache::GuardedCache;
 use crate::egress::EgressPolicy;

@@ -15,7 +15,8 @@ use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::views::ErrorView;
 use crate::bins::RunReport;
-use crate::engine::{Limits, Manifest, parse_updates};
+use crate::bins::parse_updates;
+use crate::engine::Manifest;
 use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord};
 
 /// Seed 000's `appData`: `{"executionData": {"appFunction": [...]}}` from the manifest.
@@ -159,7 +160,7 @@ pub(super) async fn run_instance(
 ) -> Result<Json<Json_>, ApiError> {
     let updates: Json_ = super::body::parse_json(&body)?;
     let updates = parse_updates(&updates).map_err(ApiError::invalid)?;
-    let report = s.bins.run(app, &id, updates, Limits::default()).await?;
+    let report = s.bins.run(app, &id, updates).await?;
     Ok(Json(run_view(&report)))
 }
 

@@ -20,7 +20,7 @@ use super::flow_views::{
     StartBody, StartQuery, SyncExecutionView, VersionQuery,
 };
 use super::views::{ErrorView, Paging};
-use crate::flows::scheduler::ErrorInfo;
+use crate::flows::callbacks::finish_result;
 use crate::flows::service::{NewFlow, StartExecution};
 
 /// Default wait of a sync execution.
@@ -212,35 +212,6 @@ pub(super) async fn stop(
 ) -> Result<Json<ExecutionView>, ApiError> {
     s.flows.stop(app, &id, "stopped by a client").await?;
     Ok(Json(ExecutionView::from(&s.flows.detail(app, &id).await?)))
-}
-
-/// The result of a finish callback body (Rill Flow's rules): `result_type` is `SUCCESS`
-/// (the default) or `FAIL`; the task's output is `response` when the body has one, else
-/// the whole body without `result_type` and `passthrough`.
-pub(crate) fn finish_result(body: &Json_) -> Result<Result<Json_, ErrorInfo>, ApiError> {
-    let object = body.as_object().ok_or_else(|| ApiError::invalid("the callback body must be a JSON object"))?;
-    let output = match object.get("response") {
-        Some(response) => response.clone(),
-        None => {
-            let mut rest = object.clone();
-            rest.remove("result_type");
-            rest.remove("passthrough");
-            Json_::Object(rest)
-        }
-    };
-    match object.get("result_type").map(|t| t.as_str().map(str::to_ascii_uppercase)) {
-        None => Ok(Ok(output)),
-        Some(Some(t)) if t == "SUCCESS" => Ok(Ok(output)),
-        Some(Some(t)) if t == "FAIL" || t == "FAILED" => {
-            let error = output.get("error").and_then(Json_::as_str).unwrap_or("TaskFailed").to_string();
-            let cause = match &output {
-                Json_::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Ok(Err(ErrorInfo::new(error, cause)))
-        }
-        other => Err(ApiError::invalid(format!("result_type must be SUCCESS or FAIL, not {:?}", other.flatten()))),
-    }
 }
 
 /// Finish an async task (no token: the execution id is the capability the task was given).

@@ -14,7 +14,8 @@ use super::body::ApiJson;
 use super::error::ApiError;
 use super::extract::Path;
 use super::views::ErrorView;
-use crate::engine::{Limits, TypedValue, parse_updates};
+use crate::bins::parse_updates;
+use crate::engine::TypedValue;
 
 /// Seed 000's `param`: an object (`{"varList": [...]}` or key → value), or the same as
 /// a JSON string; absent means no updates.
@@ -87,7 +88,7 @@ pub(super) async fn run_static(
     ApiJson(body): ApiJson<RunBody>,
 ) -> Result<Json<Json_>, ApiError> {
     let updates = param_updates(body.param.as_ref())?;
-    let report = s.bins.run_static(app, &alias, updates, Limits::default()).await?;
+    let report = s.bins.run_static(app, &alias, updates).await?;
     Ok(Json(run_view(&report)))
 }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::bins::RunReport;
-use crate::engine::{Limits, parse_updates};
+use crate::bins::parse_updates;
 use crate::error::ServiceError;
 use crate::http::AppState;
 use crate::http::auth::AppCaller;
@@ -135,7 +135,7 @@ async fn run(
         other => parse_updates(other),
     }
     .map_err(ApiError::invalid)?;
-    let report = s.bins.run(app, id, updates, Limits::default()).await?;
+    let report = s.bins.run(app, id, updates).await?;
     Ok(run_answer(&report))
 }
 
@@ -222,7 +222,7 @@ async fn run_static(
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let updates = param_updates(body.get("param"))?;
-    let report = s.bins.run_static(app, field(&body, "alias")?, updates, Limits::default()).await?;
+    let report = s.bins.run_static(app, field(&body, "alias")?, updates).await?;
     let Json(mut answer) = run_answer(&report);
     answer["executeInstanceId"] = json!(report.instance.id);
     Ok(Json(answer))
@@ -235,6 +235,6 @@ async fn run_dynamic(
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let updates = param_updates(body.get("param"))?;
-    let report = s.bins.run(app, field(&body, "executeInstanceId")?, updates, Limits::default()).await?;
+    let report = s.bins.run(app, field(&body, "executeInstanceId")?, updates).await?;
     Ok(run_answer(&report))
 }

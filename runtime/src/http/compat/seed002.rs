@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 
 use crate::error::ServiceError;
+use crate::flows::callbacks::{FINISH_PATH, finish_result};
 use crate::flows::service::{NewFlow, StartExecution};
 use crate::flows::view::{progress, tasks};
 use crate::http::AppState;
@@ -31,7 +32,6 @@ use crate::http::auth::AppCaller;
 use crate::http::body::{ApiBytes, ApiJson, parse_json};
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
-use crate::http::flows::finish_result;
 
 /// An error in the seed's shape.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/flow/bg/manage/descriptor/add_descriptor.json", post(add_descriptor))
         .route("/flow/submit.json", post(submit))
         .route("/2/flow/submit.json", post(submit))
-        .route("/flow/finish.json", post(finish))
+        .route(FINISH_PATH, post(finish))
         .route("/flow/get.json", get(get_execution))
 }
 

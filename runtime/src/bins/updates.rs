@@ -1,8 +1,10 @@
-//! Parsing a run's variable updates from the shapes clients send.
+//! Parsing a run's variable updates from the shapes clients send (seed 000's `varList`
+//! bodies, or plain objects): a compat concern of the bins layer; the engine takes the
+//! typed updates.
 
 use serde_json::Value as Json;
 
-use super::value::{TypedValue, check_typed};
+use crate::engine::{TypedValue, check_typed};
 
 /// Parses variable updates from either seed 000's `{"varList": [{"varPtr":
 /// {"variableKey": "1"}, "object": {"data": 1, "len": 4, "type": 64}}]}` (also when

@@ -1,49 +1,86 @@
-//! Running one task attempt for the driver: a cloud function in-process (its job record
-//! is handed back to be written with the next transition) or an HTTP call; and POSTing
-//! an execution's callback URL when it ends.
+//! Running one task attempt: a cloud function in-process (its job record is handed back
+//! to be written with the next transition) or an HTTP call; and POSTing an execution's
+//! callback URL when it ends. Answers go back through [`Answers`], so this module knows
+//! nothing of how a live execution takes them.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
-use super::driver::{Driver, FinishedJob, Msg, Running, SOURCE_FLOW};
-use super::graph::{Resource, TaskPattern};
+use super::callbacks::{CallbackPost, finish_url};
+use super::graph::{HttpMethod, Resource, TaskPattern};
 use super::http_task::HttpCall;
-use super::live::Exec;
+use super::outbound::Outbound;
+use super::running::{FinishedJob, FlowsConfig, Running, SOURCE_FLOW};
 use super::scheduler::{ErrorInfo, Event, TaskRun};
 use crate::error::ServiceError;
+use crate::functions::JobRunner;
 use crate::store::JobStatus;
 
-impl Driver {
-    /// Starts one attempt. A function task's answer is stepped by the guest's thread
-    /// ([`Driver::deliver`]); other answers go to the execution's task. Either way, when
-    /// the execution has ended meanwhile, a job record is still written.
-    pub(super) fn start_task(self: &Arc<Self>, exec: &Exec, run: &Running, task: TaskRun) {
+/// Where a task attempt's answer goes.
+pub(crate) trait Answers: Send + Sync + 'static {
+    /// A function task's answer, on the thread that ran the guest (stepped there at once).
+    fn on_guest_thread(&self, event: Event, job: Option<FinishedJob>);
+    /// Any other answer (an HTTP call's, a refusal), taken by the execution's task.
+    fn later(&self, event: Event);
+}
+
+/// Starts task attempts and makes the execution's outbound calls.
+pub(crate) struct Tasks {
+    jobs: JobRunner,
+    outbound: Outbound,
+    http_timeout: Duration,
+    /// Known only once the server listens (its port may be chosen by the OS).
+    callback_base: RwLock<String>,
+}
+
+impl Tasks {
+    /// Runs functions on `jobs` and calls out through `outbound`.
+    pub(crate) fn new(jobs: JobRunner, outbound: Outbound, config: &FlowsConfig) -> Self {
+        Self {
+            jobs,
+            outbound,
+            http_timeout: config.http_timeout,
+            callback_base: RwLock::new(config.callback_base.clone()),
+        }
+    }
+
+    /// Sets the base URL async tasks are told to call back.
+    pub(crate) fn set_callback_base(&self, base: String) {
+        if let Ok(mut current) = self.callback_base.write() {
+            *current = base;
+        }
+    }
+
+    fn callback_base(&self) -> String {
+        self.callback_base.read().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    /// Starts one attempt of `run`'s task; its answer goes to `answers`. When the execution
+    /// has ended meanwhile, a function task's job record is still handed over.
+    pub(crate) fn start(self: &Arc<Self>, run: &Running, task: TaskRun, answers: Arc<dyn Answers>) {
         let (key, attempt) = (task.key.clone(), task.attempt);
         match &task.task.resource {
             Resource::Function { name } => {
                 // The guest's thread may spawn (a timer, a job record): it needs the runtime.
                 let handle = tokio::runtime::Handle::current();
-                let (driver, exec, name) = (self.clone(), exec.clone(), name.clone());
+                let name = name.clone();
                 self.jobs.spawn_accepted(run.app_key, &name.clone(), task.input, SOURCE_FLOW, move |finished| {
                     let _runtime = handle.enter();
                     let (result, job) = function_result(&name, finished);
-                    driver.deliver(&exec, event_of(key, attempt, result), job);
+                    answers.on_guest_thread(event_of(key, attempt, result), job);
                 });
             }
             Resource::Http { url } => {
                 // Not tracked: on shutdown an attempt's answer is not waited for (the
                 // restarted server retries it from the stored state).
-                let (driver, id, url, tx) = (self.clone(), run.id.clone(), url.clone(), exec.tx.clone());
-                tokio::spawn(async move {
-                    let event = driver.call_http_task(&id, &url, task).await;
-                    let _ = tx.send(Msg::Answer(event, None));
-                });
+                let (tasks, id, url) = (self.clone(), run.id.clone(), url.clone());
+                tokio::spawn(async move { answers.later(tasks.call_http_task(&id, &url, task).await) });
             }
             Resource::Unsupported { resource } => {
                 let error = ErrorInfo::new("Unsupported", format!("resource {resource:?} is not supported"));
-                let _ = exec.tx.send(Msg::Answer(event_of(key, attempt, Err(error)), None));
+                answers.later(event_of(key, attempt, Err(error)));
             }
         }
     }
@@ -51,16 +88,9 @@ impl Driver {
     /// Calls an HTTP task: its answer, or for an async task the acceptance of the call.
     async fn call_http_task(&self, id: &str, url: &str, run: TaskRun) -> Event {
         let (key, attempt) = (run.key, run.attempt);
-        let timeout = run.timeout_secs.map_or(self.config.http_timeout, Duration::from_secs_f64);
-        let callback = (run.task.pattern == TaskPattern::Async).then(|| {
-            let url = format!(
-                "{}/flow/finish.json?executionId={}&taskName={}",
-                self.callback_base(),
-                encode(id),
-                encode(&key)
-            );
-            (id.to_string(), key.clone(), url)
-        });
+        let timeout = run.timeout_secs.map_or(self.http_timeout, Duration::from_secs_f64);
+        let callback = (run.task.pattern == TaskPattern::Async)
+            .then(|| (id.to_string(), key.clone(), finish_url(&self.callback_base(), id, &key)));
         let asynchronous = callback.is_some();
         let call = HttpCall { url: url.to_string(), method: run.task.method, input: run.input, timeout, callback };
         let answer = self.outbound.call(call).await;
@@ -71,35 +101,18 @@ impl Driver {
     }
 
     /// POSTs the outcome to the execution's callback URL, once, best effort.
-    pub(super) async fn post_callback(&self, post: CallbackPost) {
-        let timeout = self.config.http_timeout;
+    pub(crate) async fn post_callback(&self, post: CallbackPost) {
         let CallbackPost { execution, url, body } = post;
-        let call =
-            HttpCall { url: url.clone(), method: super::graph::HttpMethod::Post, input: body, timeout, callback: None };
+        let call = HttpCall {
+            url: url.clone(),
+            method: HttpMethod::Post,
+            input: body,
+            timeout: self.http_timeout,
+            callback: None,
+        };
         if let Err(error) = self.outbound.call(call).await {
             tracing::warn!(%execution, %url, cause = %error.cause, "the execution's callback failed");
         }
-    }
-}
-
-/// The POST an ended execution owes its callback URL.
-pub(super) struct CallbackPost {
-    execution: String,
-    url: String,
-    body: Json,
-}
-
-impl CallbackPost {
-    /// The POST for `run`, if it has a callback URL.
-    pub(super) fn of(run: &Running) -> Option<Self> {
-        let url = run.callback_url.clone()?;
-        let body = json!({
-            "execution_id": run.id,
-            "status": run.state.status.as_str(),
-            "output": run.state.output,
-            "error": run.state.error,
-        });
-        Some(Self { execution: run.id.clone(), url, body })
     }
 }
 
@@ -131,17 +144,4 @@ fn function_result(
         Err(ErrorInfo::new(error, format!("function {name:?}: {message}")))
     };
     (result, Some((job, outcome)))
-}
-
-/// Percent-encodes a query value.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
