@@ -9,6 +9,7 @@ mod flow_support;
 mod flow_wasm_tasks;
 mod hostile;
 mod loading;
+mod router;
 mod sandbox;
 mod seed000;
 mod seed001;
