@@ -179,16 +179,17 @@ impl Bins {
         }
         let bin = self.bin(app_key, &instance.bin_id).await?;
         let module = self.module(&bin.module_sha256).await?;
-        let bindings = self.store.list_bindings(app_key).await?;
+        let bindings: HashMap<_, _> =
+            self.store.list_bindings(app_key).await?.into_iter().map(|b| (b.function_key, b.target)).collect();
+        let jobs = Arc::new(std::sync::Mutex::new(Vec::new()));
         let resolver = resolver::AppResolver {
             app_key,
-            bindings: bindings.into_iter().map(|b| (b.function_key, b.target)).collect::<HashMap<_, _>>(),
-            functions: self.functions.clone(),
+            functions: self.bound_functions(app_key, &bindings).await,
+            bindings,
             engine: self.engine.clone(),
-            store: self.store.clone(),
-            handle: tokio::runtime::Handle::current(),
             agent: self.agent.clone(),
             executor: self.executor.clone(),
+            jobs: jobs.clone(),
         };
         let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
         let ticket = self.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
@@ -199,6 +200,12 @@ impl Bins {
             Err(e) => ("execution_failed", Some(e.kind())),
         };
         self.executor.metrics().invocation("bin", "time_sensitive", status, error, run.duration.as_secs_f64());
+        let calls = jobs.lock().map(|mut j| std::mem::take(&mut *j)).unwrap_or_default();
+        for (job, outcome) in calls {
+            if let Err(error) = self.store.insert_finished_job(job, outcome).await {
+                tracing::error!(%error, "recording a bin's function call failed");
+            }
+        }
         if let Some(state) = &run.state {
             instance.state = state.clone();
             instance.status = if run.result.is_ok() { "idle" } else { "failed" }.into();
@@ -209,6 +216,29 @@ impl Bins {
             instance.runs += 1;
         }
         Ok(RunReport { instance, run })
+    }
+
+    /// The functions `bindings` name, with their modules, looked up now so that the run's
+    /// thread never waits on the async side (a function gone meanwhile has no entry: its
+    /// calls fail).
+    async fn bound_functions(
+        &self,
+        app_key: i64,
+        bindings: &HashMap<String, BindingTarget>,
+    ) -> HashMap<String, resolver::Bound> {
+        let mut found = HashMap::new();
+        for target in bindings.values() {
+            let BindingTarget::Function(name) = target else { continue };
+            if found.contains_key(name) {
+                continue;
+            }
+            let Ok(function) = self.functions.get(app_key, name).await else { continue };
+            match self.functions.module(&function.module_sha256).await {
+                Ok(module) => drop(found.insert(name.clone(), (function, module))),
+                Err(error) => tracing::warn!(%error, function = %name, "a bound function's module did not load"),
+            }
+        }
+        found
     }
 
     /// Binds a function key of the app to a cloud function or URL.

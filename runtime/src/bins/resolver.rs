@@ -1,19 +1,19 @@
 //! How a bin's `functionKey` calls reach an app's functions: the app's bindings map a
-//! key to one of its cloud functions (run in-process, with its own job record, source
-//! `bin`) or to an HTTP endpoint (POSTed seed 000's `{executeInstanceId, functionKey,
+//! key to one of its cloud functions (run in-process on the run's thread, with its own job
+//! record, source `bin`) or to an HTTP endpoint (POSTed seed 000's `{executeInstanceId, functionKey,
 //! paramsList}`; the response body is the return value).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use tokio::runtime::Handle;
 
-use crate::engine::{CallError, DEFAULT_LOG_BYTES, Engine, FunctionCall, FunctionResolver, Limits, TypedValue};
-use crate::functions::jobs::count_job;
-use crate::functions::{Executor, Functions, millis, outcome, plan_memory};
+use crate::engine::{CallError, Engine, FunctionCall, FunctionModule, FunctionResolver, TypedValue};
+use crate::functions::jobs::{count_job, limits_of, new_job};
+use crate::functions::{Executor, outcome};
 use crate::local::call_error;
-use crate::store::{BindingTarget, NewJob, Store};
+use crate::store::{BindingTarget, FunctionRecord, JobOutcome, NewJob};
 use crate::time::now_us;
 
 /// Longest an HTTP endpoint may take to answer one call.
@@ -22,17 +22,23 @@ const MAX_ENDPOINT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The job source of functions called by bins.
 pub const SOURCE_BIN: &str = "bin";
 
-/// An app's bindings, resolved on the run's blocking thread.
+/// A function a binding names, looked up before the run.
+pub(super) type Bound = (FunctionRecord, Arc<FunctionModule>);
+
+/// An app's bindings, resolved on the run's blocking thread without going back to the
+/// async side: the functions they name were looked up before the run, and the job records
+/// of the calls are handed back to be written after it.
 pub(super) struct AppResolver {
     pub(super) app_key: i64,
     pub(super) bindings: HashMap<String, BindingTarget>,
-    pub(super) functions: Functions,
+    /// Bound functions by name (a binding whose function is gone has no entry).
+    pub(super) functions: HashMap<String, Bound>,
     pub(super) engine: Engine,
-    pub(super) store: std::sync::Arc<dyn Store>,
-    pub(super) handle: Handle,
     pub(super) agent: ureq::Agent,
     /// Where the calls are counted.
-    pub(super) executor: std::sync::Arc<Executor>,
+    pub(super) executor: Arc<Executor>,
+    /// The calls' job records, written by the caller once the run is over.
+    pub(super) jobs: Arc<Mutex<Vec<(NewJob, JobOutcome)>>>,
 }
 
 impl FunctionResolver for AppResolver {
@@ -53,34 +59,21 @@ impl FunctionResolver for AppResolver {
 
 impl AppResolver {
     fn call_function(&self, name: &str, call: &FunctionCall<'_>, remaining: Duration) -> Result<Json, CallError> {
-        let not_found = |e: crate::error::ServiceError| CallError::new("FunctionFailed", e.to_string());
-        let function = self.handle.block_on(self.functions.get(self.app_key, name)).map_err(not_found)?;
-        let module = self.handle.block_on(self.functions.module(&function.module_sha256)).map_err(not_found)?;
-        let limits = Limits {
-            memory_bytes: plan_memory(&function.plan),
-            timeout: millis(function.sync_timeout_ms).min(remaining),
-            log_bytes: DEFAULT_LOG_BYTES,
-        };
+        let (function, module) = self
+            .functions
+            .get(name)
+            .ok_or_else(|| CallError::new("FunctionFailed", format!("function {name:?} does not exist")))?;
         let input = Json::Array(call.params.to_vec());
+        let mut job = new_job(self.app_key, function, input, SOURCE_BIN, true);
+        job.timeout_ms = job.timeout_ms.min(i64::try_from(remaining.as_millis()).unwrap_or(i64::MAX));
+        let limits = limits_of(job.memory_limit, job.timeout_ms);
         let started_at = now_us();
-        let inv = self.engine.invoke(&module, &input, &limits);
+        let inv = self.engine.invoke(module, &job.input, &limits);
         let result = inv.result.clone();
-        let job = NewJob {
-            app_key: self.app_key,
-            function_id: function.id,
-            version: function.version,
-            module_sha256: function.module_sha256.clone(),
-            memory_limit: i64::try_from(limits.memory_bytes).unwrap_or(i64::MAX),
-            source: SOURCE_BIN.into(),
-            service_type: "time_sensitive".into(),
-            input,
-            timeout_ms: i64::try_from(limits.timeout.as_millis()).unwrap_or(i64::MAX),
-            created_at: started_at,
-        };
         let record = outcome::job_outcome(inv, started_at);
         count_job(self.executor.metrics(), "bin_call", &job.service_type, &record);
-        if let Err(error) = self.handle.block_on(self.store.insert_finished_job(job, record)) {
-            tracing::error!(%error, "recording a bin's function call failed");
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.push((job, record));
         }
         result.map_err(call_error)
     }

@@ -426,7 +426,8 @@ fn job_not_found(id: i64) -> ServiceError {
 }
 
 /// A job's guest limits.
-fn limits_of(memory_limit: i64, timeout_ms: i64) -> Limits {
+/// The limits a job's record says it ran under.
+pub(crate) fn limits_of(memory_limit: i64, timeout_ms: i64) -> Limits {
     Limits {
         memory_bytes: u64::try_from(memory_limit).unwrap_or(0),
         timeout: millis(timeout_ms),
@@ -435,7 +436,7 @@ fn limits_of(memory_limit: i64, timeout_ms: i64) -> Limits {
 }
 
 /// A job of `function` as accepted now: sync (`time_sensitive`) or async (`batch`).
-fn new_job(app_key: i64, function: &FunctionRecord, input: Json, source: &str, sync: bool) -> NewJob {
+pub(crate) fn new_job(app_key: i64, function: &FunctionRecord, input: Json, source: &str, sync: bool) -> NewJob {
     NewJob {
         app_key,
         function_id: function.id,
