@@ -83,6 +83,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", 18086), H).serve_forever()' &
   endpoint=$!
   trap 'kill $endpoint 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/18086) 2>/dev/null && break; sleep 0.1; done
   slow_flow=$'dagName: f\ntasks:\n  - name: each\n    category: foreach\n    iterationMapping: {collection: $.context.items, item: it}\n    synchronization: {maxConcurrency: 1}\n    tasks:\n      - name: call\n        category: function\n        resourceName: http://127.0.0.1:18086/slow\n        pattern: task_sync\n'
   for n in $slow; do
     run_one "foreach of $n HTTP tasks answered after 2 ms, 1 at a time" "$slow_flow" "{\"input\":{\"items\":[$(seq -s, 1 "$n")]}}"

@@ -308,6 +308,9 @@ pub struct PendingChild {
 /// Everything about one execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecState {
+    /// Stored as a head and parts (see `persist.rs`); until then, as one document.
+    #[serde(default)]
+    pub parts: bool,
     /// Estimated bytes of data copied into scopes and their results so far, against
     /// [`crate::flows::data::MAX_EXECUTION_DATA_BYTES`].
     #[serde(default)]
@@ -347,6 +350,7 @@ impl ExecState {
     pub fn new(input: Json, max_running: usize) -> Self {
         let root = Scope { data: input, ..Scope::default() };
         Self {
+            parts: false,
             data_bytes: 0,
             status: ExecStatus::Starting,
             scopes: Indexed::from(vec![root]),

@@ -64,6 +64,11 @@ impl<V> Keyed<V> {
         self.items.get_mut(key)
     }
 
+    /// Counts every entry as changed.
+    pub(crate) fn mark_all(&mut self) {
+        self.changed = Changed::All;
+    }
+
     /// What changed since the last call, and forgets it.
     pub(crate) fn take_changed(&mut self) -> Changed<String> {
         std::mem::replace(&mut self.changed, Changed::Some(BTreeSet::new()))
@@ -133,6 +138,11 @@ impl<V> Indexed<V> {
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.changed = Changed::All;
         self.items.iter_mut()
+    }
+
+    /// Counts every entry as changed.
+    pub(crate) fn mark_all(&mut self) {
+        self.changed = Changed::All;
     }
 
     /// What changed since the last call, and forgets it.
