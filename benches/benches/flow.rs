@@ -80,7 +80,7 @@ fn main() {
         let detail = rt
             .block_on(state.flows.run_sync(app, &format!("chain{steps}"), req, Duration::from_secs(30)))
             .expect("ran");
-        assert_eq!(detail.record.status, "Succeeded", "{:?}", detail.record);
+        assert_eq!(detail.record.status.as_str(), "Succeeded", "{:?}", detail.record);
         detail.record
     };
     let mut c = Criterion::default().configure_from_args().warm_up_time(Duration::from_secs(2));

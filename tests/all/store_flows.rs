@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use cloudexec::store::sqlite::SqliteStore;
 use cloudexec::store::{
-    ExecutionEvent, ExecutionRecord, ExecutionUpdate, NewFlowVersion, PageRequest, StateDoc, Store, StoreError,
+    ExecStatus, ExecutionEvent, ExecutionRecord, ExecutionUpdate, NewFlowVersion, PageRequest, StateDoc, Store,
+    StoreError,
 };
 use serde_json::json;
 
@@ -31,7 +32,7 @@ fn execution(id: &str, app_key: i64, flow_id: i64, version: i64, name: Option<&s
         flow_name: "f".to_string(),
         flow_version: version,
         name: name.map(str::to_string),
-        status: "Starting".to_string(),
+        status: ExecStatus::Starting,
         input: json!({"n": 1}),
         output: None,
         error: None,
@@ -64,7 +65,7 @@ fn event(seq: i64) -> ExecutionEvent {
 fn update(id: &str, status: &str, step: i64) -> ExecutionUpdate {
     ExecutionUpdate {
         id: id.to_string(),
-        status: status.to_string(),
+        status: ExecStatus::parse(status).expect("a status name"),
         state: doc(step, &[("last", step)]),
         output: None,
         error: None,
@@ -337,7 +338,7 @@ async fn unfinished_executions_are_those_starting_or_running() -> anyhow::Result
         ("late", "TimedOut", app.app_key, f.id, 6),
     ] {
         let mut x = execution(id, app_key, flow_id, 1, None, at);
-        x.status = status.to_string();
+        x.status = ExecStatus::parse(status).expect("a status name");
         store.create_execution(x, vec![]).await?;
     }
     let ids = |xs: Vec<ExecutionRecord>| xs.into_iter().map(|x| x.id).collect::<Vec<_>>();
@@ -367,7 +368,7 @@ async fn everything_survives_reopening_the_database() -> anyhow::Result<()> {
     assert_eq!(store.get_flow(app.app_key, "f", None).await?, Some(v2));
     assert_eq!(store.get_flow(app.app_key, "f", Some(1)).await?, Some(v1.clone()));
     let expected = ExecutionRecord {
-        status: "Running".to_string(),
+        status: ExecStatus::Running,
         state: doc(7, &[("first", 0), ("last", 7)]),
         error: Some(json!({"error": "E", "cause": "retrying"})),
         ..x

@@ -113,7 +113,7 @@ impl Flows {
             flow_name: flow.name.clone(),
             flow_version: flow.version,
             name: req.name.clone(),
-            status: state.status.as_str().into(),
+            status: state.status,
             input,
             output: state.output.clone(),
             error: state.error.as_ref().map(|e| json!(e)),
@@ -129,7 +129,7 @@ impl Flows {
     /// The running execution named `name`, or `ExecutionAlreadyExists` when it ended.
     async fn existing(&self, flow: &FlowRecord, name: &str) -> Result<Option<Started>, ServiceError> {
         let Some(record) = self.store.get_execution_by_name(flow.id, name).await? else { return Ok(None) };
-        if matches!(record.status.as_str(), "Starting" | "Running") {
+        if !record.status.is_terminal() {
             return Ok(Some(Started { record, existing: true, done: None }));
         }
         Err(ServiceError::AlreadyExists {
@@ -216,7 +216,7 @@ impl Flows {
     /// Stops a running execution and waits (briefly) until the stop is stored.
     pub async fn stop(&self, app_key: i64, id: &str, cause: &str) -> Result<ExecutionRecord, ServiceError> {
         let record = self.execution(app_key, id).await?;
-        if !matches!(record.status.as_str(), "Starting" | "Running") {
+        if record.status.is_terminal() {
             return Ok(record);
         }
         if let Some(mut done) = self.driver.done_signal(id)
@@ -252,7 +252,7 @@ impl Flows {
 /// (the state travels beside it, typed).
 fn ended_record(mut record: ExecutionRecord, ended: &Ended) -> ExecutionRecord {
     let state = &ended.state;
-    record.status = state.status.as_str().into();
+    record.status = state.status;
     record.output = state.output.clone();
     record.error = state.error.as_ref().map(|e| json!(e));
     record.finished_at = Some(ended.finished_at);

@@ -228,7 +228,7 @@ impl LiveCtx {
             Ok(state) => {
                 let update = ExecutionUpdate {
                     id: run.id.clone(),
-                    status: run.state.status.as_str().into(),
+                    status: run.state.status,
                     state,
                     output: run.state.output.clone(),
                     error: run.state.error.as_ref().map(|e| json!(e)),

@@ -279,7 +279,7 @@ impl Flows {
     pub async fn delete(&self, app_key: i64, name: &str) -> Result<(), ServiceError> {
         let flow = self.get(app_key, name, None).await?;
         let (running, _) = self.store.list_executions(flow.id, PageRequest { limit: i64::MAX, offset: 0 }).await?;
-        for execution in running.iter().filter(|e| matches!(e.status.as_str(), "Starting" | "Running")) {
+        for execution in running.iter().filter(|e| !e.status.is_terminal()) {
             self.driver.send(&execution.id, Event::Stop { cause: format!("flow {name:?} was deleted") });
         }
         self.latest.begin_change();

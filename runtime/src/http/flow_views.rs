@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::views::seconds;
 use crate::flows::service::ExecutionDetail;
 use crate::flows::view::{TaskView, progress, tasks};
-use crate::store::{ExecutionEvent, ExecutionRecord, FlowRecord};
+use crate::store::{ExecStatus, ExecutionEvent, ExecutionRecord, FlowRecord};
 use crate::time::rfc3339;
 
 /// A flow version.
@@ -159,8 +159,8 @@ impl ExecutionView {
             flow_name: r.flow_name.clone(),
             flow_version: r.flow_version,
             name: r.name.clone(),
-            status: r.status.clone(),
-            process: if r.status == "Succeeded" { 100 } else { 0 },
+            status: r.status.as_str().to_string(),
+            process: if r.status == ExecStatus::Succeeded { 100 } else { 0 },
             input: r.input.clone(),
             output: r.output.clone(),
             error: r.error.clone(),
@@ -243,7 +243,7 @@ impl From<&ExecutionDetail> for SyncExecutionView {
         }
         Self {
             execution_id: r.id.clone(),
-            status: r.status.clone(),
+            status: r.status.as_str().to_string(),
             output: r.output.clone(),
             errors,
             begin_time: rfc3339(r.created_at),

@@ -1,5 +1,6 @@
 //! Records of flows (versioned definitions), their executions and execution history.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// One version of a flow. A flow's name is unique in its app; an update adds a version and
@@ -43,6 +44,49 @@ pub struct NewFlowVersion {
     pub at: i64,
 }
 
+/// An execution's status (seed 003's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecStatus {
+    /// Accepted, first tasks not yet dispatched.
+    Starting,
+    /// Tasks are running or waiting.
+    Running,
+    /// Stopped by a client.
+    Stopped,
+    /// Ended well.
+    Succeeded,
+    /// A task failed and nothing caught it.
+    Failed,
+    /// The execution's deadline passed.
+    TimedOut,
+}
+
+impl ExecStatus {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "Starting",
+            Self::Running => "Running",
+            Self::Stopped => "Stopped",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+            Self::TimedOut => "TimedOut",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Starting, Self::Running, Self::Stopped, Self::Succeeded, Self::Failed, Self::TimedOut]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// True once nothing more will happen.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Starting | Self::Running)
+    }
+}
+
 /// An execution row as stored, with the scheduler's state, so a restarted server resumes
 /// from it.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,8 +103,8 @@ pub struct ExecutionRecord {
     pub flow_version: i64,
     /// Optional name, unique per flow (idempotent start).
     pub name: Option<String>,
-    /// `Starting`, `Running`, `Stopped`, `Succeeded`, `Failed`, `TimedOut`.
-    pub status: String,
+    /// Where it is (stored by name).
+    pub status: ExecStatus,
     /// The input as given.
     pub input: Json,
     /// The final output, once succeeded.
@@ -85,7 +129,7 @@ pub struct ExecutionUpdate {
     /// Which execution.
     pub id: String,
     /// New status.
-    pub status: String,
+    pub status: ExecStatus,
     /// The scheduler state's head and the parts this transition changed.
     pub state: StateDoc,
     /// Output, when it ended well.

@@ -9,48 +9,7 @@ use serde_json::Value as Json;
 use super::tracked::{Indexed, Keyed};
 use crate::store::ExecutionEvent;
 
-/// An execution's status (seed 003's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ExecStatus {
-    /// Accepted, first tasks not yet dispatched.
-    Starting,
-    /// Tasks are running or waiting.
-    Running,
-    /// Stopped by a client.
-    Stopped,
-    /// Ended well.
-    Succeeded,
-    /// A task failed and nothing caught it.
-    Failed,
-    /// The execution's deadline passed.
-    TimedOut,
-}
-
-impl ExecStatus {
-    /// The stored and displayed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Starting => "Starting",
-            Self::Running => "Running",
-            Self::Stopped => "Stopped",
-            Self::Succeeded => "Succeeded",
-            Self::Failed => "Failed",
-            Self::TimedOut => "TimedOut",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Starting, Self::Running, Self::Stopped, Self::Succeeded, Self::Failed, Self::TimedOut]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
-
-    /// True once nothing more will happen.
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Starting | Self::Running)
-    }
-}
+pub use crate::store::ExecStatus;
 
 /// A task's status (seed 002's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -164,7 +164,7 @@ async fn get_execution(
     let mut ret = json!({
         "execution_id": record.id,
         "descriptor_id": record.flow_name,
-        "dag_status": dag_status(&record.status),
+        "dag_status": dag_status(record.status.as_str()),
         "process": progress(&detail),
         "context": record.output.clone().unwrap_or_else(|| detail.state.scopes.first().map(|s| s.data.clone()).unwrap_or(Json_::Null)),
         "error": record.error,

@@ -80,9 +80,9 @@ async fn sync_execution(
     let input = body.input.ok_or_else(|| ApiError::invalid("`input` is required"))?;
     let req = StartExecution { input, ..StartExecution::default() };
     let detail = s.flows.run_sync(app, &workflow, req, sync_wait(q.timeout_ms)?).await?;
-    let status = detail.record.status.clone();
+    let status = detail.record.status;
     let mut view =
         serde_json::to_value(SyncExecutionView::from(&detail)).map_err(|e| ApiError::invalid(e.to_string()))?;
-    view["status"] = json!(seed_status(&status));
+    view["status"] = json!(seed_status(status.as_str()));
     Ok(Json(view))
 }

@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use super::db_error;
 use super::flows::constraint;
-use crate::store::{ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StateDoc, StoreError};
+use crate::store::{ExecStatus, ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StateDoc, StoreError};
 use crate::time::now_us;
 
 /// Columns of [`execution`], in order.
@@ -36,7 +36,7 @@ fn execution(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         flow_name: r.get(3)?,
         flow_version: r.get(4)?,
         name: r.get(5)?,
-        status: r.get(6)?,
+        status: exec_status(r, 6)?,
         input: json(r, 7)?,
         output: optional_json(r, 8)?,
         error: optional_json(r, 9)?,
@@ -45,6 +45,15 @@ fn execution(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         created_at: r.get(12)?,
         finished_at: r.get(13)?,
         deadline_at: r.get(14)?,
+    })
+}
+
+/// A stored status name; an unknown one fails the read.
+fn exec_status(r: &Row<'_>, index: usize) -> rusqlite::Result<ExecStatus> {
+    let text: String = r.get(index)?;
+    ExecStatus::parse(&text).ok_or_else(|| {
+        let why = format!("unknown execution status {text:?}");
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, why.into())
     })
 }
 
@@ -87,7 +96,7 @@ pub(super) fn create(conn: &Connection, x: &ExecutionRecord, events: &[Execution
                 x.flow_name,
                 x.flow_version,
                 x.name,
-                x.status,
+                x.status.as_str(),
                 x.input.to_string(),
                 x.output.as_ref().map(Json::to_string),
                 x.error.as_ref().map(Json::to_string),
@@ -115,7 +124,7 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
-                u.status,
+                u.status.as_str(),
                 u.state.head,
                 u.output.as_ref().map(Json::to_string),
                 u.error.as_ref().map(Json::to_string),
