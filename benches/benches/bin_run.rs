@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use cloudexec::bins::parse_updates;
 use cloudexec::engine::{BinModule, Engine, EngineConfig, InstanceState, Limits, RunOptions, module_hash};
 use cloudexec::store::sqlite::SqliteStore;
-use cloudexec::store::{BinRecord, InstanceRecord, Store};
+use cloudexec::store::{BinRecord, InstanceRecord, InstanceStatus, Store};
 use cloudexec::time::now_us;
 use criterion::Criterion;
 use serde_json::{Value as Json, json};
@@ -77,7 +77,7 @@ fn instance(id: String, bin: &BinRecord, state: InstanceState) -> InstanceRecord
         id,
         app_key: bin.app_key,
         bin_id: bin.id.clone(),
-        status: "created".into(),
+        status: InstanceStatus::Created,
         state,
         runs: 0,
         last_error: None,
@@ -122,7 +122,7 @@ impl Fixture {
     /// One run of the stored instance, committed as the server commits it.
     fn run_and_commit(&self, record: &mut InstanceRecord) {
         record.state = self.run(&record.state);
-        record.status = "idle".into();
+        record.status = InstanceStatus::Idle;
         assert!(block_on(self.store.commit_run(record.clone())).expect("commit"), "no other run commits");
         record.runs += 1;
     }

@@ -5,6 +5,8 @@
 
 mod resolver;
 mod services;
+
+pub use services::category_of;
 mod updates;
 
 pub use updates::parse_updates;
@@ -22,7 +24,7 @@ use crate::error::ServiceError;
 use crate::functions::{Executor, Functions};
 use crate::ids::new_id;
 use crate::modules::{load_and_store, load_stored};
-use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, Store};
+use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, Store};
 use crate::time::now_us;
 
 pub use resolver::SOURCE_BIN;
@@ -122,7 +124,7 @@ impl Bins {
             id: new_id()?,
             app_key,
             bin_id: bin.id.clone(),
-            status: "created".into(),
+            status: InstanceStatus::Created,
             state: InstanceState::new(&bin.manifest),
             runs: 0,
             last_error: None,
@@ -208,7 +210,7 @@ impl Bins {
         }
         if let Some(state) = &run.state {
             instance.state = state.clone();
-            instance.status = if run.result.is_ok() { "idle" } else { "failed" }.into();
+            instance.status = if run.result.is_ok() { InstanceStatus::Idle } else { InstanceStatus::Failed };
             instance.last_error = run.result.as_ref().err().map(ToString::to_string);
             if !self.store.commit_run(instance.clone()).await? {
                 return Err(ServiceError::Internal(format!("instance {id} changed during its run")));

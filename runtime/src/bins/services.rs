@@ -6,12 +6,8 @@
 use super::{Bins, RunReport};
 use crate::engine::TypedValue;
 use crate::error::ServiceError;
-use crate::store::ServiceRecord;
+use crate::store::{ServiceCategory, ServiceRecord};
 
-/// Static flow: each run is a fresh instance.
-pub const STATIC_FLOW: i64 = 0;
-/// Dynamic flow: create an instance, then run it many times.
-pub const DYNAMIC_FLOW: i64 = 1;
 /// Longest alias accepted.
 const MAX_ALIAS_LEN: usize = 64;
 
@@ -19,7 +15,14 @@ fn service_not_found(alias: &str) -> ServiceError {
     ServiceError::NotFound { kind: "Service", what: format!("service {alias:?}") }
 }
 
-fn validate(alias: &str, category: i64) -> Result<(), ServiceError> {
+/// The category of seed 000's number, or a 400 saying which numbers there are.
+pub fn category_of(code: i64) -> Result<ServiceCategory, ServiceError> {
+    ServiceCategory::from_code(code).ok_or_else(|| {
+        ServiceError::InvalidArgument(format!("invalid category {code}: 0 is a static flow, 1 a dynamic flow"))
+    })
+}
+
+fn validate(alias: &str) -> Result<(), ServiceError> {
     let ok = !alias.is_empty()
         && alias.len() <= MAX_ALIAS_LEN
         && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -28,18 +31,19 @@ fn validate(alias: &str, category: i64) -> Result<(), ServiceError> {
             "invalid alias {alias:?}: use 1 to {MAX_ALIAS_LEN} letters, digits, `_` or `-`"
         )));
     }
-    if category != STATIC_FLOW && category != DYNAMIC_FLOW {
-        return Err(ServiceError::InvalidArgument(format!(
-            "invalid category {category}: 0 is a static flow, 1 a dynamic flow"
-        )));
-    }
     Ok(())
 }
 
 impl Bins {
     /// Publishes `bin_id` under `alias`; the alias must not name a live service.
-    pub async fn publish(&self, app_key: i64, alias: &str, category: i64, bin_id: &str) -> Result<(), ServiceError> {
-        validate(alias, category)?;
+    pub async fn publish(
+        &self,
+        app_key: i64,
+        alias: &str,
+        category: ServiceCategory,
+        bin_id: &str,
+    ) -> Result<(), ServiceError> {
+        validate(alias)?;
         self.bin(app_key, bin_id).await?;
         let service =
             ServiceRecord { app_key, alias: alias.to_string(), category, bin_id: bin_id.to_string(), revoked: false };
@@ -50,8 +54,8 @@ impl Bins {
     }
 
     /// Revokes a live service of `category`.
-    pub async fn revoke(&self, app_key: i64, alias: &str, category: i64) -> Result<(), ServiceError> {
-        validate(alias, category)?;
+    pub async fn revoke(&self, app_key: i64, alias: &str, category: ServiceCategory) -> Result<(), ServiceError> {
+        validate(alias)?;
         match self.store.revoke_service(app_key, alias, category).await? {
             true => Ok(()),
             false => Err(service_not_found(alias)),
@@ -67,10 +71,15 @@ impl Bins {
         }
     }
 
-    async fn service_of(&self, app_key: i64, alias: &str, category: i64) -> Result<ServiceRecord, ServiceError> {
+    async fn service_of(
+        &self,
+        app_key: i64,
+        alias: &str,
+        category: ServiceCategory,
+    ) -> Result<ServiceRecord, ServiceError> {
         let service = self.live_service(app_key, alias).await?;
         if service.category != category {
-            let kind = if category == STATIC_FLOW { "static" } else { "dynamic" };
+            let kind = category.name();
             return Err(ServiceError::InvalidArgument(format!("service {alias:?} is not a {kind} flow")));
         }
         Ok(service)
@@ -83,14 +92,14 @@ impl Bins {
         alias: &str,
         param: Vec<(String, TypedValue)>,
     ) -> Result<RunReport, ServiceError> {
-        let service = self.service_of(app_key, alias, STATIC_FLOW).await?;
+        let service = self.service_of(app_key, alias, ServiceCategory::Static).await?;
         let (instance, _) = self.new_instance(app_key, &service.bin_id, Some(service.alias)).await?;
         self.run(app_key, &instance.id, param).await
     }
 
     /// Dynamic flow: a new instance to run many times; returns its id.
     pub async fn create_dynamic(&self, app_key: i64, alias: &str) -> Result<String, ServiceError> {
-        let service = self.service_of(app_key, alias, DYNAMIC_FLOW).await?;
+        let service = self.service_of(app_key, alias, ServiceCategory::Dynamic).await?;
         let (instance, _) = self.new_instance(app_key, &service.bin_id, Some(service.alias)).await?;
         Ok(instance.id)
     }

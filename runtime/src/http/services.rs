@@ -14,7 +14,7 @@ use super::body::ApiJson;
 use super::error::ApiError;
 use super::extract::Path;
 use super::views::ErrorView;
-use crate::bins::parse_updates;
+use crate::bins::{category_of, parse_updates};
 use crate::engine::TypedValue;
 
 /// Seed 000's `param`: an object (`{"varList": [...]}` or key → value), or the same as
@@ -40,8 +40,8 @@ pub(super) struct Publish {
     bin_id: String,
 }
 
-/// Publishes a bin under an alias: category 1 runs it as a static flow, 2 creates an
-/// instance per caller (dynamic flow).
+/// Publishes a bin under an alias: category 0 runs it as a static flow (a fresh instance
+/// per run), 1 as a dynamic flow (instances created, then run many times).
 #[utoipa::path(post, path = "/v1/services", tag = "services", request_body = Publish,
     responses((status = 201, body = Object, description = "appKey, alias, category, binId"),
         (status = 404, body = ErrorView), (status = 409, body = ErrorView)))]
@@ -50,7 +50,7 @@ pub(super) async fn publish(
     AppCaller(app): AppCaller,
     ApiJson(body): ApiJson<Publish>,
 ) -> Result<(StatusCode, Json<Json_>), ApiError> {
-    s.bins.publish(app, &body.alias, body.category, &body.bin_id).await?;
+    s.bins.publish(app, &body.alias, category_of(body.category)?, &body.bin_id).await?;
     let view = json!({"appKey": app, "alias": body.alias, "category": body.category, "binId": body.bin_id});
     Ok((StatusCode::CREATED, Json(view)))
 }

@@ -17,6 +17,37 @@ pub struct BinRecord {
     pub created_at: i64,
 }
 
+/// Where an instance is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceStatus {
+    /// Not run yet.
+    Created,
+    /// Its last run went well.
+    Idle,
+    /// Its last run failed (its state is the one before that run).
+    Failed,
+    /// Destroyed: no longer found.
+    Destroyed,
+}
+
+impl InstanceStatus {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Idle => "idle",
+            Self::Failed => "failed",
+            Self::Destroyed => "destroyed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Created, Self::Idle, Self::Failed, Self::Destroyed].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// An execution instance of a bin, with its whole state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceRecord {
@@ -26,8 +57,8 @@ pub struct InstanceRecord {
     pub app_key: i64,
     /// The bin it runs.
     pub bin_id: String,
-    /// `created`, `idle` (last run ok), `failed` (last run failed), `destroyed`.
-    pub status: String,
+    /// Where it is.
+    pub status: InstanceStatus,
     /// Variables and state machines.
     pub state: InstanceState,
     /// Runs committed so far; a run commits only if this did not change meanwhile.
@@ -60,6 +91,42 @@ pub struct Binding {
     pub target: BindingTarget,
 }
 
+/// How a published bin runs (seed 000 sends the number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceCategory {
+    /// 0: each run is a fresh instance.
+    Static,
+    /// 1: create an instance, then run it many times.
+    Dynamic,
+}
+
+impl ServiceCategory {
+    /// Seed 000's number for it.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Static => 0,
+            Self::Dynamic => 1,
+        }
+    }
+
+    /// The category of seed 000's number.
+    pub fn from_code(code: i64) -> Option<Self> {
+        match code {
+            0 => Some(Self::Static),
+            1 => Some(Self::Dynamic),
+            _ => None,
+        }
+    }
+
+    /// `static` or `dynamic`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Static => "static",
+            Self::Dynamic => "dynamic",
+        }
+    }
+}
+
 /// A bin published under an alias (seed 000: static or dynamic flow).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceRecord {
@@ -67,8 +134,8 @@ pub struct ServiceRecord {
     pub app_key: i64,
     /// Unique within the app: letters, digits, `_` and `-`.
     pub alias: String,
-    /// 0 = static flow (each run a fresh instance), 1 = dynamic flow.
-    pub category: i64,
+    /// Static or dynamic flow.
+    pub category: ServiceCategory,
     /// The bin it runs.
     pub bin_id: String,
     /// Whether it was revoked.

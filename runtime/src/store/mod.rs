@@ -128,7 +128,7 @@ pub trait Store: Send + Sync + 'static {
     /// Publishes a service; false when the alias is taken by a live service.
     async fn publish_service(&self, service: ServiceRecord) -> StoreResult<bool>;
     /// Revokes a live service; false when there was none.
-    async fn revoke_service(&self, app_key: i64, alias: &str, category: i64) -> StoreResult<bool>;
+    async fn revoke_service(&self, app_key: i64, alias: &str, category: ServiceCategory) -> StoreResult<bool>;
     /// A service of the app (live or revoked).
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>>;
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::bins::RunReport;
-use crate::bins::parse_updates;
+use crate::bins::{category_of, parse_updates};
 use crate::error::ServiceError;
 use crate::http::AppState;
 use crate::http::auth::AppCaller;
@@ -190,7 +190,9 @@ async fn publish(
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     same_app(app, &body)?;
-    s.bins.publish(app, field(&body, "alias")?, int_field(&body, "category")?, field(&body, "binId")?).await?;
+    s.bins
+        .publish(app, field(&body, "alias")?, category_of(int_field(&body, "category")?)?, field(&body, "binId")?)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -201,7 +203,7 @@ async fn revoke(
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     same_app(app, &body)?;
-    s.bins.revoke(app, field(&body, "alias")?, int_field(&body, "category")?).await?;
+    s.bins.revoke(app, field(&body, "alias")?, category_of(int_field(&body, "category")?)?).await?;
     Ok(Json(json!({})))
 }
 

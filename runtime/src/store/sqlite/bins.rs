@@ -3,7 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::db_error;
-use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, ServiceRecord, StoreError};
+use crate::store::{
+    BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, ServiceCategory, ServiceRecord, StoreError,
+};
 use crate::time::now_us;
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -50,7 +52,13 @@ fn instance(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         id: r.get(0)?,
         app_key: r.get(1)?,
         bin_id: r.get(2)?,
-        status: r.get(3)?,
+        status: {
+            let text: String = r.get(3)?;
+            InstanceStatus::parse(&text).ok_or_else(|| {
+                let why = format!("unknown instance status {text:?}");
+                rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, why.into())
+            })?
+        },
         state: from_json(4, &state)?,
         runs: r.get(5)?,
         last_error: r.get(6)?,
@@ -67,7 +75,7 @@ pub(super) fn create_instance(conn: &Connection, i: &InstanceRecord) -> Result<(
             i.id,
             i.app_key,
             i.bin_id,
-            i.status,
+            i.status.as_str(),
             to_json(&i.state)?,
             i.runs,
             i.last_error,
@@ -94,7 +102,9 @@ pub(super) fn commit_run(conn: &Connection, i: &InstanceRecord) -> Result<bool, 
             "UPDATE instances SET status = ?1, state = ?2, runs = ?3 + 1, last_error = ?4, updated_at = ?5
              WHERE app_key = ?6 AND id = ?7 AND runs = ?3 AND status <> 'destroyed'",
         )
-        .and_then(|mut stmt| stmt.execute(params![i.status, state, i.runs, i.last_error, now_us(), i.app_key, i.id]))
+        .and_then(|mut stmt| {
+            stmt.execute(params![i.status.as_str(), state, i.runs, i.last_error, now_us(), i.app_key, i.id])
+        })
         .map_err(db_error)?;
     Ok(changed == 1)
 }
@@ -147,7 +157,7 @@ pub(super) fn publish(conn: &Connection, service: &ServiceRecord) -> Result<bool
              VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)
              ON CONFLICT (app_key, alias) DO UPDATE SET category = ?3, bin_id = ?4, revoked = 0, updated_at = ?5
              WHERE services.revoked = 1",
-            params![service.app_key, service.alias, service.category, service.bin_id, now],
+            params![service.app_key, service.alias, service.category.code(), service.bin_id, now],
         )
         .map_err(db_error)?;
     Ok(changed == 1)
@@ -171,7 +181,13 @@ pub(super) fn get_service(conn: &Connection, app_key: i64, alias: &str) -> rusql
             Ok(ServiceRecord {
                 app_key: r.get(0)?,
                 alias: r.get(1)?,
-                category: r.get(2)?,
+                category: {
+                    let code: i64 = r.get(2)?;
+                    ServiceCategory::from_code(code).ok_or_else(|| {
+                        let why = format!("unknown service category {code}");
+                        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Integer, why.into())
+                    })?
+                },
                 bin_id: r.get(3)?,
                 revoked: r.get::<_, i64>(4)? != 0,
             })

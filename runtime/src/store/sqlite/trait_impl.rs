@@ -6,7 +6,7 @@ use super::{SqliteStore, apps, bins, executions, flows, functions, jobs};
 use crate::store::{
     App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionUpdate, FlowRecord, FunctionRecord,
     FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction, NewJob, PageRequest,
-    ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
+    ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
 };
 
 #[async_trait]
@@ -173,9 +173,9 @@ impl Store for SqliteStore {
         self.write(move |c| bins::publish(c, &service)).await
     }
 
-    async fn revoke_service(&self, app_key: i64, alias: &str, category: i64) -> StoreResult<bool> {
+    async fn revoke_service(&self, app_key: i64, alias: &str, category: ServiceCategory) -> StoreResult<bool> {
         let alias = alias.to_string();
-        self.write(move |c| bins::revoke(c, app_key, &alias, category)).await
+        self.write(move |c| bins::revoke(c, app_key, &alias, category.code())).await
     }
 
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>> {
