@@ -1,15 +1,27 @@
 //! `functions`: calls by `functionKey`, checked against the bin's manifest, resolved by
-//! the run's resolver, and written to the log either way.
+//! the run's resolver, and written to the log either way. Sees the calls' resolver and
+//! deadline, the log, and the bin's manifest (none in a function).
 
 use std::time::Instant;
 
-use super::HostState;
-use super::wit::functions::Host;
+use wasmtime::component::{HasData, Linker};
+
+use super::wit::functions::{Host, add_to_linker as add};
+use super::{Calls, HostState};
 use crate::engine::bindings::{Level, WitError, WitValue};
+use crate::engine::capture::CapturedLog;
+use crate::engine::manifest::Manifest;
 use crate::engine::resolver::{CallError, FunctionCall};
 use crate::engine::value::{from_json, to_json};
 
-impl Host for HostState {
+/// What `functions` sees of a store.
+pub(crate) struct FunctionsView<'a> {
+    calls: &'a Calls,
+    log: &'a CapturedLog,
+    manifest: Option<&'a Manifest>,
+}
+
+impl Host for FunctionsView<'_> {
     fn call(&mut self, function_key: String, params: Vec<WitValue>) -> Result<WitValue, WitError> {
         let started = Instant::now();
         let result = self.resolve(&function_key, params);
@@ -22,10 +34,10 @@ impl Host for HostState {
     }
 }
 
-impl HostState {
+impl FunctionsView<'_> {
     fn resolve(&self, key: &str, params: Vec<WitValue>) -> Result<serde_json::Value, CallError> {
-        if let Some(bin) = &self.bin
-            && !bin.manifest.declares_function(key)
+        if let Some(manifest) = self.manifest
+            && !manifest.declares_function(key)
         {
             return Err(CallError::new(
                 "NotDeclared",
@@ -49,4 +61,19 @@ impl HostState {
         };
         resolver.call(&call)
     }
+}
+
+struct HasFunctions;
+
+impl HasData for HasFunctions {
+    type Data<'a> = FunctionsView<'a>;
+}
+
+/// Links `functions` with its view of the store.
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    add::<HostState, HasFunctions>(linker, |s| FunctionsView {
+        calls: &s.calls,
+        log: &s.log,
+        manifest: s.bin.as_ref().map(|b| &*b.manifest),
+    })
 }

@@ -1,5 +1,7 @@
 //! The host side of the guest ABI: the per-invocation state a store carries, and one
-//! file per imported interface.
+//! file per imported interface, each with its own view of that state and its own
+//! `add_to_linker` (as wasmtime's `crates/wasi-config` does): an interface sees only the
+//! part it works on.
 
 mod functions;
 mod log;
@@ -9,7 +11,7 @@ mod vars;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::WitError;
@@ -67,17 +69,24 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>, Eng
     let mut linker = Linker::new(engine);
     let setup = |linker: &mut Linker<HostState>| -> wasmtime::Result<()> {
         wasmtime_wasi::p2::add_to_linker_sync(linker)?;
-        wit::log::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-        wit::vars::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-        wit::functions::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-        wit::state_machine::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+        log::add_to_linker(linker)?;
+        vars::add_to_linker(linker)?;
+        functions::add_to_linker(linker)?;
+        state_machine::add_to_linker(linker)?;
         Ok(())
     };
     setup(&mut linker).map_err(|e| EngineError::Internal(format!("linking host interfaces: {e:#}")))?;
     Ok(linker)
 }
 
-impl wit::types::Host for HostState {}
+/// What `vars` and `state-machine` see of a store: the bin's context, if it is a bin's.
+pub(crate) struct BinView<'a>(Option<&'a mut BinContext>);
+
+struct HasBin;
+
+impl HasData for HasBin {
+    type Data<'a> = BinView<'a>;
+}
 
 /// The error a function gets when it calls a bin-only import.
 fn bins_only(what: &str) -> WitError {

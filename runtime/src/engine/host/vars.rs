@@ -1,32 +1,35 @@
-//! `vars`: the variables of the instance being run.
+//! `vars`: the variables of the instance being run. Sees only the bin's context (none in
+//! a function, whose calls get `NotAvailable`).
 
-use super::wit::vars::Host;
-use super::{HostState, bins_only};
+use wasmtime::component::Linker;
+
+use super::wit::vars::{Host, add_to_linker as add};
+use super::{BinView, HasBin, HostState, bins_only};
 use crate::engine::MAX_VARIABLES;
 use crate::engine::bindings::{WitError, WitTypedValue, WitValue, WitVariable};
 use crate::engine::value::{infer_from_wit, typed_from_wit, typed_to_wit};
 
-impl Host for HostState {
+impl Host for BinView<'_> {
     fn get(&mut self, key: String) -> Option<WitTypedValue> {
-        self.bin.as_ref()?.state.variables.get(&key).map(typed_to_wit)
+        self.0.as_ref()?.state.variables.get(&key).map(typed_to_wit)
     }
 
     fn set(&mut self, key: String, value: WitValue) -> Result<(), WitError> {
-        let bin = self.bin.as_mut().ok_or_else(|| bins_only("variables"))?;
+        let bin = self.0.as_mut().ok_or_else(|| bins_only("variables"))?;
         room_for(&bin.state.variables, &key)?;
         bin.state.variables.insert(key, infer_from_wit(value));
         Ok(())
     }
 
     fn set_typed(&mut self, key: String, value: WitTypedValue) -> Result<(), WitError> {
-        let bin = self.bin.as_mut().ok_or_else(|| bins_only("variables"))?;
+        let bin = self.0.as_mut().ok_or_else(|| bins_only("variables"))?;
         room_for(&bin.state.variables, &key)?;
         bin.state.variables.insert(key, typed_from_wit(value));
         Ok(())
     }
 
     fn list(&mut self) -> Vec<WitVariable> {
-        let Some(bin) = &self.bin else {
+        let Some(bin) = &self.0 else {
             return Vec::new();
         };
         bin.state.variables.iter().map(|(key, v)| WitVariable { key: key.clone(), value: typed_to_wit(v) }).collect()
@@ -42,4 +45,9 @@ fn room_for<V>(variables: &std::collections::BTreeMap<String, V>, key: &str) -> 
         });
     }
     Ok(())
+}
+
+/// Links `vars` with its view of the store.
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    add::<HostState, HasBin>(linker, |s| BinView(s.bin.as_mut()))
 }
