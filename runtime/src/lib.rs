@@ -11,16 +11,20 @@ pub mod cache;
 pub mod cli;
 pub mod cpu;
 pub mod egress;
-pub mod engine;
 pub mod error;
 pub mod flows;
 pub mod functions;
 pub mod http;
 pub mod ids;
-pub mod local;
 pub mod metrics;
 pub mod modules;
 pub mod server;
 pub mod store;
-pub mod testing;
 pub mod time;
+
+/// The wasm engine (crate `cloudexec-engine`).
+pub use cloudexec_engine as engine;
+/// Local function-key bindings (from the engine crate).
+pub use cloudexec_engine::local;
+/// The guest authors' test harness (from the engine crate).
+pub use cloudexec_engine::testing;

@@ -1,17 +1,7 @@
 //! The clock (µs and ms since the epoch, the one source of "now"), and timestamps as
 //! text: µs since the epoch to UTC dates (no time-zone crate needed).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Microseconds since the Unix epoch, now.
-pub fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub use cloudexec_engine::clock::{now_ms, now_us};
 
 /// µs since the epoch as `YYYY-MM-DD<sep>HH:MM:SS.mmm` UTC.
 pub fn utc(epoch_us: i64, sep: char) -> String {

@@ -6,10 +6,8 @@
 mod resolver;
 mod services;
 
+pub use cloudexec_engine::updates::parse_updates;
 pub use services::category_of;
-mod updates;
-
-pub use updates::parse_updates;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! and path of each state machine. It lives in the host, not in wasm memory, so a run
 //! can be committed or dropped as a whole.
 
-use crate::time::now_ms;
+use crate::clock::now_ms;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,7 @@ impl InstanceState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::manifest::{StateMachineDecl, TransitionDecl};
+    use crate::manifest::{StateMachineDecl, TransitionDecl};
 
     fn manifest() -> Manifest {
         let t = |from: &str, to: &str| TransitionDecl { from: from.into(), to: to.into() };

@@ -5,7 +5,7 @@ use wasmtime::component::Linker;
 
 use super::wit::state_machine::{Host, add_to_linker as add};
 use super::{BinView, HasBin, HostState, bins_only};
-use crate::engine::bindings::WitError;
+use crate::bindings::WitError;
 
 impl Host for BinView<'_> {
     fn transition(&mut self, machine: u32, state: String) -> Result<(), WitError> {

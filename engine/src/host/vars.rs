@@ -5,9 +5,9 @@ use wasmtime::component::Linker;
 
 use super::wit::vars::{Host, add_to_linker as add};
 use super::{BinView, HasBin, HostState, bins_only};
-use crate::engine::MAX_VARIABLES;
-use crate::engine::bindings::{WitError, WitTypedValue, WitValue, WitVariable};
-use crate::engine::value::{infer_from_wit, typed_from_wit, typed_to_wit};
+use crate::MAX_VARIABLES;
+use crate::bindings::{WitError, WitTypedValue, WitValue, WitVariable};
+use crate::value::{infer_from_wit, typed_from_wit, typed_to_wit};
 
 impl Host for BinView<'_> {
     fn get(&mut self, key: String) -> Option<WitTypedValue> {

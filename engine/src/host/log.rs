@@ -4,7 +4,7 @@ use wasmtime::component::{HasData, Linker};
 
 use super::HostState;
 use super::wit::log::{Host, Level, add_to_linker as add};
-use crate::engine::capture::CapturedLog;
+use crate::capture::CapturedLog;
 
 /// What `log` sees of a store.
 pub(crate) struct LogView<'a>(&'a CapturedLog);

@@ -4,7 +4,7 @@
 
 use serde_json::Value as Json;
 
-use crate::engine::{TypedValue, check_typed};
+use crate::{TypedValue, check_typed};
 
 /// Parses variable updates from either seed 000's `{"varList": [{"varPtr":
 /// {"variableKey": "1"}, "object": {"data": 1, "len": 4, "type": 64}}]}` (also when

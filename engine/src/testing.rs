@@ -3,7 +3,7 @@
 //! from an ordinary `cargo test`.
 //!
 //! ```no_run
-//! use cloudexec::testing::TestRuntime;
+//! use cloudexec_engine::testing::TestRuntime; // also `cloudexec::testing`
 //! use serde_json::json;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,12 +27,12 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use crate::bins::parse_updates;
-use crate::engine::{
+use crate::local::LocalBindings;
+use crate::updates::parse_updates;
+use crate::{
     BinModule, BinRun, CallError, Engine, EngineConfig, EngineError, FunctionModule, InstanceState, Invocation, Limits,
     RunOptions,
 };
-use crate::local::LocalBindings;
 
 /// Why a harness call failed before or instead of running the guest.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,11 @@
 //! The wasm engine: one `wasmtime::Engine` (pooling allocator, copy-on-write memory
 //! init, epoch interruption), compiled modules cached on disk and kept in memory as
 //! pre-instantiated components, and a fresh sandboxed store for every invocation.
+//!
+//! A crate of its own (no HTTP, no store), so Cargo keeps the layers apart, and so a
+//! function author's dev-dependency on the test harness ([`testing`]) does not pull in
+//! the server and SQLite. The server crate re-exports it as `cloudexec::engine` and the
+//! harness as `cloudexec::testing`.
 
 mod bindings;
 mod capture;
@@ -18,6 +23,11 @@ mod run_bin;
 mod ticker;
 mod trap;
 pub mod value;
+
+pub mod clock;
+pub mod local;
+pub mod testing;
+pub mod updates;
 
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 
-use crate::engine::{CallError, Engine, EngineError, FunctionCall, FunctionModule, FunctionResolver, Limits};
+use crate::{CallError, Engine, EngineError, FunctionCall, FunctionModule, FunctionResolver, Limits};
 
 type Stub = dyn Fn(&[Json]) -> Result<Json, CallError> + Send + Sync;
 

@@ -8,11 +8,11 @@ use wasmtime::component::{HasData, Linker};
 
 use super::wit::functions::{Host, add_to_linker as add};
 use super::{Calls, HostState};
-use crate::engine::bindings::{Level, WitError, WitValue};
-use crate::engine::capture::CapturedLog;
-use crate::engine::manifest::Manifest;
-use crate::engine::resolver::{CallError, FunctionCall};
-use crate::engine::value::{from_json, to_json};
+use crate::bindings::{Level, WitError, WitValue};
+use crate::capture::CapturedLog;
+use crate::manifest::Manifest;
+use crate::resolver::{CallError, FunctionCall};
+use crate::value::{from_json, to_json};
 
 /// What `functions` sees of a store.
 pub(crate) struct FunctionsView<'a> {
