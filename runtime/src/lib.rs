@@ -19,7 +19,6 @@ pub mod ids;
 pub mod metrics;
 pub mod modules;
 pub mod server;
-pub mod store;
 pub mod time;
 
 /// The wasm engine (crate `cloudexec-engine`).
@@ -28,3 +27,5 @@ pub use cloudexec_engine as engine;
 pub use cloudexec_engine::local;
 /// The guest authors' test harness (from the engine crate).
 pub use cloudexec_engine::testing;
+/// Persistence: the store trait and SQLite (crate `cloudexec-store`).
+pub use cloudexec_store as store;

@@ -3,8 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_error;
-use crate::store::{App, StoreError, TokenGrant, TokenInfo, TokenOrigin};
-use crate::time::now_us;
+use crate::{App, StoreError, TokenGrant, TokenInfo, TokenOrigin};
+use cloudexec_engine::clock::now_us;
 
 pub(super) fn create_app(conn: &Connection, name: &str) -> Result<App, StoreError> {
     let created_at = now_us();

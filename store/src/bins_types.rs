@@ -1,6 +1,6 @@
 //! Records of bins, execution instances and function-key bindings.
 
-use crate::engine::{InstanceState, Manifest};
+use cloudexec_engine::{InstanceState, Manifest};
 
 /// An uploaded bin.
 #[derive(Debug, Clone, PartialEq)]

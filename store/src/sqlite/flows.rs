@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, ffi, params};
 
 use super::db_error;
-use crate::store::{FlowRecord, NewFlowVersion, PageRequest, StoreError};
+use crate::{FlowRecord, NewFlowVersion, PageRequest, StoreError};
 
 /// Maps a failed write: a unique key taken → `AlreadyExists` of `kind` (`taken` says
 /// which), a missing parent row (foreign key) → `NotFound(missing)`, else `Database`.

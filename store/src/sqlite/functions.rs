@@ -4,7 +4,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 use super::db_error;
 use super::rows::{FUNCTION_COLUMNS, FUNCTION_FROM, function};
-use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, StoreError};
+use crate::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, StoreError};
 
 fn conflict(name: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |e| match e.sqlite_error_code() {

@@ -3,10 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::db_error;
-use crate::store::{
+use crate::{
     BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, ServiceCategory, ServiceRecord, StoreError,
 };
-use crate::time::now_us;
+use cloudexec_engine::clock::now_us;
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(db_error)

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{SqliteStore, apps, bins, executions, flows, functions, jobs};
-use crate::store::{
+use crate::{
     App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionUpdate, FlowRecord, FunctionRecord,
     FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction, NewJob, PageRequest,
     ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,

@@ -307,7 +307,7 @@ fn apply(conn: &mut Connection, applied: i64) -> rusqlite::Result<()> {
         }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            (version, crate::time::now_us()),
+            (version, cloudexec_engine::clock::now_us()),
         )?;
         tx.commit()?;
         tracing::info!(version, "applied schema migration");

@@ -3,7 +3,7 @@
 use rusqlite::Row;
 use serde_json::Value as Json;
 
-use crate::store::{FunctionRecord, JobRecord, JobStatus};
+use crate::{FunctionRecord, JobRecord, JobStatus};
 
 /// Columns of [`function`], in order; join of `functions f` and `function_versions v`.
 pub(super) const FUNCTION_COLUMNS: &str = "f.id, f.app_key, f.name, f.remark, f.plan, f.sync_timeout_ms, \

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 
 use super::{MAX_BATCH, WriteOp, db_error};
-use crate::store::StoreError;
+use crate::StoreError;
 
 /// Runs a statement from the connection's statement cache (the writer's transaction
 /// control runs thousands of times a second; parsing it each time shows).

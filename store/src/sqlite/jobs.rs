@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_error;
 use super::rows::{JOB_COLUMNS, job};
-use crate::store::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, StoreError};
+use crate::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, StoreError};
 
 /// Records a waiting async job: no outcome yet.
 pub(super) fn insert_waiting(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {

@@ -5,8 +5,8 @@ use serde_json::Value as Json;
 
 use super::db_error;
 use super::flows::constraint;
-use crate::store::{ExecStatus, ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StateDoc, StoreError};
-use crate::time::now_us;
+use crate::{ExecStatus, ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StateDoc, StoreError};
+use cloudexec_engine::clock::now_us;
 
 /// Columns of [`execution`], in order.
 const EXECUTION_COLUMNS: &str = "id, app_key, flow_id, flow_name, flow_version, name, status, input, output, error, \
