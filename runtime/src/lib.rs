@@ -16,8 +16,8 @@ pub mod flows;
 pub mod functions;
 pub mod http;
 pub mod ids;
-pub mod metrics;
 pub mod modules;
+pub mod runs;
 pub mod server;
 pub mod time;
 

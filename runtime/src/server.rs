@@ -16,9 +16,10 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::ServiceError;
 use crate::flows::running::FlowsConfig;
 use crate::flows::service::Flows;
-use crate::functions::{Functions, JobRunner, RunnerConfig};
+use crate::functions::Functions;
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
+use crate::runs::{JobRunner, RunnerConfig};
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, TokenGrant};
 

@@ -3,7 +3,6 @@
 //! instance, committed whole or not at all), read variables and state-machine paths,
 //! destroy them; and the app's function-key bindings the runs call through.
 
-mod resolver;
 mod services;
 
 pub use cloudexec_engine::updates::parse_updates;
@@ -19,9 +18,10 @@ use crate::egress::{EgressPolicy, check_url};
 use crate::engine::MAX_VARIABLES;
 use crate::engine::{BinModule, BinRun, Engine, InstanceState, Limits, RunOptions, TypedValue};
 use crate::error::ServiceError;
-use crate::functions::{Executor, Functions};
+use crate::functions::Functions;
 use crate::ids::new_id;
 use crate::modules::{load_and_store, load_stored};
+use crate::runs::{Executor, resolver};
 use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, Store};
 use crate::time::now_us;
 

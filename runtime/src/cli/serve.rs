@@ -9,8 +9,8 @@ use clap::Args;
 use super::{CliError, ExitCode};
 use crate::egress::EgressPolicy;
 use crate::flows::running::FlowsConfig;
-use crate::functions::RunnerConfig;
 use crate::http::listener::ConnectionLimits;
+use crate::runs::RunnerConfig;
 use crate::server::{APP_TOKEN_FILE, Server, ServerConfig};
 
 /// Arguments of `cloudexec serve`.

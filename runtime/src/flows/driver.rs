@@ -18,7 +18,7 @@ use super::scheduler::{Action, ErrorInfo, Event};
 use super::tasks::Tasks;
 use super::writes::InFlight;
 use crate::egress::EgressPolicy;
-use crate::functions::JobRunner;
+use crate::runs::JobRunner;
 use crate::store::Store;
 
 /// A live execution's handles.

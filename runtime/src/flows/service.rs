@@ -16,7 +16,7 @@ use super::scheduler::{Event, ExecState};
 use crate::cache::GuardedCache;
 use crate::egress::EgressPolicy;
 use crate::error::ServiceError;
-use crate::functions::JobRunner;
+use crate::runs::JobRunner;
 use crate::store::{ExecutionRecord, FlowRecord, NewFlowVersion, PageRequest, Store, StoreError};
 use crate::time::now_us;
 

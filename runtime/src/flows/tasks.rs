@@ -15,7 +15,7 @@ use super::outbound::Outbound;
 use super::running::{FinishedJob, FlowsConfig, Running, SOURCE_FLOW};
 use super::scheduler::{ErrorInfo, Event, TaskRun};
 use crate::error::ServiceError;
-use crate::functions::JobRunner;
+use crate::runs::JobRunner;
 use crate::store::JobStatus;
 
 /// Where a task attempt's answer goes.

@@ -1,11 +1,6 @@
 //! Cloud functions: create, update (new code = new immutable version), list, get,
 //! delete, and invoke them as jobs (see [`jobs`]).
 
-pub mod admission;
-mod executor;
-pub mod jobs;
-pub(crate) mod outcome;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +10,6 @@ use crate::error::ServiceError;
 use crate::modules::{load_and_store, load_stored};
 use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Store};
 use crate::time::now_us;
-
-pub use admission::{AppLimits, Refusal};
-pub use executor::Executor;
-pub use jobs::{JobRunner, RunnerConfig};
 
 /// Longest function name accepted.
 pub const MAX_NAME_LEN: usize = 64;

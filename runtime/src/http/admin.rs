@@ -13,7 +13,7 @@ use super::auth::AdminCaller;
 use super::body::ApiJson;
 use super::error::ApiError;
 use super::views::ErrorView;
-use crate::functions::AppLimits;
+use crate::runs::AppLimits;
 
 /// A new app.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -28,7 +28,8 @@ use utoipa_axum::routes;
 use crate::apps::Apps;
 use crate::bins::Bins;
 use crate::flows::service::Flows;
-use crate::functions::{Functions, JobRunner};
+use crate::functions::Functions;
+use crate::runs::JobRunner;
 pub use error::ApiError;
 
 /// Default request body cap: 16 MiB (a base64 module in JSON is 4/3 of its size).

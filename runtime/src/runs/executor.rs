@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::admission::{Admission, AppLimits, Place, Refusal, SlotGrant};
-use crate::metrics::Metrics;
+use super::metrics::Metrics;
 
 /// Runs invocations with bounded concurrency and a bounded queue, fair across apps, and
 /// counts them: every guest run, whoever its caller, takes its place here, so the metrics

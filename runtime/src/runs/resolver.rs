@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
+use super::jobs::{count_job, limits_of, new_job};
+use super::{Executor, outcome};
 use crate::engine::{CallError, Engine, FunctionCall, FunctionModule, FunctionResolver, TypedValue};
-use crate::functions::jobs::{count_job, limits_of, new_job};
-use crate::functions::{Executor, outcome};
 use crate::local::call_error;
 use crate::store::{BindingTarget, FunctionRecord, JobOutcome, NewJob};
 use crate::time::now_us;
@@ -23,22 +23,22 @@ const MAX_ENDPOINT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SOURCE_BIN: &str = "bin";
 
 /// A function a binding names, looked up before the run.
-pub(super) type Bound = (FunctionRecord, Arc<FunctionModule>);
+pub(crate) type Bound = (FunctionRecord, Arc<FunctionModule>);
 
 /// An app's bindings, resolved on the run's blocking thread without going back to the
 /// async side: the functions they name were looked up before the run, and the job records
 /// of the calls are handed back to be written after it.
-pub(super) struct AppResolver {
-    pub(super) app_key: i64,
-    pub(super) bindings: HashMap<String, BindingTarget>,
+pub(crate) struct AppResolver {
+    pub(crate) app_key: i64,
+    pub(crate) bindings: HashMap<String, BindingTarget>,
     /// Bound functions by name (a binding whose function is gone has no entry).
-    pub(super) functions: HashMap<String, Bound>,
-    pub(super) engine: Engine,
-    pub(super) agent: ureq::Agent,
+    pub(crate) functions: HashMap<String, Bound>,
+    pub(crate) engine: Engine,
+    pub(crate) agent: ureq::Agent,
     /// Where the calls are counted.
-    pub(super) executor: Arc<Executor>,
+    pub(crate) executor: Arc<Executor>,
     /// The calls' job records, written by the caller once the run is over.
-    pub(super) jobs: Arc<Mutex<Vec<(NewJob, JobOutcome)>>>,
+    pub(crate) jobs: Arc<Mutex<Vec<(NewJob, JobOutcome)>>>,
 }
 
 impl FunctionResolver for AppResolver {

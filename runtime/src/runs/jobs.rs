@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::executor::Ticket;
+use super::metrics::Metrics;
 use super::outcome::{job_outcome, not_run};
-use super::{AppLimits, Executor, Functions, millis, plan_memory};
+use super::{AppLimits, Executor};
 use crate::engine::{DEFAULT_LOG_BYTES, Engine, FunctionModule, Limits};
 use crate::error::ServiceError;
-use crate::metrics::Metrics;
+use crate::functions::{Functions, millis, plan_memory};
 use crate::store::{FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store};
 use crate::time::now_us;
 

@@ -1,0 +1,16 @@
+//! The one place guest runs go through, whoever asks (an HTTP invoke, the async
+//! dispatcher, a flow task, a bin's run and the functions it calls): the executor and its
+//! slots, fair admission across apps, the limits a job runs under, building and recording
+//! job records, the metrics of every run, and the resolver a bin's function keys go
+//! through. `functions/` keeps definitions, versions and their cache.
+
+pub mod admission;
+mod executor;
+pub mod jobs;
+pub mod metrics;
+pub(crate) mod outcome;
+pub(crate) mod resolver;
+
+pub use admission::{AppLimits, Refusal};
+pub use executor::Executor;
+pub use jobs::{JobRunner, RunnerConfig};
