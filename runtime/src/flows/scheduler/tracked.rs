@@ -43,7 +43,12 @@ impl<V> Keyed<V> {
     /// The entry `key`, to change.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
         let item = self.items.get_mut(key)?;
-        self.changed.mark(key.to_string());
+        // Marked once: a task touched at every step must not cost a key copy each time.
+        if let Changed::Some(set) = &mut self.changed
+            && !set.contains(key)
+        {
+            set.insert(key.to_string());
+        }
         Some(item)
     }
 
