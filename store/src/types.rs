@@ -1,5 +1,6 @@
 //! The records the store reads and writes.
 
+use cloudexec_engine::Plan;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -68,8 +69,8 @@ pub struct FunctionRecord {
     pub name: String,
     /// Free text.
     pub remark: String,
-    /// Plan name: `P_FREE` or `P_PERSONAL`.
-    pub plan: String,
+    /// Its plan (stored by name: `P_FREE` or `P_PERSONAL`).
+    pub plan: Plan,
     /// Deadline of sync invocations, ms.
     pub sync_timeout_ms: i64,
     /// Deadline of async invocations, ms.
@@ -93,8 +94,8 @@ pub struct NewFunction {
     pub name: String,
     /// Free text.
     pub remark: String,
-    /// Plan name.
-    pub plan: String,
+    /// Its plan.
+    pub plan: Plan,
     /// Sync deadline, ms.
     pub sync_timeout_ms: i64,
     /// Async deadline, ms.
@@ -113,7 +114,7 @@ pub struct FunctionUpdate {
     /// New remark.
     pub remark: Option<String>,
     /// New plan.
-    pub plan: Option<String>,
+    pub plan: Option<Plan>,
     /// New sync deadline.
     pub sync_timeout_ms: Option<i64>,
     /// New async deadline.

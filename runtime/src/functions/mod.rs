@@ -82,7 +82,7 @@ impl Functions {
             app_key,
             name: req.name,
             remark: req.remark.unwrap_or_default(),
-            plan: plan.name().to_string(),
+            plan,
             sync_timeout_ms: sync_ms,
             async_timeout_ms: async_ms,
             module_sha256: sha,
@@ -114,7 +114,7 @@ impl Functions {
         let update = FunctionUpdate {
             name: change.name,
             remark: change.remark,
-            plan: plan.map(|p| p.name().to_string()),
+            plan,
             sync_timeout_ms: sync_ms,
             async_timeout_ms: async_ms,
             module_sha256,
@@ -200,11 +200,6 @@ fn validate_timeout(field: &str, value: Option<i64>, default: i64) -> Result<i64
     } else {
         Err(ServiceError::InvalidArgument(format!("{field} must be between 1 and {MAX_TIMEOUT_MS}, got {ms}")))
     }
-}
-
-/// The plan's memory cap for a stored plan name.
-pub fn plan_memory(plan: &str) -> u64 {
-    Plan::from_name(plan).unwrap_or_default().memory_bytes()
 }
 
 /// A duration in whole ms.

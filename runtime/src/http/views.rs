@@ -46,7 +46,7 @@ impl From<&FunctionRecord> for FunctionView {
         Self {
             name: f.name.clone(),
             remark: f.remark.clone(),
-            plan: f.plan.clone(),
+            plan: f.plan.name().to_string(),
             sync_timeout_ms: f.sync_timeout_ms,
             async_timeout_ms: f.async_timeout_ms,
             version: f.version,

@@ -18,7 +18,7 @@ use super::outcome::{job_outcome, not_run};
 use super::{AppLimits, Executor};
 use crate::engine::{DEFAULT_LOG_BYTES, Engine, FunctionModule, Limits};
 use crate::error::ServiceError;
-use crate::functions::{Functions, millis, plan_memory};
+use crate::functions::{Functions, millis};
 use crate::store::{FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store};
 use crate::time::now_us;
 
@@ -443,7 +443,7 @@ pub(crate) fn new_job(app_key: i64, function: &FunctionRecord, input: Json, sour
         function_id: function.id,
         version: function.version,
         module_sha256: function.module_sha256.clone(),
-        memory_limit: i64::try_from(plan_memory(&function.plan)).unwrap_or(i64::MAX),
+        memory_limit: i64::try_from(function.plan.memory_bytes()).unwrap_or(i64::MAX),
         source: source.to_string(),
         service_type: if sync { "time_sensitive" } else { "batch" }.into(),
         input,

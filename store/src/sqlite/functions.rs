@@ -19,7 +19,7 @@ pub(super) fn create(conn: &Connection, new: &NewFunction) -> Result<FunctionRec
     conn.execute(
         "INSERT INTO functions (app_key, name, remark, plan, sync_timeout_ms, async_timeout_ms, version, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
-        params![new.app_key, new.name, new.remark, new.plan, new.sync_timeout_ms, new.async_timeout_ms, new.now],
+        params![new.app_key, new.name, new.remark, new.plan.name(), new.sync_timeout_ms, new.async_timeout_ms, new.now],
     )
     .map_err(conflict(&new.name))?;
     let id = conn.last_insert_rowid();
@@ -64,7 +64,7 @@ pub(super) fn update(
         params![
             new_name,
             update.remark.as_deref().unwrap_or(&current.remark),
-            update.plan.as_deref().unwrap_or(&current.plan),
+            update.plan.unwrap_or(current.plan).name(),
             update.sync_timeout_ms.unwrap_or(current.sync_timeout_ms),
             update.async_timeout_ms.unwrap_or(current.async_timeout_ms),
             version,

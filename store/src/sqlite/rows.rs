@@ -1,5 +1,6 @@
 //! Row ↔ record mapping shared by the queries.
 
+use cloudexec_engine::Plan;
 use rusqlite::Row;
 use serde_json::Value as Json;
 
@@ -19,7 +20,13 @@ pub(super) fn function(row: &Row<'_>) -> rusqlite::Result<FunctionRecord> {
         app_key: row.get(1)?,
         name: row.get(2)?,
         remark: row.get(3)?,
-        plan: row.get(4)?,
+        plan: {
+            let name: String = row.get(4)?;
+            Plan::from_name(&name).ok_or_else(|| {
+                let why = format!("unknown plan {name:?}");
+                rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, why.into())
+            })?
+        },
         sync_timeout_ms: row.get(5)?,
         async_timeout_ms: row.get(6)?,
         version: row.get(7)?,

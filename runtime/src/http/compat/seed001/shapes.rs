@@ -76,7 +76,7 @@ pub fn function(f: &FunctionRecord) -> Json {
         "function_code": code_reference(f),
         "id": f.id,
         "name": f.name,
-        "plan_circle": f.plan,
+        "plan_circle": f.plan.name(),
         "remark": f.remark,
         "updated_at": whole_seconds(f.updated_at),
         "updated_by": "",
