@@ -125,6 +125,31 @@ pub struct FunctionUpdate {
     pub now: i64,
 }
 
+/// How a job was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceType {
+    /// A sync call: the caller waits.
+    TimeSensitive,
+    /// An async job.
+    Batch,
+}
+
+impl ServiceType {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TimeSensitive => "time_sensitive",
+            Self::Batch => "batch",
+        }
+    }
+
+    /// Parses a stored or requested name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::TimeSensitive, Self::Batch].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// Job states, as seed 001 spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,8 +222,8 @@ pub struct JobRecord {
     pub memory_limit: i64,
     /// Where the call came from (`open_api`, `sdk`, `cloud_function`, `timer`, ...).
     pub source: String,
-    /// `time_sensitive` (sync) or `batch` (async).
-    pub service_type: String,
+    /// Sync (`time_sensitive`) or async (`batch`).
+    pub service_type: ServiceType,
     /// Where it is.
     pub status: JobStatus,
     /// The input.
@@ -236,8 +261,8 @@ pub struct NewJob {
     pub memory_limit: i64,
     /// Where the call came from.
     pub source: String,
-    /// `time_sensitive` or `batch`.
-    pub service_type: String,
+    /// Sync (`time_sensitive`) or async (`batch`).
+    pub service_type: ServiceType,
     /// The input.
     pub input: Json,
     /// Deadline, ms.
@@ -273,9 +298,9 @@ pub struct JobFilter {
     /// Only this source.
     pub source: Option<String>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<JobStatus>,
     /// Only this service type.
-    pub service_type: Option<String>,
+    pub service_type: Option<ServiceType>,
 }
 
 /// A page: at most `limit` rows after skipping `offset`.
@@ -298,7 +323,7 @@ impl JobRecord {
             module_sha256: job.module_sha256.clone(),
             memory_limit: job.memory_limit,
             source: job.source.clone(),
-            service_type: job.service_type.clone(),
+            service_type: job.service_type,
             status: outcome.status,
             input: job.input.clone(),
             output: outcome.output.clone(),

@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use crate::store::{FunctionRecord, JobFilter, JobRecord, PageRequest};
+use crate::store::{FunctionRecord, JobFilter, JobRecord, PageRequest, ServiceType};
 
 /// Default page size.
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -107,7 +107,7 @@ impl From<&JobRecord> for JobView {
             id: j.id,
             version: j.version,
             source: j.source.clone(),
-            service_type: j.service_type.clone(),
+            service_type: j.service_type.as_str().to_string(),
             status: j.status.as_str().to_string(),
             input: j.input.clone(),
             output: j.output.clone(),
@@ -194,19 +194,21 @@ pub struct JobQuery {
 impl JobQuery {
     /// The filter and page, checked.
     pub fn split(self) -> Result<(JobFilter, PageRequest), ApiError> {
-        if let Some(status) = &self.status
-            && crate::store::JobStatus::parse(status).is_none()
-        {
-            return Err(ApiError::invalid(format!("unknown job status {status:?}")));
-        }
-        if let Some(kind) = &self.service_type
-            && kind != "time_sensitive"
-            && kind != "batch"
-        {
-            return Err(ApiError::invalid(format!("unknown service_type {kind:?}: use time_sensitive or batch")));
-        }
+        let status = match &self.status {
+            None => None,
+            Some(name) => Some(
+                crate::store::JobStatus::parse(name)
+                    .ok_or_else(|| ApiError::invalid(format!("unknown job status {name:?}")))?,
+            ),
+        };
+        let service_type = match &self.service_type {
+            None => None,
+            Some(kind) => Some(ServiceType::parse(kind).ok_or_else(|| {
+                ApiError::invalid(format!("unknown service_type {kind:?}: use time_sensitive or batch"))
+            })?),
+        };
         let page = Paging { limit: self.limit, offset: self.offset }.page()?;
-        Ok((JobFilter { source: self.source, status: self.status, service_type: self.service_type }, page))
+        Ok((JobFilter { source: self.source, status, service_type }, page))
     }
 }
 

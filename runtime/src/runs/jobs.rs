@@ -19,7 +19,9 @@ use super::{AppLimits, Executor};
 use crate::engine::{DEFAULT_LOG_BYTES, Engine, FunctionModule, Limits};
 use crate::error::ServiceError;
 use crate::functions::{Functions, millis};
-use crate::store::{FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, Store};
+use crate::store::{
+    FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, ServiceType, Store,
+};
 use crate::time::now_us;
 
 /// How often the dispatcher looks for waiting jobs when nobody wakes it.
@@ -191,7 +193,7 @@ impl JobRunner {
         let module = inner.functions.module(&function.module_sha256).await?;
         let job = new_job(app_key, &function, input, source, true);
         let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, false).await;
-        self.count(&job.source, &job.service_type, &outcome);
+        self.count(&job.source, job.service_type.as_str(), &outcome);
         Ok((job, outcome))
     }
 
@@ -223,7 +225,7 @@ impl JobRunner {
             };
             Executor::spawn_in(slot, inner.executor.enter(app_key), work, move |(job, inv, started_at)| {
                 let outcome = job_outcome(inv, started_at);
-                runner.count(&job.source, &job.service_type, &outcome);
+                runner.count(&job.source, job.service_type.as_str(), &outcome);
                 done(Ok((job, outcome)));
             });
             return;
@@ -244,7 +246,7 @@ impl JobRunner {
         let module = inner.functions.module(&function.module_sha256).await?;
         let job = new_job(app_key, function, input, source, true);
         let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, true).await;
-        self.count("invoke", &job.service_type, &outcome);
+        self.count("invoke", job.service_type.as_str(), &outcome);
         let mut record = JobRecord::finished(0, &job, &outcome);
         record.id = inner.store.insert_finished_job(job, outcome).await?;
         Ok(record)
@@ -370,7 +372,7 @@ impl JobRunner {
             }
             Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
         };
-        self.count("job", &job.service_type, &outcome);
+        self.count("job", job.service_type.as_str(), &outcome);
         self.record_end(job.id, outcome).await;
         inner.wake.notify_one();
     }
@@ -445,7 +447,7 @@ pub(crate) fn new_job(app_key: i64, function: &FunctionRecord, input: Json, sour
         module_sha256: function.module_sha256.clone(),
         memory_limit: i64::try_from(function.plan.memory_bytes()).unwrap_or(i64::MAX),
         source: source.to_string(),
-        service_type: if sync { "time_sensitive" } else { "batch" }.into(),
+        service_type: if sync { ServiceType::TimeSensitive } else { ServiceType::Batch },
         input,
         timeout_ms: if sync { function.sync_timeout_ms } else { function.async_timeout_ms },
         created_at: now_us(),

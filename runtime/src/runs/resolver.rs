@@ -71,7 +71,7 @@ impl AppResolver {
         let inv = self.engine.invoke(module, &job.input, &limits);
         let result = inv.result.clone();
         let record = outcome::job_outcome(inv, started_at);
-        count_job(self.executor.metrics(), "bin_call", &job.service_type, &record);
+        count_job(self.executor.metrics(), "bin_call", job.service_type.as_str(), &record);
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.push((job, record));
         }

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_error;
 use super::rows::{JOB_COLUMNS, job};
-use crate::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, StoreError};
+use crate::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, ServiceType, StoreError};
 
 /// Records a waiting async job: no outcome yet.
 pub(super) fn insert_waiting(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
@@ -32,7 +32,7 @@ fn insert(conn: &Connection, job: &NewJob, outcome: Option<&JobOutcome>) -> Resu
             job.function_id,
             job.version,
             job.source,
-            job.service_type,
+            job.service_type.as_str(),
             status.as_str(),
             job.input.to_string(),
             job.timeout_ms,
@@ -133,16 +133,14 @@ pub(super) fn list(
 ) -> rusqlite::Result<(Vec<JobRecord>, i64)> {
     let filters = "function_id = ?1 AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR status = ?3)
                    AND (?4 IS NULL OR service_type = ?4)";
-    let args = params![function_id, filter.source, filter.status, filter.service_type];
+    let (status, kind) = (filter.status.map(JobStatus::as_str), filter.service_type.map(ServiceType::as_str));
+    let args = params![function_id, filter.source, status, kind];
     let total =
         conn.prepare_cached(&format!("SELECT COUNT(*) FROM jobs WHERE {filters}"))?.query_row(args, |r| r.get(0))?;
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {filters} ORDER BY id DESC LIMIT ?5 OFFSET ?6");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(
-            params![function_id, filter.source, filter.status, filter.service_type, page.limit, page.offset],
-            job,
-        )?
+        .query_map(params![function_id, filter.source, status, kind, page.limit, page.offset], job)?
         .collect::<rusqlite::Result<_>>()?;
     Ok((rows, total))
 }

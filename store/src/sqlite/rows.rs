@@ -4,7 +4,7 @@ use cloudexec_engine::Plan;
 use rusqlite::Row;
 use serde_json::Value as Json;
 
-use crate::{FunctionRecord, JobRecord, JobStatus};
+use crate::{FunctionRecord, JobRecord, JobStatus, ServiceType};
 
 /// Columns of [`function`], in order; join of `functions f` and `function_versions v`.
 pub(super) const FUNCTION_COLUMNS: &str = "f.id, f.app_key, f.name, f.remark, f.plan, f.sync_timeout_ms, \
@@ -51,7 +51,13 @@ pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         function_id: row.get(2)?,
         version: row.get(3)?,
         source: row.get(4)?,
-        service_type: row.get(5)?,
+        service_type: {
+            let name: String = row.get(5)?;
+            ServiceType::parse(&name).ok_or_else(|| {
+                let why = format!("unknown service type {name:?}");
+                rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, why.into())
+            })?
+        },
         status: JobStatus::parse(&status).unwrap_or(JobStatus::ScheduleFailed),
         input: parse_json(&input),
         output: output.as_deref().map(parse_json),
