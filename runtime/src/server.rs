@@ -18,7 +18,7 @@ use crate::flows::running::FlowsConfig;
 use crate::flows::service::Flows;
 use crate::functions::Functions;
 use crate::http::listener::{self, ConnectionLimits};
-use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
+use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, Services, router};
 use crate::runs::{JobRunner, RunnerConfig};
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, TokenGrant};
@@ -133,7 +133,7 @@ impl Server {
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
         let flows = Flows::new(dyn_store, jobs.clone(), config.flows.clone(), &config.egress);
-        let state = AppState {
+        let state = AppState::new(Services {
             apps,
             functions,
             jobs,
@@ -141,7 +141,7 @@ impl Server {
             flows,
             max_body_bytes: config.max_body_bytes,
             body_timeout: config.connections.body_timeout,
-        };
+        });
         Ok(Self { state, store, bootstrap, public_url: config.public_url, connections: config.connections })
     }
 

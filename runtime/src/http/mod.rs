@@ -17,6 +17,8 @@ pub mod openapi;
 pub(crate) mod services;
 pub(crate) mod views;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -35,9 +37,9 @@ pub use error::ApiError;
 /// Default request body cap: 16 MiB (a base64 module in JSON is 4/3 of its size).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
 
-/// What handlers share.
-#[derive(Debug, Clone)]
-pub struct AppState {
+/// The services and settings handlers share.
+#[derive(Debug)]
+pub struct Services {
     /// Apps and tokens.
     pub apps: Apps,
     /// Functions.
@@ -52,6 +54,27 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Time a request's whole body may take to arrive.
     pub body_timeout: std::time::Duration,
+}
+
+/// What handlers share: the services behind one `Arc`, so that handing the state to a
+/// handler is one reference count, not one per service (the profile showed about 2 % of
+/// a sync invoke's time in cloning and dropping them).
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    /// The state of `services`.
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 /// The whole API, with its limits and state.
