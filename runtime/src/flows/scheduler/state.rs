@@ -1,5 +1,6 @@
-//! An execution's whole state, as the scheduler keeps it. The store keeps it as a head and
-//! parts (`persist.rs`); a transition writes the head and the parts it changed.
+//! An execution's whole state, as the scheduler keeps it. The store keeps a small one as
+//! one document and a larger one as a head and parts (`persist.rs`), where a transition
+//! writes the head and the parts it changed.
 
 use std::collections::{BTreeSet, VecDeque};
 
