@@ -63,6 +63,11 @@ async fn errors_map_to_their_status_and_code() -> anyhow::Result<()> {
         assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{method} {path}: {answer}");
         assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{method} {path}: {answer}");
     }
+    // A service category other than 0 (static) or 1 (dynamic) is refused, naming both.
+    let publish = json!({"alias": "svc", "category": 7, "binId": "b"}).to_string();
+    let (status, body) = call(&server, Method::POST, "/v1/services", app, &publish).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidArgument")), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("0 is a static flow")), "{body}");
     // A name taken is a conflict named after what was taken.
     let flow = json!({"name": "twice", "definition": "dagName: twice\ntasks:\n  - {name: p, category: pass}\n"});
     let (status, _) = call(&server, Method::POST, "/v1/flows", app, &flow.to_string()).await;

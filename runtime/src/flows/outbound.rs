@@ -32,27 +32,31 @@ static RUNTIME: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
         .ok()
 });
 
-/// The flows' way out.
+/// The flows' way out (one `Arc`: a call hands it to the outbound runtime without
+/// copying the egress policy's lists).
 #[derive(Debug, Clone)]
-pub struct Outbound {
+pub struct Outbound(Arc<Parts>);
+
+#[derive(Debug)]
+struct Parts {
     client: reqwest::Client,
     egress: EgressPolicy,
-    slots: Arc<Semaphore>,
+    slots: Semaphore,
 }
 
 impl Outbound {
     /// Calls that pass `egress`, at most `max_calls` at once.
     pub fn new(egress: &EgressPolicy, max_calls: usize) -> Self {
-        Self {
+        Self(Arc::new(Parts {
             client: egress.client(CONNECT_TIMEOUT),
             egress: egress.clone(),
-            slots: Arc::new(Semaphore::new(max_calls.max(1))),
-        }
+            slots: Semaphore::new(max_calls.max(1)),
+        }))
     }
 
     /// Makes the call once a slot is free (in the order they were asked for).
     pub async fn call(&self, call: HttpCall) -> Result<Json, ErrorInfo> {
-        let this = self.clone();
+        let this = self.0.clone();
         let work = async move {
             let _slot = this.slots.acquire().await;
             http_task::send(&this.client, &this.egress, &call).await

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::db_error;
+use super::rows::decoded;
 use crate::{
     BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, ServiceCategory, ServiceRecord, StoreError,
 };
@@ -52,13 +53,7 @@ fn instance(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         id: r.get(0)?,
         app_key: r.get(1)?,
         bin_id: r.get(2)?,
-        status: {
-            let text: String = r.get(3)?;
-            InstanceStatus::parse(&text).ok_or_else(|| {
-                let why = format!("unknown instance status {text:?}");
-                rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, why.into())
-            })?
-        },
+        status: decoded(r, 3, "instance status", |name: &String| InstanceStatus::parse(name))?,
         state: from_json(4, &state)?,
         runs: r.get(5)?,
         last_error: r.get(6)?,
@@ -181,13 +176,7 @@ pub(super) fn get_service(conn: &Connection, app_key: i64, alias: &str) -> rusql
             Ok(ServiceRecord {
                 app_key: r.get(0)?,
                 alias: r.get(1)?,
-                category: {
-                    let code: i64 = r.get(2)?;
-                    ServiceCategory::from_code(code).ok_or_else(|| {
-                        let why = format!("unknown service category {code}");
-                        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Integer, why.into())
-                    })?
-                },
+                category: decoded(r, 2, "service category", |code: &i64| ServiceCategory::from_code(*code))?,
                 bin_id: r.get(3)?,
                 revoked: r.get::<_, i64>(4)? != 0,
             })

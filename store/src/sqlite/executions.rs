@@ -5,6 +5,7 @@ use serde_json::Value as Json;
 
 use super::db_error;
 use super::flows::constraint;
+use super::rows::decoded;
 use crate::{ExecStatus, ExecutionEvent, ExecutionRecord, ExecutionUpdate, PageRequest, StateDoc, StoreError};
 use cloudexec_engine::clock::now_us;
 
@@ -36,7 +37,7 @@ fn execution(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         flow_name: r.get(3)?,
         flow_version: r.get(4)?,
         name: r.get(5)?,
-        status: exec_status(r, 6)?,
+        status: decoded(r, 6, "execution status", |name: &String| ExecStatus::parse(name))?,
         input: json(r, 7)?,
         output: optional_json(r, 8)?,
         error: optional_json(r, 9)?,
@@ -45,15 +46,6 @@ fn execution(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         created_at: r.get(12)?,
         finished_at: r.get(13)?,
         deadline_at: r.get(14)?,
-    })
-}
-
-/// A stored status name; an unknown one fails the read.
-fn exec_status(r: &Row<'_>, index: usize) -> rusqlite::Result<ExecStatus> {
-    let text: String = r.get(index)?;
-    ExecStatus::parse(&text).ok_or_else(|| {
-        let why = format!("unknown execution status {text:?}");
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, why.into())
     })
 }
 

@@ -6,6 +6,24 @@ use serde_json::Value as Json;
 
 use crate::{FunctionRecord, JobRecord, JobStatus, ServiceType};
 
+/// Column `index`, stored as the name (or code) of one of a type's values; `parse` maps
+/// it back, and a value it does not know (`what` names the type) fails the read.
+pub(super) fn decoded<V, T>(
+    row: &Row<'_>,
+    index: usize,
+    what: &str,
+    parse: impl FnOnce(&V) -> Option<T>,
+) -> rusqlite::Result<T>
+where
+    V: rusqlite::types::FromSql + std::fmt::Debug,
+{
+    let stored: V = row.get(index)?;
+    parse(&stored).ok_or_else(|| {
+        let kind = row.get_ref(index).map_or(rusqlite::types::Type::Null, |v| v.data_type());
+        rusqlite::Error::FromSqlConversionFailure(index, kind, format!("unknown {what} {stored:?}").into())
+    })
+}
+
 /// Columns of [`function`], in order; join of `functions f` and `function_versions v`.
 pub(super) const FUNCTION_COLUMNS: &str = "f.id, f.app_key, f.name, f.remark, f.plan, f.sync_timeout_ms, \
      f.async_timeout_ms, f.version, v.module_sha256, f.created_at, f.updated_at";
@@ -20,13 +38,7 @@ pub(super) fn function(row: &Row<'_>) -> rusqlite::Result<FunctionRecord> {
         app_key: row.get(1)?,
         name: row.get(2)?,
         remark: row.get(3)?,
-        plan: {
-            let name: String = row.get(4)?;
-            Plan::from_name(&name).ok_or_else(|| {
-                let why = format!("unknown plan {name:?}");
-                rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, why.into())
-            })?
-        },
+        plan: decoded(row, 4, "plan", |name: &String| Plan::from_name(name))?,
         sync_timeout_ms: row.get(5)?,
         async_timeout_ms: row.get(6)?,
         version: row.get(7)?,
@@ -51,13 +63,7 @@ pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         function_id: row.get(2)?,
         version: row.get(3)?,
         source: row.get(4)?,
-        service_type: {
-            let name: String = row.get(5)?;
-            ServiceType::parse(&name).ok_or_else(|| {
-                let why = format!("unknown service type {name:?}");
-                rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, why.into())
-            })?
-        },
+        service_type: decoded(row, 5, "service type", |name: &String| ServiceType::parse(name))?,
         status: JobStatus::parse(&status).unwrap_or(JobStatus::ScheduleFailed),
         input: parse_json(&input),
         output: output.as_deref().map(parse_json),
@@ -76,4 +82,29 @@ pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
 /// Stored JSON is written by us; text that does not parse is shown as a string.
 fn parse_json(text: &str) -> Json {
     serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::decoded;
+    use crate::{ExecStatus, ServiceCategory};
+
+    #[test]
+    fn a_stored_value_no_type_knows_fails_the_read_and_names_it() {
+        let conn = Connection::open_in_memory().unwrap();
+        let read = |sql: &str| {
+            conn.query_row(sql, [], |r| {
+                let status = decoded(r, 0, "execution status", |name: &String| ExecStatus::parse(name))?;
+                let category = decoded(r, 1, "service category", |code: &i64| ServiceCategory::from_code(*code))?;
+                Ok((status, category))
+            })
+        };
+        assert_eq!(read("SELECT 'Running', 1").unwrap(), (ExecStatus::Running, ServiceCategory::Dynamic));
+        let error = read("SELECT 'Sleeping', 1").unwrap_err().to_string();
+        assert!(error.contains("unknown execution status \"Sleeping\""), "{error}");
+        let error = read("SELECT 'Running', 7").unwrap_err().to_string();
+        assert!(error.contains("unknown service category 7"), "{error}");
+    }
 }
