@@ -3,6 +3,10 @@
 # written for every call) against `wasmtime serve` running the same logic as a wasi:http
 # component, both on loopback, keep-alive, with wrk, in one run. See BENCHMARKS.md.
 #   DURATION=10s CONNECTIONS=16 bash scripts/bench-http.sh
+# With RATE=n (requests/s) it then holds each server at that fixed rate with oha
+# (installed from crates.io into /opt/oha when missing) and prints its latencies, e.g.
+# half of the peak the wrk runs found:   RATE=12000 WASMTIME_RATE=6000 bash scripts/bench-http.sh
+# (WASMTIME_RATE, default RATE, is the rate for `wasmtime serve`, whose peak is lower).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}
@@ -18,10 +22,11 @@ if ! command -v wrk >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk
 fi
 
+bin=${BIN:-target/release/cloudexec}   # BIN=/path/to/another/build compares builds
 guests=$(bash scripts/build-guests.sh)
 CARGO_TARGET_DIR=target/guests cargo build --release --target wasm32-wasip2 \
   --manifest-path benches/wasi-http-hello/Cargo.toml >&2
-cargo build --release -p cloudexec >&2
+[ -n "${BIN:-}" ] || cargo build --release -p cloudexec >&2
 
 data=$(mktemp -d)
 token=bench-token-0123456789abcdef
@@ -29,7 +34,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$data"; }
 trap cleanup EXIT
 
-target/release/cloudexec serve --listen 127.0.0.1:18081 --data-dir "$data" --token "$token" >/dev/null 2>&1 &
+"$bin" serve --listen 127.0.0.1:18081 --data-dir "$data" --token "$token" >/dev/null 2>&1 &
 pids+=($!)
 "$wasmtime" serve -Scli --addr 127.0.0.1:18082 "$guests/wasi_http_hello.wasm" >/dev/null 2>&1 &
 pids+=($!)
@@ -57,6 +62,17 @@ for target in "cloudexec http://127.0.0.1:18081/v1/functions/hello/invoke" "wasm
   echo "== $1 ($connections connections, $duration)"
   wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$script" "$2"
 done
+if [ -n "${RATE:-}" ]; then
+  oha=${OHA:-/opt/oha/bin/oha}
+  [ -x "$oha" ] || cargo install oha --locked --root /opt/oha >&2
+  for target in "cloudexec $RATE http://127.0.0.1:18081/v1/functions/hello/invoke" \
+    "wasmtime-serve ${WASMTIME_RATE:-$RATE} http://127.0.0.1:18082/"; do
+    set -- $target
+    echo "== $1 at a fixed $2 req/s ($connections connections, $duration)"
+    "$oha" --no-tui --latency-correction -z "$duration" -c "$connections" -q "$2" -m POST -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/json' -d '{"name":"Ada"}' "$3" | sed -n '/Summary/,/Status code distribution/p'
+  done
+fi
 jobs=$(curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:18081/v1/functions/hello/jobs?limit=1" | sed -E 's/.*"total":([0-9]+).*/\1/')
 echo "job records written by cloudexec: $jobs"
 rm -f "$script"

@@ -4,6 +4,7 @@
 
 mod bins_types;
 mod flows_types;
+mod jobs_types;
 pub mod sqlite;
 mod types;
 
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 
 pub use bins_types::*;
 pub use flows_types::*;
+pub use jobs_types::*;
 pub use types::*;
 
 /// What can go wrong in the store.
@@ -38,6 +40,9 @@ pub enum StoreError {
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Told the id of a job written by [`Store::submit_finished_job`], once committed.
+pub type JobWritten = Box<dyn FnOnce(StoreResult<i64>) + Send>;
 
 /// Everything cloudexec keeps. Every query that reads or changes an app's resource takes
 /// the app's key, so one app can never reach another's rows.
@@ -86,6 +91,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a job that already ran (a sync invocation) with its outcome; returns its id.
     async fn insert_finished_job(&self, job: NewJob, outcome: JobOutcome) -> StoreResult<i64>;
+    /// [`Store::insert_finished_job`] for a caller on a plain thread (a guest's): the
+    /// write is queued at once and `done` hears its id once it is committed, on whatever
+    /// thread the store finishes it. Spares a sync call the hop back to the async side
+    /// before its write. The default runs the async write on the current Tokio runtime.
+    fn submit_finished_job(self: std::sync::Arc<Self>, job: NewJob, outcome: JobOutcome, done: JobWritten) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { done(self.insert_finished_job(job, outcome).await) });
+            }
+            Err(_) => done(Err(StoreError::Database("no runtime to write the job on".into()))),
+        }
+    }
     /// Records a waiting async job; it is durable when this returns.
     async fn insert_waiting_job(&self, job: NewJob) -> StoreResult<i64>;
     /// Moves up to `limit` waiting jobs to executing, oldest first, and returns them;

@@ -21,8 +21,8 @@ use crate::error::ServiceError;
 use crate::functions::Functions;
 use crate::ids::new_id;
 use crate::modules::{load_and_store, load_stored};
-use crate::runs::{Executor, resolver};
-use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, Store};
+use crate::runs::{Caller, Executor, resolver};
+use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, JobStatus, ServiceType, Store};
 use crate::time::now_us;
 
 pub use resolver::SOURCE_BIN;
@@ -196,10 +196,11 @@ impl Bins {
         let (engine, state) = (self.engine.clone(), instance.state.clone());
         let run = self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
         let (status, error) = match &run.result {
-            Ok(_) => ("fulfilled", None),
-            Err(e) => ("execution_failed", Some(e.kind())),
+            Ok(_) => (JobStatus::Fulfilled, None),
+            Err(e) => (JobStatus::ExecutionFailed, Some(e.kind())),
         };
-        self.executor.metrics().invocation("bin", "time_sensitive", status, error, run.duration.as_secs_f64());
+        let seconds = run.duration.as_secs_f64();
+        self.executor.metrics().invocation(Caller::Bin, ServiceType::TimeSensitive, status, error, seconds);
         let calls = jobs.lock().map(|mut j| std::mem::take(&mut *j)).unwrap_or_default();
         for (job, outcome) in calls {
             if let Err(error) = self.store.insert_finished_job(job, outcome).await {

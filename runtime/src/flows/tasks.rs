@@ -16,7 +16,6 @@ use super::running::{FinishedJob, FlowsConfig, Running, SOURCE_FLOW};
 use super::scheduler::{ErrorInfo, Event, TaskRun};
 use crate::error::ServiceError;
 use crate::runs::JobRunner;
-use crate::store::JobStatus;
 
 /// Where a task attempt's answer goes.
 pub(crate) trait Answers: Send + Sync + 'static {
@@ -136,12 +135,9 @@ fn function_result(
         }
         Err(other) => return (Err(ErrorInfo::new("FunctionFailed", other.to_string())), None),
     };
-    let result = if outcome.status == JobStatus::Fulfilled {
-        Ok(outcome.output.clone().unwrap_or(Json::Null))
-    } else {
-        let error = outcome.error_code.clone().unwrap_or_else(|| outcome.status.as_str().to_string());
-        let message = outcome.error_message.clone().unwrap_or_default();
-        Err(ErrorInfo::new(error, format!("function {name:?}: {message}")))
+    let result = match &outcome.end.result {
+        Ok(output) => Ok(output.clone()),
+        Err(failure) => Err(ErrorInfo::new(failure.code.clone(), format!("function {name:?}: {}", failure.message))),
     };
     (result, Some((job, outcome)))
 }

@@ -103,23 +103,23 @@ pub struct JobView {
 
 impl From<&JobRecord> for JobView {
     fn from(j: &JobRecord) -> Self {
+        let end = j.state.end();
         Self {
             id: j.id,
             version: j.version,
             source: j.source.clone(),
             service_type: j.service_type.as_str().to_string(),
-            status: j.status.as_str().to_string(),
+            status: j.status().as_str().to_string(),
             input: j.input.clone(),
-            output: j.output.clone(),
-            error: j
-                .error_code
-                .as_ref()
-                .map(|code| JobErrorView { code: code.clone(), message: j.error_message.clone() }),
-            mem_usage: j.mem_usage,
+            output: end.and_then(|e| e.result.as_ref().ok()).cloned(),
+            error: end
+                .and_then(|e| e.failure())
+                .map(|f| JobErrorView { code: f.code.clone(), message: Some(f.message.clone()) }),
+            mem_usage: end.map_or(0, |e| e.mem_usage),
             timeout_ms: j.timeout_ms,
             created_at: seconds(j.created_at),
-            started_at: j.started_at.map(seconds),
-            finished_at: j.finished_at.map(seconds),
+            started_at: j.state.started_at().map(seconds),
+            finished_at: end.map(|e| seconds(e.finished_at)),
             log_url: format!("/v1/jobs/{}/log", j.id),
         }
     }

@@ -114,6 +114,11 @@ impl Executor {
         }
     }
 
+    /// Waits for a slot of the ticket's app as long as it takes.
+    pub async fn wait_slot(&self, ticket: &Ticket) -> Slot {
+        self.admission.slot(ticket.app()).await
+    }
+
     /// Waits for a slot, then runs `work` on a blocking thread.
     pub async fn run<T: Send + 'static>(&self, ticket: Ticket, work: impl FnOnce() -> T + Send + 'static) -> T {
         let slot = self.admission.slot(ticket.app()).await;

@@ -8,21 +8,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::executor::Ticket;
-use super::metrics::Metrics;
-use super::outcome::{job_outcome, not_run};
+use super::executor::{Slot, Ticket};
+use super::outcome::not_run;
+use super::run::{Caller, count_job, new_job, run_job};
 use super::{AppLimits, Executor};
-use crate::engine::{DEFAULT_LOG_BYTES, Engine, FunctionModule, Limits};
+use crate::engine::{Engine, FunctionModule};
 use crate::error::ServiceError;
 use crate::functions::{Functions, millis};
-use crate::store::{
-    FunctionRecord, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, ServiceType, Store,
-};
+use crate::store::{FailedStatus, JobEnd, JobFailure, JobFilter, JobOutcome, JobRecord, NewJob, PageRequest, Store};
 use crate::time::now_us;
+
+/// Where a sync call hears its recorded job.
+type SyncReply = oneshot::Sender<Result<JobRecord, ServiceError>>;
 
 /// How often the dispatcher looks for waiting jobs when nobody wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -153,7 +154,9 @@ impl JobRunner {
 
     /// Runs the function now and records the finished job (`time_sensitive`). The run
     /// and its record go on when the caller stops waiting (a client that disconnects):
-    /// every run leaves its job.
+    /// every run leaves its job. With a slot free, the guest starts on a guest thread at
+    /// once and that thread queues the job's write, so the only hops are to the guest
+    /// thread, to the writer and back to the caller.
     pub async fn invoke_sync(
         &self,
         app_key: i64,
@@ -164,9 +167,17 @@ impl JobRunner {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
         let ticket = inner.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
-        let (runner, source) = (self.clone(), source.to_string());
-        let run = tokio::spawn(async move { runner.run_now(app_key, &function, ticket, input, &source).await });
-        let recorded = run.await.map_err(|e| ServiceError::Internal(format!("a sync invocation failed: {e}")))?;
+        let module = inner.functions.module(&function.module_sha256).await?;
+        let job = new_job(app_key, &function, input, source, true);
+        let (reply, recorded) = oneshot::channel();
+        match inner.executor.try_slot(app_key) {
+            Some(slot) => self.run_sync_in(slot, ticket, module, job, None, reply),
+            None => {
+                let runner = self.clone();
+                tokio::spawn(async move { runner.wait_and_run_sync(ticket, module, job, reply).await });
+            }
+        }
+        let recorded = recorded.await.map_err(|_| ServiceError::Internal("a sync invocation was dropped".into()))?;
         recorded.map_err(|e| match e {
             // The function was deleted while it ran: its job has nowhere to go.
             ServiceError::NotFound { .. } => ServiceError::NotFound {
@@ -177,30 +188,61 @@ impl JobRunner {
         })
     }
 
-    /// Runs the function for work already accepted (a flow's task): it waits for a slot
-    /// instead of being throttled. The finished job (`time_sensitive`) is returned, not
-    /// recorded: the caller writes it with its own next transaction.
-    pub async fn run_accepted(
-        &self,
-        app_key: i64,
-        name: &str,
-        input: Json,
-        source: &str,
-    ) -> Result<(NewJob, JobOutcome), ServiceError> {
-        let inner = &self.inner;
-        let function = inner.functions.get(app_key, name).await?;
-        let ticket = inner.executor.enter(app_key);
-        let module = inner.functions.module(&function.module_sha256).await?;
-        let job = new_job(app_key, &function, input, source, true);
-        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, false).await;
-        self.count(&job.source, job.service_type.as_str(), &outcome);
-        Ok((job, outcome))
+    /// A sync call that found no free slot: it waits for one until its deadline, and runs
+    /// for what is left; one that cannot start in time ends `deadline_exceeded` unrun.
+    async fn wait_and_run_sync(self, ticket: Ticket, module: Arc<FunctionModule>, job: NewJob, reply: SyncReply) {
+        let timeout = millis(job.timeout_ms);
+        let queued_at = Instant::now();
+        match self.inner.executor.slot(&ticket, Some(queued_at + timeout)).await {
+            Some(slot) => {
+                let left = timeout.saturating_sub(queued_at.elapsed());
+                self.run_sync_in(slot, ticket, module, job, Some(left), reply);
+            }
+            None => {
+                let message =
+                    format!("no slot came free within the {} ms deadline; the call did not run", job.timeout_ms);
+                let outcome = not_run(FailedStatus::DeadlineExceeded, "DeadlineExceeded", message, now_us());
+                count_job(self.inner.executor.metrics(), Caller::Invoke, job.service_type, &outcome);
+                self.record_sync(job, outcome, reply);
+            }
+        }
     }
 
-    /// Like [`JobRunner::run_accepted`], but hands the finished job to `done` instead of
-    /// returning it. When the function and its module are cached and a slot is free, the
-    /// guest starts on a blocking thread at once and `done` runs there, with no async task
-    /// on the way in or out (a flow step's critical path); otherwise it goes the async way.
+    /// Runs a sync call's guest in `slot` on a guest thread, which then queues its record.
+    fn run_sync_in(
+        &self,
+        slot: Slot,
+        ticket: Ticket,
+        module: Arc<FunctionModule>,
+        job: NewJob,
+        within: Option<Duration>,
+        reply: SyncReply,
+    ) {
+        let (runner, engine) = (self.clone(), self.inner.engine.clone());
+        let metrics = self.inner.executor.clone();
+        let work = move || {
+            let outcome = run_job(&engine, metrics.metrics(), &module, &job, Caller::Invoke, within);
+            (job, outcome)
+        };
+        Executor::spawn_in(slot, ticket, work, move |(job, outcome)| runner.record_sync(job, outcome, reply));
+    }
+
+    /// Queues a sync call's finished job for the store; `reply` hears the record once it
+    /// is committed.
+    fn record_sync(&self, job: NewJob, outcome: JobOutcome, reply: SyncReply) {
+        let record = JobRecord::finished(0, &job, &outcome);
+        let written = move |id: Result<i64, crate::store::StoreError>| {
+            let _ = reply.send(id.map(|id| JobRecord { id, ..record }).map_err(ServiceError::from));
+        };
+        self.inner.store.clone().submit_finished_job(job, outcome, Box::new(written));
+    }
+
+    /// Runs the function for work already accepted (a flow's task) and hands the finished
+    /// job (`time_sensitive`) to `done`, not recorded: the caller writes it with its own
+    /// next transaction. It waits for a slot instead of being throttled. When the
+    /// function and its module are cached and a slot is free, the guest starts on a guest
+    /// thread at once and `done` runs there, with no async task on the way in or out (a
+    /// flow step's critical path); otherwise it goes the async way.
     pub fn spawn_accepted(
         &self,
         app_key: i64,
@@ -216,40 +258,72 @@ impl JobRunner {
             && let Some(slot) = inner.executor.try_slot(app_key)
         {
             let job = new_job(app_key, &function, input, source, true);
-            let (engine, limits) = (inner.engine.clone(), limits_of(job.memory_limit, job.timeout_ms));
-            let runner = self.clone();
-            let work = move || {
-                let started_at = now_us();
-                let inv = engine.invoke(&module, &job.input, &limits);
-                (job, inv, started_at)
-            };
-            Executor::spawn_in(slot, inner.executor.enter(app_key), work, move |(job, inv, started_at)| {
-                let outcome = job_outcome(inv, started_at);
-                runner.count(&job.source, job.service_type.as_str(), &outcome);
-                done(Ok((job, outcome)));
-            });
+            let ticket = inner.executor.enter(app_key);
+            self.run_in(slot, ticket, module, job, Caller::Flow, None, move |job, outcome| done(Ok((job, outcome))));
             return;
         }
         let (runner, name) = (self.clone(), name.to_string());
         tokio::spawn(async move { done(runner.run_accepted(app_key, &name, input, source).await) });
     }
 
-    async fn run_now(
+    /// [`JobRunner::spawn_accepted`]'s async way: look the function up, wait for a slot.
+    async fn run_accepted(
         &self,
         app_key: i64,
-        function: &FunctionRecord,
-        ticket: Ticket,
+        name: &str,
         input: Json,
         source: &str,
-    ) -> Result<JobRecord, ServiceError> {
+    ) -> Result<(NewJob, JobOutcome), ServiceError> {
         let inner = &self.inner;
+        let function = inner.functions.get(app_key, name).await?;
+        let ticket = inner.executor.enter(app_key);
         let module = inner.functions.module(&function.module_sha256).await?;
-        let job = new_job(app_key, function, input, source, true);
-        let outcome = self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, true).await;
-        self.count("invoke", job.service_type.as_str(), &outcome);
-        let mut record = JobRecord::finished(0, &job, &outcome);
-        record.id = inner.store.insert_finished_job(job, outcome).await?;
-        Ok(record)
+        let job = new_job(app_key, &function, input, source, true);
+        self.execute(ticket, module, job, Caller::Flow).await.map_err(|unrun| {
+            ServiceError::Internal(unrun.end.failure().map_or_else(String::new, |f| f.message.clone()))
+        })
+    }
+
+    /// Runs `job` in `slot` on a guest thread through [`run_job`], then hands it with its
+    /// outcome to `done` on that thread.
+    #[allow(clippy::too_many_arguments)]
+    fn run_in(
+        &self,
+        slot: Slot,
+        ticket: Ticket,
+        module: Arc<FunctionModule>,
+        job: NewJob,
+        caller: Caller,
+        within: Option<Duration>,
+        done: impl FnOnce(NewJob, JobOutcome) + Send + 'static,
+    ) {
+        let (engine, executor) = (self.inner.engine.clone(), self.inner.executor.clone());
+        let work = move || {
+            let outcome = run_job(&engine, executor.metrics(), &module, &job, caller, within);
+            (job, outcome)
+        };
+        Executor::spawn_in(slot, ticket, work, move |(job, outcome)| done(job, outcome));
+    }
+
+    /// Runs accepted work (an async job, a flow task on the async way): it waits for a
+    /// slot as long as it takes, then gets its whole deadline. `Err` is the outcome of a
+    /// run that ended without a report (its guest thread panicked), not yet counted.
+    async fn execute(
+        &self,
+        ticket: Ticket,
+        module: Arc<FunctionModule>,
+        job: NewJob,
+        caller: Caller,
+    ) -> Result<(NewJob, JobOutcome), JobOutcome> {
+        let slot = self.inner.executor.wait_slot(&ticket).await;
+        let (tx, rx) = oneshot::channel();
+        self.run_in(slot, ticket, module, job, caller, None, move |job, outcome| {
+            let _ = tx.send((job, outcome));
+        });
+        rx.await.map_err(|_| {
+            let message = "the guest run ended without a report (the host failed)".to_string();
+            not_run(FailedStatus::ExecutionFailed, "InternalError", message, now_us())
+        })
     }
 
     /// Records a waiting job (`batch`) and wakes the dispatcher; returns the job id.
@@ -297,43 +371,6 @@ impl JobRunner {
         self.inner.executor.metrics().render(self.inner.executor.in_flight(), waiting)
     }
 
-    /// Counts a finished run of `caller` (`invoke`, `job`, or an accepted run's source).
-    fn count(&self, caller: &str, service_type: &str, outcome: &JobOutcome) {
-        count_job(self.inner.executor.metrics(), caller, service_type, outcome);
-    }
-
-    /// Runs `module` on `input` in a slot, under the job's memory cap and deadline. For a
-    /// sync call (`wait_counts`), the wait for a slot counts against the deadline: a call
-    /// that cannot start in time ends `deadline_exceeded` without running, and one that
-    /// waited runs for what is left. Accepted work (async jobs, flow tasks) waits as long
-    /// as it takes and then gets its whole deadline.
-    async fn execute(
-        &self,
-        ticket: Ticket,
-        module: Arc<FunctionModule>,
-        input: &Json,
-        memory_limit: i64,
-        timeout_ms: i64,
-        wait_counts: bool,
-    ) -> JobOutcome {
-        let limits = limits_of(memory_limit, timeout_ms);
-        let queued_at = Instant::now();
-        let wait_until = wait_counts.then(|| queued_at + limits.timeout);
-        let Some(slot) = self.inner.executor.slot(&ticket, wait_until).await else {
-            let message = format!("no slot came free within the {} ms deadline; the call did not run", timeout_ms);
-            return not_run(JobStatus::DeadlineExceeded, "DeadlineExceeded", message, now_us());
-        };
-        let waited = if wait_counts { queued_at.elapsed() } else { Duration::ZERO };
-        let limits = Limits { timeout: limits.timeout.saturating_sub(waited), ..limits };
-        let (engine, input) = (self.inner.engine.clone(), input.clone());
-        let (inv, started_at) = Executor::run_in(slot, ticket, move || {
-            let started_at = now_us();
-            (engine.invoke(&module, &input, &limits), started_at)
-        })
-        .await;
-        job_outcome(inv, started_at)
-    }
-
     async fn dispatch(&self) {
         let inner = &self.inner;
         loop {
@@ -365,15 +402,19 @@ impl JobRunner {
 
     async fn run_claimed(&self, job: JobRecord) {
         let inner = &self.inner;
+        let (id, app_key, service_type) = (job.id, job.app_key, job.service_type);
         let outcome = match inner.functions.module(&job.module_sha256).await {
             Ok(module) => {
-                let ticket = inner.executor.enter(job.app_key);
-                self.execute(ticket, module, &job.input, job.memory_limit, job.timeout_ms, false).await
+                let ticket = inner.executor.enter(app_key);
+                self.execute(ticket, module, NewJob::from(job), Caller::Job).await.map(|(_, outcome)| outcome)
             }
-            Err(error) => not_run(JobStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us()),
+            Err(error) => Err(not_run(FailedStatus::ScheduleFailed, "ScheduleFailed", error.to_string(), now_us())),
         };
-        self.count("job", job.service_type.as_str(), &outcome);
-        self.record_end(job.id, outcome).await;
+        let outcome = outcome.unwrap_or_else(|unrun| {
+            count_job(inner.executor.metrics(), Caller::Job, service_type, &unrun);
+            unrun
+        });
+        self.record_end(id, outcome).await;
         inner.wake.notify_one();
     }
 
@@ -411,51 +452,14 @@ const MAX_RECORD_DELAY: Duration = Duration::from_secs(5);
 /// The outcome stored when the whole one could not be: the job failed, its output and
 /// log are gone, and the error says so.
 fn unstored(outcome: &JobOutcome, attempts: u32) -> JobOutcome {
-    JobOutcome {
-        status: JobStatus::ExecutionFailed,
-        output: None,
-        error_code: Some("ResultNotStored".into()),
-        error_message: Some(format!(
-            "the job ended ({}) but its result could not be stored after {attempts} attempts",
-            outcome.status.as_str()
-        )),
-        log: String::new(),
-        ..outcome.clone()
-    }
+    let message = format!(
+        "the job ended ({}) but its result could not be stored after {attempts} attempts",
+        outcome.status().as_str()
+    );
+    let result = Err(JobFailure::new(FailedStatus::ExecutionFailed, "ResultNotStored", message));
+    JobOutcome { end: JobEnd { result, ..outcome.end.clone() }, log: String::new() }
 }
 
 fn job_not_found(id: i64) -> ServiceError {
     ServiceError::NotFound { kind: "Job", what: format!("job {id}") }
-}
-
-/// A job's guest limits.
-/// The limits a job's record says it ran under.
-pub(crate) fn limits_of(memory_limit: i64, timeout_ms: i64) -> Limits {
-    Limits {
-        memory_bytes: u64::try_from(memory_limit).unwrap_or(0),
-        timeout: millis(timeout_ms),
-        log_bytes: DEFAULT_LOG_BYTES,
-    }
-}
-
-/// A job of `function` as accepted now: sync (`time_sensitive`) or async (`batch`).
-pub(crate) fn new_job(app_key: i64, function: &FunctionRecord, input: Json, source: &str, sync: bool) -> NewJob {
-    NewJob {
-        app_key,
-        function_id: function.id,
-        version: function.version,
-        module_sha256: function.module_sha256.clone(),
-        memory_limit: i64::try_from(function.plan.memory_bytes()).unwrap_or(i64::MAX),
-        source: source.to_string(),
-        service_type: if sync { ServiceType::TimeSensitive } else { ServiceType::Batch },
-        input,
-        timeout_ms: if sync { function.sync_timeout_ms } else { function.async_timeout_ms },
-        created_at: now_us(),
-    }
-}
-
-/// Counts a finished run in `metrics` (the function calls of a bin's run count here too).
-pub(crate) fn count_job(metrics: &Metrics, caller: &str, service_type: &str, outcome: &JobOutcome) {
-    let seconds = (outcome.finished_at - outcome.started_at) as f64 / 1e6;
-    metrics.invocation(caller, service_type, outcome.status.as_str(), outcome.error_code.as_deref(), seconds);
 }

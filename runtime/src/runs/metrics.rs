@@ -9,16 +9,19 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::run::Caller;
+use crate::store::{JobStatus, ServiceType};
+
 /// Labels of one invocation.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InvocationLabels {
     /// Who ran it: `invoke` (a sync call), `job` (an async job), `flow` (a flow task),
     /// `bin` (a bin's run), `bin_call` (a function a bin's run called).
-    pub caller: String,
+    pub caller: &'static str,
     /// `time_sensitive` or `batch`.
-    pub service_type: String,
+    pub service_type: &'static str,
     /// The job's terminal status (`fulfilled`, `execution_failed`, ...).
-    pub status: String,
+    pub status: &'static str,
 }
 
 /// Labels of a refusal.
@@ -82,12 +85,16 @@ impl Metrics {
     }
 
     /// Counts one finished invocation.
-    pub fn invocation(&self, caller: &str, service_type: &str, status: &str, error_code: Option<&str>, seconds: f64) {
-        let labels = InvocationLabels {
-            caller: caller.to_string(),
-            service_type: service_type.to_string(),
-            status: status.to_string(),
-        };
+    pub fn invocation(
+        &self,
+        caller: Caller,
+        service_type: ServiceType,
+        status: JobStatus,
+        error_code: Option<&str>,
+        seconds: f64,
+    ) {
+        let labels =
+            InvocationLabels { caller: caller.as_str(), service_type: service_type.as_str(), status: status.as_str() };
         self.invocations.get_or_create(&labels).inc();
         self.duration.get_or_create(&labels).observe(seconds);
         if let Some(kind) = error_code {

@@ -10,7 +10,9 @@ pub mod jobs;
 pub mod metrics;
 pub(crate) mod outcome;
 pub(crate) mod resolver;
+pub mod run;
 
 pub use admission::{AppLimits, Refusal};
 pub use executor::Executor;
 pub use jobs::{JobRunner, RunnerConfig};
+pub use run::Caller;

@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use super::jobs::{count_job, limits_of, new_job};
-use super::{Executor, outcome};
+use super::Executor;
+use super::run::{new_job, run_call};
 use crate::engine::{CallError, Engine, FunctionCall, FunctionModule, FunctionResolver, TypedValue};
-use crate::local::call_error;
 use crate::store::{BindingTarget, FunctionRecord, JobOutcome, NewJob};
-use crate::time::now_us;
 
 /// Longest an HTTP endpoint may take to answer one call.
 const MAX_ENDPOINT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,16 +64,11 @@ impl AppResolver {
         let input = Json::Array(call.params.to_vec());
         let mut job = new_job(self.app_key, function, input, SOURCE_BIN, true);
         job.timeout_ms = job.timeout_ms.min(i64::try_from(remaining.as_millis()).unwrap_or(i64::MAX));
-        let limits = limits_of(job.memory_limit, job.timeout_ms);
-        let started_at = now_us();
-        let inv = self.engine.invoke(module, &job.input, &limits);
-        let result = inv.result.clone();
-        let record = outcome::job_outcome(inv, started_at);
-        count_job(self.executor.metrics(), "bin_call", job.service_type.as_str(), &record);
+        let (outcome, result) = run_call(&self.engine, self.executor.metrics(), module, &job);
         if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.push((job, record));
+            jobs.push((job, outcome));
         }
-        result.map_err(call_error)
+        result
     }
 }
 

@@ -1,10 +1,11 @@
 //! Jobs and their logs.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value as Json;
 
 use super::db_error;
 use super::rows::{JOB_COLUMNS, job};
-use crate::{JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, ServiceType, StoreError};
+use crate::{JobEnd, JobFilter, JobOutcome, JobRecord, JobStatus, NewJob, PageRequest, ServiceType, StoreError};
 
 /// Records a waiting async job: no outcome yet.
 pub(super) fn insert_waiting(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
@@ -20,7 +21,9 @@ pub(super) fn insert_finished(conn: &Connection, job: &NewJob, outcome: &JobOutc
 
 /// Inserts a job row: `waiting` without an outcome, or finished with it.
 fn insert(conn: &Connection, job: &NewJob, outcome: Option<&JobOutcome>) -> Result<i64, StoreError> {
-    let status = outcome.map_or(JobStatus::Waiting, |o| o.status);
+    let end = outcome.map(|o| &o.end);
+    let status = end.map_or(JobStatus::Waiting, JobEnd::status);
+    let failure = end.and_then(JobEnd::failure);
     conn.prepare_cached(
         "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
              module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at)
@@ -39,12 +42,12 @@ fn insert(conn: &Connection, job: &NewJob, outcome: Option<&JobOutcome>) -> Resu
             job.created_at,
             job.module_sha256,
             job.memory_limit,
-            outcome.and_then(|o| o.output.as_ref()).map(|o| o.to_string()),
-            outcome.and_then(|o| o.error_code.as_deref()),
-            outcome.and_then(|o| o.error_message.as_deref()),
-            outcome.map_or(0, |o| o.mem_usage),
-            outcome.map(|o| o.started_at),
-            outcome.map(|o| o.finished_at),
+            end.and_then(|e| e.result.as_ref().ok()).map(Json::to_string),
+            failure.map(|f| &f.code),
+            failure.map(|f| &f.message),
+            end.map_or(0, |e| e.mem_usage),
+            end.map(|e| e.started_at),
+            end.map(|e| e.finished_at),
         ])
     })
     .map_err(db_error)?;
@@ -65,6 +68,8 @@ fn insert_log(conn: &Connection, id: i64, log: &str) -> Result<(), StoreError> {
 
 /// Writes the outcome only if the job is still executing, so it ends exactly once.
 pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result<(), StoreError> {
+    let end = &outcome.end;
+    let failure = end.failure();
     let changed = conn
         .prepare_cached(
             "UPDATE jobs SET status = ?1, output = ?2, error_code = ?3, error_message = ?4, mem_usage = ?5,
@@ -72,13 +77,13 @@ pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
-                outcome.status.as_str(),
-                outcome.output.as_ref().map(|o| o.to_string()),
-                outcome.error_code,
-                outcome.error_message,
-                outcome.mem_usage,
-                outcome.started_at,
-                outcome.finished_at,
+                end.status().as_str(),
+                end.result.as_ref().ok().map(Json::to_string),
+                failure.map(|f| &f.code),
+                failure.map(|f| &f.message),
+                end.mem_usage,
+                end.started_at,
+                end.finished_at,
                 id,
             ])
         })

@@ -72,6 +72,12 @@ fn db_error(e: impl std::fmt::Display + 'static) -> StoreError {
     }
 }
 
+/// Tells a write that could not be queued why, without running it.
+fn refuse(op: WriteOp, why: &str) {
+    let (_, completion) = op(None);
+    completion(Err(db_error(why.to_string())));
+}
+
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
@@ -143,20 +149,33 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let (tx, rx) = oneshot::channel();
+        self.write_then(f, move |result| {
+            let _ = tx.send(result);
+        });
+        rx.await.map_err(|_| db_error("the writer dropped a write"))?
+    }
+
+    /// Queues `f` for the writer's next transaction; `done` hears its result once the
+    /// transaction is over, on the writer's thread (or at once when the store is closed).
+    /// Callable from any thread, async or not.
+    fn write_then<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        done: impl FnOnce(Result<R, StoreError>) + Send + 'static,
+    ) {
         let op: WriteOp = Box::new(move |conn| {
             let result = conn.map_or_else(|| Err(db_error("could not begin a transaction")), f);
             let failed = result.as_ref().err().cloned();
-            let completion: Completion = Box::new(move |commit| {
-                let _ = tx.send(commit.and(result));
-            });
+            let completion: Completion = Box::new(move |commit| done(commit.and(result)));
             (failed, completion)
         });
         let sender = self.writer.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        sender
-            .ok_or_else(|| db_error("the store is closed"))?
-            .send(op)
-            .map_err(|_| db_error("the writer has stopped"))?;
-        rx.await.map_err(|_| db_error("the writer dropped a write"))?
+        let Some(sender) = sender else {
+            return refuse(op, "the store is closed");
+        };
+        if let Err(mpsc::SendError(op)) = sender.send(op) {
+            refuse(op, "the writer has stopped");
+        }
     }
 
     /// Whether writes go through; after one failed for want of space, a probe write says

@@ -4,7 +4,7 @@ use cloudexec_engine::Plan;
 use rusqlite::Row;
 use serde_json::Value as Json;
 
-use crate::{FunctionRecord, JobRecord, JobStatus, ServiceType};
+use crate::{FunctionRecord, JobRecord, JobState, ServiceType, StateColumns};
 
 /// Column `index`, stored as the name (or code) of one of a type's values; `parse` maps
 /// it back, and a value it does not know (`what` names the type) fails the read.
@@ -54,9 +54,19 @@ pub(super) const JOB_COLUMNS: &str = "id, app_key, function_id, version, source,
      memory_limit";
 
 pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    let status: String = row.get(6)?;
     let input: String = row.get(7)?;
     let output: Option<String> = row.get(8)?;
+    let columns = StateColumns {
+        status: row.get(6)?,
+        output: output.as_deref().map(parse_json),
+        error_code: row.get(9)?,
+        error_message: row.get(10)?,
+        mem_usage: row.get(11)?,
+        started_at: row.get(14)?,
+        finished_at: row.get(15)?,
+    };
+    let state = JobState::from_columns(columns)
+        .map_err(|why| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, why.into()))?;
     Ok(JobRecord {
         id: row.get(0)?,
         app_key: row.get(1)?,
@@ -64,18 +74,12 @@ pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         version: row.get(3)?,
         source: row.get(4)?,
         service_type: decoded(row, 5, "service type", |name: &String| ServiceType::parse(name))?,
-        status: JobStatus::parse(&status).unwrap_or(JobStatus::ScheduleFailed),
         input: parse_json(&input),
-        output: output.as_deref().map(parse_json),
-        error_code: row.get(9)?,
-        error_message: row.get(10)?,
-        mem_usage: row.get(11)?,
         timeout_ms: row.get(12)?,
         created_at: row.get(13)?,
-        started_at: row.get(14)?,
-        finished_at: row.get(15)?,
         module_sha256: row.get(16)?,
         memory_limit: row.get(17)?,
+        state,
     })
 }
 

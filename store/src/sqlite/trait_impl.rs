@@ -1,12 +1,14 @@
 //! [`Store`] for [`SqliteStore`]: reads on the reader pool, writes through the writer.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::{SqliteStore, apps, bins, executions, flows, functions, jobs};
 use crate::{
     App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionUpdate, FlowRecord, FunctionRecord,
-    FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction, NewJob, PageRequest,
-    ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
+    FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten, NewFlowVersion, NewFunction, NewJob,
+    PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
 };
 
 #[async_trait]
@@ -94,6 +96,10 @@ impl Store for SqliteStore {
 
     async fn insert_finished_job(&self, job: NewJob, outcome: JobOutcome) -> StoreResult<i64> {
         self.write(move |c| jobs::insert_finished(c, &job, &outcome)).await
+    }
+
+    fn submit_finished_job(self: Arc<Self>, job: NewJob, outcome: JobOutcome, done: JobWritten) {
+        self.write_then(move |c| jobs::insert_finished(c, &job, &outcome), done);
     }
 
     async fn insert_waiting_job(&self, job: NewJob) -> StoreResult<i64> {

@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 use crate::engine::Plan;
 use crate::http::error::ApiError;
 use crate::http::views::seconds;
-use crate::store::{FunctionRecord, JobRecord, JobStatus, PageRequest};
+use crate::store::{FunctionRecord, JobRecord, PageRequest};
 
 /// The top-level `code` of a sync job that ran but did not succeed. The seed only says
 /// that a non-zero `code` means the function failed; we use 1 for every failure and
@@ -86,15 +86,16 @@ pub fn function(f: &FunctionRecord) -> Json {
 /// A job in a job list: the seed's fields, times in seconds with fractions (`null`
 /// until set), `user_log_url` absolute.
 pub fn job(j: &JobRecord, user_log_url: String) -> Json {
+    let end = j.state.end();
     json!({
         "created_at": seconds(j.created_at),
-        "finished_at": j.finished_at.map(seconds),
+        "finished_at": end.map(|e| seconds(e.finished_at)),
         "id": j.id,
-        "mem_usage": j.mem_usage,
+        "mem_usage": end.map_or(0, |e| e.mem_usage),
         "service_type": j.service_type,
         "source": j.source,
-        "started_at": j.started_at.map(seconds),
-        "status": j.status.as_str(),
+        "started_at": j.state.started_at().map(seconds),
+        "status": j.status().as_str(),
         "user_log_url": user_log_url,
     })
 }
@@ -105,13 +106,15 @@ pub fn job(j: &JobRecord, user_log_url: String) -> Json {
 /// "message", "status", "job_id"}}` where `error.code` is the guest's or engine's code
 /// (e.g. `Boom`, `Trap`, `DeadlineExceeded`) and `error.status` the job status.
 pub fn sync_result(j: &JobRecord) -> Json {
-    if j.status == JobStatus::Fulfilled {
-        return json!({"code": 0, "data": j.output.clone().unwrap_or(Json::Null), "error": {}});
-    }
+    let failure = match j.state.end().map(|e| &e.result) {
+        Some(Ok(output)) => return json!({"code": 0, "data": output, "error": {}}),
+        Some(Err(failure)) => Some(failure),
+        None => None,
+    };
     let error = json!({
-        "code": j.error_code,
-        "message": j.error_message,
-        "status": j.status.as_str(),
+        "code": failure.map(|f| &f.code),
+        "message": failure.map(|f| &f.message),
+        "status": j.status().as_str(),
         "job_id": j.id,
     });
     json!({"code": FAILED_CODE, "data": null, "error": error})
