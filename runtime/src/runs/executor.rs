@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::admission::{Admission, AppLimits, Place, Refusal, SlotGrant};
+use super::guest_threads::GuestThreads;
 use super::metrics::Metrics;
 
 /// Runs invocations with bounded concurrency and a bounded queue, fair across apps, and
@@ -16,6 +17,7 @@ use super::metrics::Metrics;
 pub struct Executor {
     admission: Arc<Admission>,
     metrics: Metrics,
+    threads: GuestThreads,
 }
 
 /// Work queued to run next on this guest thread (see [`Executor::spawn_in`]).
@@ -64,7 +66,8 @@ impl Executor {
     /// An executor with `max_concurrency` slots and `max_queue` waiting places; one app
     /// may hold `app_share` (0–1) of each unless its own limits say otherwise.
     pub fn new(max_concurrency: usize, max_queue: usize, app_share: f64) -> Self {
-        Self { admission: Admission::new(max_concurrency, max_queue, app_share), metrics: Metrics::new() }
+        let admission = Admission::new(max_concurrency, max_queue, app_share);
+        Self { admission, metrics: Metrics::new(), threads: GuestThreads::default() }
     }
 
     /// The server's metrics.
@@ -119,24 +122,18 @@ impl Executor {
         self.admission.slot(ticket.app()).await
     }
 
-    /// Waits for a slot, then runs `work` on a blocking thread.
+    /// Waits for a slot, then runs `work` on a guest thread.
     pub async fn run<T: Send + 'static>(&self, ticket: Ticket, work: impl FnOnce() -> T + Send + 'static) -> T {
         let slot = self.admission.slot(ticket.app()).await;
-        Self::run_in(slot, ticket, work).await
-    }
-
-    /// Runs `work` in `slot` on a blocking thread.
-    pub async fn run_in<T: Send + 'static>(slot: Slot, ticket: Ticket, work: impl FnOnce() -> T + Send + 'static) -> T {
-        let result = tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(slot);
-            drop(ticket);
-            out
-        })
-        .await;
-        match result {
-            Ok(out) => out,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let caught = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+        self.spawn_in(slot, ticket, caught, move |out| {
+            let _ = tx.send(out);
+        });
+        match rx.await {
+            Ok(Ok(out)) => out,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => panic!("a guest thread dropped its work"),
         }
     }
 
@@ -146,13 +143,14 @@ impl Executor {
         self.admission.try_slot(app)
     }
 
-    /// Runs `work` in `slot` on a blocking thread, frees the slot, then hands the result
+    /// Runs `work` in `slot` on a guest thread, frees the slot, then hands the result
     /// to `done` on that same thread: the caller does not wait, and no async task sits
     /// between the guest and whoever `done` tells. When `done` itself starts work this
     /// way, the first such work runs next on the same thread instead of waking another
     /// (a chain of guests, each started by the previous one's answer, stays on one
     /// thread); any more go to other threads.
     pub fn spawn_in<T: Send + 'static>(
+        &self,
         slot: Slot,
         ticket: Ticket,
         work: impl FnOnce() -> T + Send + 'static,
@@ -174,7 +172,7 @@ impl Executor {
             }
         });
         if let Some(job) = queued {
-            tokio::task::spawn_blocking(move || run_chain(job));
+            self.threads.spawn(Box::new(move || run_chain(job)));
         }
     }
 
@@ -210,7 +208,7 @@ mod chain_tests {
         then: impl FnOnce() + Send + 'static,
     ) {
         let slot = executor.try_slot(1).expect("a free slot");
-        Executor::spawn_in(
+        executor.spawn_in(
             slot,
             executor.enter(1),
             move || std::thread::current().id(),

@@ -218,13 +218,10 @@ impl JobRunner {
         within: Option<Duration>,
         reply: SyncReply,
     ) {
-        let (runner, engine) = (self.clone(), self.inner.engine.clone());
-        let metrics = self.inner.executor.clone();
-        let work = move || {
-            let outcome = run_job(&engine, metrics.metrics(), &module, &job, Caller::Invoke, within);
-            (job, outcome)
-        };
-        Executor::spawn_in(slot, ticket, work, move |(job, outcome)| runner.record_sync(job, outcome, reply));
+        let runner = self.clone();
+        self.run_in(slot, ticket, module, job, Caller::Invoke, within, move |job, outcome| {
+            runner.record_sync(job, outcome, reply);
+        });
     }
 
     /// Queues a sync call's finished job for the store; `reply` hears the record once it
@@ -302,7 +299,7 @@ impl JobRunner {
             let outcome = run_job(&engine, executor.metrics(), &module, &job, caller, within);
             (job, outcome)
         };
-        Executor::spawn_in(slot, ticket, work, move |(job, outcome)| done(job, outcome));
+        self.inner.executor.spawn_in(slot, ticket, work, move |(job, outcome)| done(job, outcome));
     }
 
     /// Runs accepted work (an async job, a flow task on the async way): it waits for a

@@ -6,6 +6,7 @@
 
 pub mod admission;
 mod executor;
+mod guest_threads;
 pub mod jobs;
 pub mod metrics;
 pub(crate) mod outcome;
