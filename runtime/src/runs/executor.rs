@@ -1,4 +1,4 @@
-//! Bounded execution: at most `max_concurrency` guests run at once, on blocking threads
+//! Bounded execution: at most `max_concurrency` guests run at once, on guest threads
 //! (host functions are synchronous), and at most `max_queue` more wait for a slot. Past
 //! that, callers are refused at once instead of piling up. Slots and queue places are
 //! shared fairly between apps ([`super::admission`]).

@@ -23,7 +23,7 @@ pub const SOURCE_BIN: &str = "bin";
 /// A function a binding names, looked up before the run.
 pub(crate) type Bound = (FunctionRecord, Arc<FunctionModule>);
 
-/// An app's bindings, resolved on the run's blocking thread without going back to the
+/// An app's bindings, resolved on the run's guest thread without going back to the
 /// async side: the functions they name were looked up before the run, and the job records
 /// of the calls are handed back to be written after it.
 pub(crate) struct AppResolver {
