@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
 use super::graph::FlowGraph;
-use super::scheduler::{ErrorInfo, Event, ExecState, TaskStatus};
+use super::scheduler::{ErrorInfo, Event, ExecState};
 use crate::store::{JobOutcome, NewJob};
 
 /// The job source of functions run as flow tasks.
@@ -129,11 +129,11 @@ pub(super) fn callback_event(
         .tasks
         .get(key)
         .ok_or_else(|| CallbackError::UnknownTask { execution: run.id.clone(), task: key.to_string() })?;
-    if !(task.in_flight && task.status == TaskStatus::Running) {
+    if !(task.in_flight()) {
         return Err(CallbackError::NotWaiting {
             execution: run.id.clone(),
             task: key.to_string(),
-            status: task.status.as_str(),
+            status: task.status().as_str(),
         });
     }
     let (key, attempt) = (key.to_string(), task.attempt);

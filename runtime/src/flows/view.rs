@@ -87,16 +87,16 @@ fn view_of(key: &str, node: &Node, block: &Block, task: &super::scheduler::TaskS
     TaskView {
         key: key.to_string(),
         name: task.name.clone(),
-        status: task.status.as_str(),
+        status: task.status().as_str(),
         next: names(block, node),
         contains_sub: contains_sub(node),
         task: node.definition.clone(),
         input: task.input.clone(),
-        output: task.output.clone(),
-        error: task.error.clone(),
+        output: task.output().cloned(),
+        error: task.error().cloned(),
         attempt: task.attempt,
         started_at: task.started_at,
-        finished_at: task.finished_at,
+        finished_at: task.finished_at(),
     }
 }
 
@@ -112,7 +112,7 @@ pub fn progress(detail: &ExecutionDetail) -> u8 {
         .root
         .nodes
         .iter()
-        .filter(|n| state.tasks.get(&n.name).is_some_and(|t| t.scope == 0 && t.status.is_terminal()))
+        .filter(|n| state.tasks.get(&n.name).is_some_and(|t| t.scope == 0 && t.status().is_terminal()))
         .count();
     u8::try_from(done * 100 / total).unwrap_or(100)
 }

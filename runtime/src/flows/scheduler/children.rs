@@ -143,7 +143,7 @@ impl Sched<'_> {
         self.fill_loop(key, scope, index);
         self.filling.retain(|k| k != key);
         let Some(children) = self.st.children.get(key) else { return };
-        let running = self.st.tasks.get(key).is_some_and(|t| t.status == super::TaskStatus::Running);
+        let running = self.st.tasks.get(key).is_some_and(|t| t.status() == super::TaskStatus::Running);
         if running && children.running.is_empty() && children.left() == 0 && !self.st.scopes[scope].closed {
             self.children_done(key, scope, index);
         }

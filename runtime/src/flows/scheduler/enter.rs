@@ -3,7 +3,7 @@
 use serde_json::{Value as Json, json};
 
 use super::children::over_budget;
-use super::state::{ErrorInfo, ExecStatus, TaskState, TaskStatus, TimerPurpose};
+use super::state::{Attempt, ErrorInfo, ExecStatus, Running, TaskEnd, TaskPhase, TaskState, TimerPurpose};
 use super::{Action, MAX_TASK_RECORDS, Sched, TaskRun};
 use crate::flows::data::{Condition, apply_mappings, fill_template};
 use crate::flows::graph::{BlockMode, DataFlow, Node, NodeKind, Resource, WaitSpec};
@@ -134,11 +134,9 @@ impl Sched<'_> {
     /// (choice cases are not evaluated, so their targets are skipped).
     fn degrade(&mut self, key: &str, scope: usize, index: usize) {
         let node = self.node(scope, index);
-        let mut task = TaskState::entered(&node.name, scope, index, None, self.now);
-        task.started_at = None;
-        self.st.tasks.insert(key.to_string(), task);
+        self.st.tasks.insert(key.to_string(), TaskState::unentered(&node.name, scope, index, self.now));
         self.st.record(self.now, "TaskDegraded", Some(key), Json::Null);
-        self.mark(key, TaskStatus::Skipped, None, None);
+        self.mark(key, TaskEnd::Skipped);
         let live = super::finish::live_next(node, &[]);
         let skip: Vec<usize> = node.successors().into_iter().filter(|s| !live.contains(s)).collect();
         self.send_tokens(scope, node, &live, &skip);
@@ -150,11 +148,11 @@ impl Sched<'_> {
         let doc = condition_doc(node, &self.st.scopes[scope].data, input);
         match all_hold(conditions, &doc) {
             Ok(true) => {
-                self.mark(key, TaskStatus::Succeed, Some(input.clone()), None);
+                self.mark(key, TaskEnd::Succeed(input.clone()));
                 self.send_tokens(scope, node, &[], &node.successors());
             }
             Ok(false) => {
-                self.mark(key, TaskStatus::Skipped, None, None);
+                self.mark(key, TaskEnd::Skipped);
                 self.send_tokens(scope, node, &node.next, &[]);
             }
             Err(error) => self.fail_final(key, error),
@@ -179,17 +177,15 @@ impl Sched<'_> {
     pub(super) fn dispatch(&mut self, key: &str) {
         if self.st.running >= self.st.max_running {
             if let Some(task) = self.st.tasks.get_mut(key) {
-                task.status = TaskStatus::Ready;
+                task.phase = TaskPhase::Ready { last_error: task.take_last_error() };
             }
             self.st.ready.push_back(key.to_string());
             return;
         }
         let Some(task) = self.st.tasks.get_mut(key) else { return };
-        task.status = TaskStatus::Running;
+        let last_error = task.take_last_error();
+        task.phase = TaskPhase::Running(Running { attempt: Attempt::InFlight, timer: None, last_error });
         task.attempt += 1;
-        task.in_flight = true;
-        task.awaiting_callback = false;
-        task.timer = None;
         let (scope, index, attempt, input) = (task.scope, task.node, task.attempt, task.input.clone());
         self.st.running += 1;
         let node = self.node(scope, index);
@@ -213,25 +209,20 @@ impl Sched<'_> {
         }
     }
 
-    /// Sets a task's status, output and error, and its end time when terminal.
-    pub(super) fn mark(&mut self, key: &str, status: TaskStatus, output: Option<Json>, error: Option<ErrorInfo>) {
+    /// Ends a task now (a task that already ended is ended again, as a state-machine
+    /// loop that re-enters it does), counting the scope's ended tasks.
+    pub(super) fn mark(&mut self, key: &str, end: TaskEnd) {
         let now = self.now;
+        let skipped = end == TaskEnd::Skipped;
         if let Some(task) = self.st.tasks.get_mut(key) {
-            if status.is_terminal()
-                && !task.status.is_terminal()
+            if !task.status().is_terminal()
                 && let Some(scope) = self.st.scopes.get_mut(task.scope)
             {
                 scope.terminal_marks += 1;
             }
-            task.status = status;
-            task.output = output;
-            task.error = error;
-            task.timer = None;
-            if status.is_terminal() {
-                task.finished_at = Some(now);
-            }
+            task.end(end, now);
         }
-        if status == TaskStatus::Skipped {
+        if skipped {
             self.st.record(now, "TaskSkipped", Some(key), Json::Null);
         }
     }

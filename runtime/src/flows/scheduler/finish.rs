@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 use super::Sched;
 use super::children::over_budget;
 use super::enter::all_hold;
-use super::state::{ErrorInfo, ExecStatus, TaskStatus, TimerPurpose};
+use super::state::{Attempt, ErrorInfo, ExecStatus, TaskEnd, TaskState, TimerPurpose};
 use crate::flows::data::apply_mappings;
 use crate::flows::graph::{BlockMode, ChoiceTarget, DataFlow, Node, NodeKind, error_matches};
 
@@ -32,27 +32,24 @@ pub(super) fn live_next(node: &Node, chosen: &[usize]) -> Vec<usize> {
 impl Sched<'_> {
     /// The task `key` if `attempt` is its current, in-flight attempt in a live scope.
     fn live_attempt(&self, key: &str, attempt: u32) -> bool {
-        self.st.tasks.get(key).is_some_and(|t| {
-            t.in_flight && t.attempt == attempt && t.status == TaskStatus::Running && !self.st.scopes[t.scope].closed
-        })
+        self.st.tasks.get(key).is_some_and(|t| t.in_flight() && t.attempt == attempt && !self.st.scopes[t.scope].closed)
     }
 
     /// Frees the execution slot an in-flight attempt held.
     pub(super) fn release(&mut self, key: &str) {
-        if let Some(task) = self.st.tasks.get_mut(key)
-            && task.in_flight
+        if let Some(running) = self.st.tasks.get_mut(key).and_then(TaskState::running_mut)
+            && running.attempt != Attempt::Idle
         {
-            task.in_flight = false;
-            task.awaiting_callback = false;
+            running.attempt = Attempt::Idle;
             self.st.running = self.st.running.saturating_sub(1);
         }
     }
 
     pub(super) fn on_accepted(&mut self, key: &str, attempt: u32) {
         if self.live_attempt(key, attempt)
-            && let Some(task) = self.st.tasks.get_mut(key)
+            && let Some(running) = self.st.tasks.get_mut(key).and_then(TaskState::running_mut)
         {
-            task.awaiting_callback = true;
+            running.attempt = Attempt::AwaitingCallback;
             self.st.record(self.now, "TaskAwaitingCallback", Some(key), json!({ "attempt": attempt }));
         }
     }
@@ -61,7 +58,7 @@ impl Sched<'_> {
     /// stale attempt, or one in a scope that already ended, does not).
     fn accept_answer(&mut self, key: &str, attempt: u32) -> bool {
         let Some(task) = self.st.tasks.get(key) else { return false };
-        if !task.in_flight || task.attempt != attempt {
+        if !task.in_flight() || task.attempt != attempt {
             return false;
         }
         let counts = self.live_attempt(key, attempt);
@@ -112,13 +109,13 @@ impl Sched<'_> {
 
     pub(super) fn on_timer(&mut self, key: &str, timer: u64) {
         let Some(task) = self.st.tasks.get(key) else { return };
-        let Some(pending) = task.timer.clone() else { return };
+        let Some(pending) = task.timer().cloned() else { return };
         if pending.id != timer || self.st.scopes[task.scope].closed {
             return;
         }
         let input = task.input.clone().unwrap_or(Json::Null);
-        if let Some(task) = self.st.tasks.get_mut(key) {
-            task.timer = None;
+        if let Some(running) = self.st.tasks.get_mut(key).and_then(TaskState::running_mut) {
+            running.timer = None;
         }
         match pending.purpose {
             TimerPurpose::Retry => self.dispatch(key),
@@ -147,8 +144,8 @@ impl Sched<'_> {
         if let Some(cap) = rule.max_interval_secs {
             delay = delay.min(cap);
         }
-        if let Some(task) = self.st.tasks.get_mut(key) {
-            task.error = Some(error.clone());
+        if let Some(running) = self.st.tasks.get_mut(key).and_then(TaskState::running_mut) {
+            running.last_error = Some(error.clone());
         }
         self.st.record(
             self.now,
@@ -169,7 +166,7 @@ impl Sched<'_> {
         self.release(key);
         let Some(task) = self.st.tasks.get(key) else { return };
         let (scope, index) = (task.scope, task.node);
-        self.mark(key, TaskStatus::Failed, None, Some(error.clone()));
+        self.mark(key, TaskEnd::Failed(error.clone()));
         self.st.record(self.now, "StateExited", Some(key), json!({ "status": "FAILED", "error": error }));
         let node = self.node(scope, index);
         if let Some(rule) = node.catch.iter().find(|r| error_matches(&r.errors, &error.error)) {
@@ -215,7 +212,7 @@ impl Sched<'_> {
         if let Err(error) = self.write_output(scope, node, input, &output) {
             return self.fail_final(key, error);
         }
-        self.mark(key, TaskStatus::Succeed, Some(output), None);
+        self.mark(key, TaskEnd::Succeed(output));
         self.st.record(self.now, "StateExited", Some(key), json!({ "status": "SUCCEED" }));
         let mut live = live_next(node, &extra_live);
         live.extend(extra_live);
@@ -326,10 +323,8 @@ impl Sched<'_> {
             }
             let node = self.node(scope, target);
             let key = self.st.key_of(scope, &node.name);
-            let mut task = super::state::TaskState::entered(&node.name, scope, target, None, self.now);
-            task.started_at = None;
-            self.st.tasks.insert(key.clone(), task);
-            self.mark(&key, TaskStatus::Skipped, None, None);
+            self.st.tasks.insert(key.clone(), TaskState::unentered(&node.name, scope, target, self.now));
+            self.mark(&key, TaskEnd::Skipped);
             pending.extend(node.successors().into_iter().rev().map(|next| (next, false)));
         }
     }
@@ -348,7 +343,7 @@ impl Sched<'_> {
             self.st
                 .tasks
                 .get(&format!("{prefix}{}", n.name))
-                .is_some_and(|t| t.status.is_terminal() && t.scope == scope)
+                .is_some_and(|t| t.status().is_terminal() && t.scope == scope)
         });
         if done {
             self.close_scope_ok(scope);

@@ -9,6 +9,7 @@ mod enter;
 mod finish;
 mod persist;
 pub mod state;
+mod task;
 #[cfg(test)]
 mod tests;
 mod tracked;
@@ -17,7 +18,7 @@ use serde_json::{Value as Json, json};
 
 use super::graph::{Block, BlockMode, ChoiceTarget, FlowGraph, Node, NodeKind, TaskSpec};
 use state::{BlockStep, ChildBlock};
-pub use state::{ErrorInfo, ExecState, ExecStatus, TaskState, TaskStatus, TimerPurpose};
+pub use state::{ErrorInfo, ExecState, ExecStatus, TaskPhase, TaskState, TaskStatus, TimerPurpose};
 
 /// Something that happened to an execution.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +258,7 @@ impl<'a> Sched<'a> {
     fn pump(&mut self) {
         while self.st.running < self.st.max_running && !self.st.status.is_terminal() {
             let Some(key) = self.st.ready.pop_front() else { break };
-            if self.st.tasks.get(&key).is_some_and(|t| t.status == TaskStatus::Ready) {
+            if self.st.tasks.get(&key).is_some_and(|t| t.status() == TaskStatus::Ready) {
                 self.dispatch(&key);
             }
         }
@@ -266,8 +267,8 @@ impl<'a> Sched<'a> {
     fn next_timer(&mut self, key: &str, at: i64, purpose: TimerPurpose) {
         self.st.timer_seq += 1;
         let id = self.st.timer_seq;
-        if let Some(task) = self.st.tasks.get_mut(key) {
-            task.timer = Some(state::Timer { id, at, purpose });
+        if let Some(running) = self.st.tasks.get_mut(key).and_then(TaskState::running_mut) {
+            running.timer = Some(state::Timer { id, at, purpose });
         }
         self.actions.push(Action::SetTimer { key: key.to_string(), timer: id, at });
     }
@@ -280,7 +281,7 @@ impl<'a> Sched<'a> {
         for scope in self.st.scopes.iter_mut() {
             scope.terminal_marks = 0;
         }
-        for task in self.st.tasks.values().filter(|t| t.status.is_terminal()) {
+        for task in self.st.tasks.values().filter(|t| t.status().is_terminal()) {
             if let Some(scope) = self.st.scopes.get_mut(task.scope) {
                 scope.terminal_marks += 1;
             }
@@ -291,10 +292,10 @@ impl<'a> Sched<'a> {
             if self.st.scopes[task.scope].closed {
                 continue;
             }
-            if let Some(timer) = &task.timer {
+            if let Some(timer) = task.timer() {
                 self.actions.push(Action::SetTimer { key: key.clone(), timer: timer.id, at: timer.at });
             }
-            if task.in_flight && !task.awaiting_callback {
+            if task.running().is_some_and(|r| r.attempt == state::Attempt::InFlight) {
                 let error = ErrorInfo::new("States.Interrupted", "the server stopped while this attempt ran");
                 let retry = self.node(task.scope, task.node).retry.is_empty();
                 self.release(&key);
@@ -306,7 +307,7 @@ impl<'a> Sched<'a> {
                 }
             }
         }
-        self.st.running = self.st.tasks.values().filter(|t| t.in_flight).count();
+        self.st.running = self.st.tasks.values().filter(|t| t.in_flight()).count();
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 use super::tracked::{Indexed, Keyed};
 use crate::store::ExecutionEvent;
 
+pub use super::task::{Attempt, Running, TaskEnd, TaskPhase, TaskState};
 pub use crate::store::ExecStatus;
 
 /// A task's status (seed 002's names).
@@ -85,58 +86,6 @@ pub struct Timer {
     pub at: i64,
     /// What happens when it fires.
     pub purpose: TimerPurpose,
-}
-
-/// One task (a node entered in some scope), as shown to clients.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskState {
-    /// The node's own name.
-    pub name: String,
-    /// Scope that holds it.
-    pub scope: usize,
-    /// Node index in the scope's block.
-    pub node: usize,
-    /// Where it is.
-    pub status: TaskStatus,
-    /// Attempts started (1 for the first).
-    pub attempt: u32,
-    /// The input it got.
-    pub input: Option<Json>,
-    /// The output it produced.
-    pub output: Option<Json>,
-    /// Why it failed (the last attempt's error while retrying).
-    pub error: Option<ErrorInfo>,
-    /// µs since the epoch.
-    pub started_at: Option<i64>,
-    /// µs since the epoch.
-    pub finished_at: Option<i64>,
-    /// A pending timer.
-    pub timer: Option<Timer>,
-    /// An async task whose call was accepted: it now waits for the finish callback.
-    pub awaiting_callback: bool,
-    /// Dispatched and not answered yet (counts against the execution's limit).
-    pub in_flight: bool,
-}
-
-impl TaskState {
-    /// A task entered now with `input`.
-    pub fn entered(name: &str, scope: usize, node: usize, input: Option<Json>, now: i64) -> Self {
-        Self {
-            name: name.to_string(),
-            scope,
-            node,
-            status: TaskStatus::Running,
-            attempt: 0,
-            input,
-            output: None,
-            error: None,
-            started_at: Some(now),
-            finished_at: None,
-            timer: None,
-            awaiting_callback: false,
-            in_flight: false,
-        }
-    }
 }
 
 /// What a scope is running for its parent.
