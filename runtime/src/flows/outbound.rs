@@ -56,15 +56,25 @@ impl Outbound {
 
     /// Makes the call once a slot is free (in the order they were asked for).
     pub async fn call(&self, call: HttpCall) -> Result<Json, ErrorInfo> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.spawn(call, move |answer| drop(tx.send(answer)));
+        rx.await.unwrap_or_else(|e| Err(ErrorInfo::new("States.Runtime", format!("the outbound call failed: {e}"))))
+    }
+
+    /// Makes the call once a slot is free and hands its answer to `done`, both on the
+    /// outbound runtime: the caller's runtime holds nothing while it is under way.
+    pub fn spawn(&self, call: HttpCall, done: impl FnOnce(Result<Json, ErrorInfo>) + Send + 'static) {
         let this = self.0.clone();
         let work = async move {
-            let _slot = this.slots.acquire().await;
-            http_task::send(&this.client, &this.egress, &call).await
+            let answer = {
+                let _slot = this.slots.acquire().await;
+                http_task::send(&this.client, &this.egress, &call).await
+            };
+            done(answer);
         };
-        let Some(runtime) = RUNTIME.as_ref() else { return work.await };
-        runtime
-            .spawn(work)
-            .await
-            .unwrap_or_else(|e| Err(ErrorInfo::new("States.Runtime", format!("the outbound call failed: {e}"))))
+        match RUNTIME.as_ref() {
+            Some(runtime) => drop(runtime.spawn(work)),
+            None => drop(tokio::spawn(work)),
+        }
     }
 }

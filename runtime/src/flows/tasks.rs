@@ -72,10 +72,19 @@ impl Tasks {
                 });
             }
             Resource::Http { url } => {
-                // Not tracked: on shutdown an attempt's answer is not waited for (the
-                // restarted server retries it from the stored state).
-                let (tasks, id, url) = (self.clone(), run.id.clone(), url.clone());
-                tokio::spawn(async move { answers.later(tasks.call_http_task(&id, &url, task).await) });
+                let url = url.clone();
+                // Runs whole on the outbound runtime: no task of the server's own runtime
+                // waits for it (a Map of 10,000 calls held 10,000 of them). Not tracked:
+                // on shutdown an answer is not waited for (the restarted server retries
+                // the attempt from the stored state).
+                let (call, asynchronous) = self.http_call(&run.id, &url, task);
+                self.outbound.spawn(call, move |answer| {
+                    let event = match answer {
+                        Ok(_) if asynchronous => Event::TaskAccepted { key, attempt },
+                        answer => event_of(key, attempt, answer),
+                    };
+                    answers.later(event);
+                });
             }
             Resource::Unsupported { resource } => {
                 let error = ErrorInfo::new("Unsupported", format!("resource {resource:?} is not supported"));
@@ -84,19 +93,14 @@ impl Tasks {
         }
     }
 
-    /// Calls an HTTP task: its answer, or for an async task the acceptance of the call.
-    async fn call_http_task(&self, id: &str, url: &str, run: TaskRun) -> Event {
-        let (key, attempt) = (run.key, run.attempt);
+    /// An HTTP task's call, and whether it is async (its answer is then the acceptance
+    /// of the call, and the result comes by the finish callback).
+    fn http_call(&self, id: &str, url: &str, run: TaskRun) -> (HttpCall, bool) {
         let timeout = run.timeout_secs.map_or(self.http_timeout, Duration::from_secs_f64);
         let callback = (run.task.pattern == TaskPattern::Async)
-            .then(|| (id.to_string(), key.clone(), finish_url(&self.callback_base(), id, &key)));
+            .then(|| (id.to_string(), run.key.clone(), finish_url(&self.callback_base(), id, &run.key)));
         let asynchronous = callback.is_some();
-        let call = HttpCall { url: url.to_string(), method: run.task.method, input: run.input, timeout, callback };
-        let answer = self.outbound.call(call).await;
-        if asynchronous && answer.is_ok() {
-            return Event::TaskAccepted { key, attempt };
-        }
-        event_of(key, attempt, answer)
+        (HttpCall { url: url.to_string(), method: run.task.method, input: run.input, timeout, callback }, asynchronous)
     }
 
     /// POSTs the outcome to the execution's callback URL, once, best effort.
