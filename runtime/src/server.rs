@@ -27,6 +27,8 @@ use crate::store::{Store, TokenGrant};
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 /// File in the data dir holding the default app's token.
 pub const APP_TOKEN_FILE: &str = "token";
+/// The file in the data dir that keeps this node's id.
+pub const NODE_ID_FILE: &str = "node-id";
 /// The database file in the data dir.
 pub const DATABASE_FILE: &str = "cloudexec.db";
 /// Compiled-module cache in the data dir.
@@ -68,6 +70,9 @@ pub struct ServerConfig {
     pub flows: FlowsConfig,
     /// The URL clients and task workers reach this server at (default: `http://<listen address>`).
     pub public_url: Option<String>,
+    /// This node's id, which the jobs it claims carry (default: the one kept in the data
+    /// dir's `node-id` file, made at the first start).
+    pub node_id: Option<String>,
 }
 
 impl ServerConfig {
@@ -85,6 +90,7 @@ impl ServerConfig {
             engine: EngineConfig::default(),
             flows: FlowsConfig::default(),
             public_url: None,
+            node_id: None,
         }
     }
 }
@@ -129,7 +135,8 @@ impl Server {
         let apps = Apps::new(dyn_store.clone());
         let bootstrap = bootstrap(&apps, dyn_store.as_ref(), &config).await?;
         let functions = Functions::new(dyn_store.clone(), engine.clone());
-        let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner);
+        let node = node_id(dir, config.node_id.as_deref())?;
+        let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner, node);
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
         let flows = Flows::new(dyn_store, jobs.clone(), config.flows.clone(), &config.egress);
@@ -236,6 +243,24 @@ async fn bootstrap(apps: &Apps, store: &dyn Store, config: &ServerConfig) -> Res
         write_private(&path, token).map_err(|e| io_error("write", &path, e))?;
     }
     Ok(Bootstrap { admin_token, app_key: app.app_key, app_token })
+}
+
+/// This node's id: the one given, the one in `dir/node-id`, or a new one kept there, so
+/// a restarted node knows the jobs it left executing as its own.
+fn node_id(dir: &Path, given: Option<&str>) -> Result<String, ServerError> {
+    if let Some(id) = given {
+        return Ok(id.to_string());
+    }
+    let path = dir.join(NODE_ID_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error("read", &path, e)),
+    }
+    let id = format!("node-{}", hex::encode(crate::ids::random::<8>("a node id")?));
+    write_private(&path, &id).map_err(|e| io_error("write", &path, e))?;
+    Ok(id)
 }
 
 /// The token of this start: the one given, the one in `dir/name`, or a new one.

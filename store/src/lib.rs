@@ -105,13 +105,21 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Records a waiting async job; it is durable when this returns.
     async fn insert_waiting_job(&self, job: NewJob) -> StoreResult<i64>;
-    /// Moves up to `limit` waiting jobs to executing, oldest first, and returns them;
-    /// jobs of the apps in `skip` (running their whole share) stay waiting.
-    async fn claim_jobs(&self, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>>;
-    /// Writes the terminal outcome of an executing job (once: later calls change nothing).
-    async fn finish_job(&self, id: i64, outcome: JobOutcome) -> StoreResult<()>;
-    /// Moves jobs left executing by a stopped process back to waiting; returns how many.
-    async fn requeue_executing(&self) -> StoreResult<u64>;
+    /// Records that `node` is alive at `now` (µs): the jobs it claimed stay its own while
+    /// its last heartbeat is fresher than the lease.
+    async fn heartbeat(&self, node: &str, now: i64) -> StoreResult<()>;
+    /// Moves up to `limit` waiting jobs to executing for `node`, oldest first, and returns
+    /// them; jobs of the apps in `skip` (running their whole share) stay waiting.
+    async fn claim_jobs(&self, node: &str, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>>;
+    /// Writes the terminal outcome of a job `node` is executing, once: nothing changes
+    /// when it ended already or was reclaimed from `node` meanwhile.
+    async fn finish_job(&self, node: &str, id: i64, outcome: JobOutcome) -> StoreResult<()>;
+    /// At `node`'s start: puts back to waiting the jobs it left executing when it stopped
+    /// (and those claimed before nodes were recorded); returns how many.
+    async fn requeue_own_jobs(&self, node: &str) -> StoreResult<u64>;
+    /// Puts back to waiting the executing jobs of every node whose last heartbeat is older
+    /// than `stale_before` (µs); returns how many.
+    async fn reclaim_jobs(&self, stale_before: i64) -> StoreResult<u64>;
     /// How many async jobs wait to run.
     async fn count_waiting(&self) -> StoreResult<i64>;
     /// A job of an app.

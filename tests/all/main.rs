@@ -20,6 +20,7 @@ mod server_docs;
 mod server_flows;
 mod server_functions;
 mod server_jobs;
+mod server_leases;
 mod server_restart;
 mod store_flows;
 mod store_wal;

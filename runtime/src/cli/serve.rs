@@ -63,6 +63,14 @@ pub struct ServeArgs {
     /// executions together; more wait their turn. Each holds a socket and about 30 kB.
     #[arg(long, default_value_t = FlowsConfig::default().max_outbound_calls)]
     pub max_outbound_calls: usize,
+    /// This node's id (default: kept in the data dir's `node-id` file). Async jobs this
+    /// node claims carry it; give every node on one database its own.
+    #[arg(long, env = "CLOUDEXEC_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Seconds a node's claimed jobs stay its own without a heartbeat; past it another
+    /// node puts them back to waiting. Heartbeats come every tenth of it.
+    #[arg(long, default_value_t = RunnerConfig::default().lease.as_secs())]
+    pub job_lease_secs: u64,
 }
 
 /// Arguments of `cloudexec token`: alone, it prints the default app's token from the data
@@ -96,6 +104,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             });
         }
         config.runner.app_share = args.app_share;
+        config.runner.lease = Duration::from_secs(args.job_lease_secs.max(1));
+        config.node_id = args.node_id;
         config.flows.max_running_per_execution = args.max_tasks_per_execution.max(1);
         config.flows.max_outbound_calls = args.max_outbound_calls.max(1);
         config.max_db_bytes = args.max_db_mib.map(|mib| mib.saturating_mul(1 << 20));

@@ -40,11 +40,17 @@ pub struct RunnerConfig {
     /// The share (0–1) of the slots and of the queue one app may hold unless its own
     /// limits say otherwise, so one app cannot take them all.
     pub app_share: f64,
+    /// How long a node's claimed jobs stay its own without a heartbeat; past it, any
+    /// node puts them back to waiting. The heartbeat comes every tenth of it.
+    pub lease: Duration,
 }
+
+/// The default [`RunnerConfig::lease`].
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 
 impl Default for RunnerConfig {
     fn default() -> Self {
-        Self { max_concurrency: 16, max_queue: 64, max_waiting_jobs: 100_000, app_share: 0.75 }
+        Self { max_concurrency: 16, max_queue: 64, max_waiting_jobs: 100_000, app_share: 0.75, lease: DEFAULT_LEASE }
     }
 }
 
@@ -55,6 +61,8 @@ pub struct JobRunner {
 }
 
 struct Inner {
+    /// This node's id: the jobs it claims carry it.
+    node: String,
     store: Arc<dyn Store>,
     engine: Engine,
     functions: Functions,
@@ -72,10 +80,17 @@ impl std::fmt::Debug for JobRunner {
 }
 
 impl JobRunner {
-    /// A runner; call [`JobRunner::start`] to run async jobs.
-    pub fn new(store: Arc<dyn Store>, engine: Engine, functions: Functions, config: RunnerConfig) -> Self {
+    /// A runner for node `node`; call [`JobRunner::start`] to run async jobs.
+    pub fn new(
+        store: Arc<dyn Store>,
+        engine: Engine,
+        functions: Functions,
+        config: RunnerConfig,
+        node: String,
+    ) -> Self {
         let executor = Arc::new(Executor::new(config.max_concurrency, config.max_queue, config.app_share));
         let inner = Inner {
+            node,
             store,
             engine,
             functions,
@@ -88,21 +103,68 @@ impl JobRunner {
         Self { inner: Arc::new(inner) }
     }
 
-    /// Requeues jobs a previous process left executing, then starts the dispatcher.
+    /// Takes this node's lease (its first heartbeat), puts back to waiting the jobs it left
+    /// executing when it last stopped and those of nodes whose lease ran out, then starts
+    /// the dispatcher and the heartbeat. Returns how many jobs went back to waiting.
     pub async fn start(&self) -> Result<u64, ServiceError> {
-        for (app_key, text) in self.inner.store.app_limits().await? {
+        let inner = &self.inner;
+        for (app_key, text) in inner.store.app_limits().await? {
             match serde_json::from_str::<AppLimits>(&text) {
-                Ok(limits) => self.inner.executor.set_limits(app_key, limits),
+                Ok(limits) => inner.executor.set_limits(app_key, limits),
                 Err(error) => tracing::error!(app_key, %error, "stored app limits do not parse; defaults apply"),
             }
         }
-        let requeued = self.inner.store.requeue_executing().await?;
+        let now = now_us();
+        inner.store.heartbeat(&inner.node, now).await?;
+        let requeued = inner.store.requeue_own_jobs(&inner.node).await?;
         if requeued > 0 {
-            tracing::warn!(requeued, "requeued jobs that were executing when the server stopped");
+            tracing::warn!(requeued, node = %inner.node, "requeued jobs this node left executing when it stopped");
         }
+        let reclaimed = self.reclaim(now).await?;
         let runner = self.clone();
-        self.inner.tasks.spawn(async move { runner.dispatch().await });
-        Ok(requeued)
+        inner.tasks.spawn(async move { runner.dispatch().await });
+        let runner = self.clone();
+        inner.tasks.spawn(async move { runner.keep_lease().await });
+        Ok(requeued + reclaimed)
+    }
+
+    /// This node's id.
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// Puts back to waiting the jobs of nodes whose lease ran out by `now`.
+    async fn reclaim(&self, now: i64) -> Result<u64, ServiceError> {
+        let inner = &self.inner;
+        let lease = i64::try_from(inner.config.lease.as_micros()).unwrap_or(i64::MAX);
+        let reclaimed = inner.store.reclaim_jobs(now.saturating_sub(lease)).await?;
+        if reclaimed > 0 {
+            tracing::warn!(reclaimed, node = %inner.node, "took back the jobs of nodes whose heartbeat stopped");
+            inner.executor.metrics().reclaimed(reclaimed);
+            inner.wake.notify_one();
+        }
+        Ok(reclaimed)
+    }
+
+    /// Renews this node's lease every tenth of it, and reclaims the jobs of nodes whose
+    /// lease ran out, until the runner stops.
+    async fn keep_lease(&self) {
+        let inner = &self.inner;
+        let every = (inner.config.lease / 10).max(Duration::from_millis(10));
+        loop {
+            tokio::select! {
+                () = inner.stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            let now = now_us();
+            if let Err(error) = inner.store.heartbeat(&inner.node, now).await {
+                tracing::error!(%error, node = %inner.node, "renewing this node's lease failed");
+                continue;
+            }
+            if let Err(error) = self.reclaim(now).await {
+                tracing::error!(%error, "reclaiming the jobs of stopped nodes failed");
+            }
+        }
     }
 
     /// Stops claiming jobs and waits for the running ones to finish. Waiting jobs stay
@@ -374,9 +436,10 @@ impl JobRunner {
             let free = inner.executor.free_slots();
             if free > 0 {
                 let skip = inner.executor.saturated_apps();
-                match inner.store.claim_jobs(free, &skip, now_us()).await {
+                match inner.store.claim_jobs(&inner.node, free, &skip, now_us()).await {
                     Ok(jobs) => {
                         let claimed = jobs.len();
+                        inner.executor.metrics().claimed(claimed);
                         for job in jobs {
                             let runner = self.clone();
                             inner.tasks.spawn(async move { runner.run_claimed(job).await });
@@ -425,9 +488,9 @@ impl JobRunner {
         let mut attempt = 0u32;
         loop {
             let write = if attempt < FULL_OUTCOME_ATTEMPTS {
-                store.finish_job(id, outcome.clone()).await
+                store.finish_job(&self.inner.node, id, outcome.clone()).await
             } else {
-                store.finish_job(id, unstored(&outcome, attempt)).await
+                store.finish_job(&self.inner.node, id, unstored(&outcome, attempt)).await
             };
             let Err(error) = write else { return };
             tracing::error!(job = id, attempt, %error, "recording a finished job failed; retrying");

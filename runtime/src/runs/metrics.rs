@@ -48,6 +48,8 @@ pub struct Metrics {
     throttled: Family<AppLabels, Counter>,
     in_flight: Gauge,
     waiting_jobs: Gauge,
+    claimed: Counter,
+    reclaimed: Counter,
 }
 
 impl Default for Metrics {
@@ -81,7 +83,14 @@ impl Metrics {
         );
         registry.register("in_flight", "Invocations running or waiting for a slot", in_flight.clone());
         registry.register("waiting_jobs", "Async jobs waiting in the store", waiting_jobs.clone());
-        Self { registry, invocations, failures, duration, throttled, in_flight, waiting_jobs }
+        let (claimed, reclaimed) = (Counter::default(), Counter::default());
+        registry.register("jobs_claimed", "Async jobs this node claimed to run", claimed.clone());
+        registry.register(
+            "jobs_reclaimed",
+            "Executing jobs this node put back to waiting because their node's lease ran out",
+            reclaimed.clone(),
+        );
+        Self { registry, invocations, failures, duration, throttled, in_flight, waiting_jobs, claimed, reclaimed }
     }
 
     /// Counts one finished invocation.
@@ -100,6 +109,16 @@ impl Metrics {
         if let Some(kind) = error_code {
             self.failures.get_or_create(&FailureLabels { kind: kind.to_string() }).inc();
         }
+    }
+
+    /// Counts async jobs this node claimed.
+    pub fn claimed(&self, jobs: usize) {
+        self.claimed.inc_by(u64::try_from(jobs).unwrap_or(u64::MAX));
+    }
+
+    /// Counts jobs taken back from nodes whose lease ran out.
+    pub fn reclaimed(&self, jobs: u64) {
+        self.reclaimed.inc_by(jobs);
     }
 
     /// Counts one refused call of an app.

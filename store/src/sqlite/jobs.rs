@@ -66,14 +66,16 @@ fn insert_log(conn: &Connection, id: i64, log: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes the outcome only if the job is still executing, so it ends exactly once.
-pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result<(), StoreError> {
+/// Writes the outcome only if the job is still executing for `node`, so it ends exactly
+/// once (a node whose job was reclaimed from it does not overwrite the new run's end).
+pub(super) fn finish(conn: &Connection, node: &str, id: i64, outcome: &JobOutcome) -> Result<(), StoreError> {
     let end = &outcome.end;
     let failure = end.failure();
     let changed = conn
         .prepare_cached(
             "UPDATE jobs SET status = ?1, output = ?2, error_code = ?3, error_message = ?4, mem_usage = ?5,
-                 started_at = ?6, finished_at = ?7 WHERE id = ?8 AND status = 'executing'",
+                 started_at = ?6, finished_at = ?7, claimed_by = NULL
+             WHERE id = ?8 AND status = 'executing' AND claimed_by = ?9",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -85,6 +87,7 @@ pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result
                 end.started_at,
                 end.finished_at,
                 id,
+                node,
             ])
         })
         .map_err(db_error)?;
@@ -94,8 +97,20 @@ pub(super) fn finish(conn: &Connection, id: i64, outcome: &JobOutcome) -> Result
     Ok(())
 }
 
+/// Records `node`'s heartbeat.
+pub(super) fn heartbeat(conn: &Connection, node: &str, now: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+    )
+    .and_then(|mut stmt| stmt.execute(params![node, now]))
+    .map_err(db_error)?;
+    Ok(())
+}
+
 pub(super) fn claim(
     conn: &Connection,
+    node: &str,
     limit: usize,
     skip: &[i64],
     started_at: i64,
@@ -103,20 +118,37 @@ pub(super) fn claim(
     // App keys are integers from the executor, never text from a request.
     let skipped = skip.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let sql = format!(
-        "UPDATE jobs SET status = 'executing', started_at = ?1 WHERE id IN
+        "UPDATE jobs SET status = 'executing', started_at = ?1, claimed_by = ?3 WHERE id IN
              (SELECT id FROM jobs WHERE status = 'waiting' AND app_key NOT IN ({skipped}) ORDER BY id LIMIT ?2)
          RETURNING {JOB_COLUMNS}"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_error)?;
     let mut jobs: Vec<JobRecord> =
-        stmt.query_map(params![started_at, limit as i64], job).and_then(Iterator::collect).map_err(db_error)?;
+        stmt.query_map(params![started_at, limit as i64, node], job).and_then(Iterator::collect).map_err(db_error)?;
     jobs.sort_by_key(|j| j.id);
     Ok(jobs)
 }
 
-pub(super) fn requeue_executing(conn: &Connection) -> Result<u64, StoreError> {
+/// Jobs `node` left executing (or claimed before nodes were recorded) go back to waiting.
+pub(super) fn requeue_own(conn: &Connection, node: &str) -> Result<u64, StoreError> {
     let n = conn
-        .execute("UPDATE jobs SET status = 'waiting', started_at = NULL WHERE status = 'executing'", [])
+        .execute(
+            "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL
+             WHERE status = 'executing' AND (claimed_by = ?1 OR claimed_by IS NULL)",
+            [node],
+        )
+        .map_err(db_error)?;
+    Ok(n as u64)
+}
+
+/// Executing jobs of nodes without a heartbeat since `stale_before` go back to waiting.
+pub(super) fn reclaim(conn: &Connection, stale_before: i64) -> Result<u64, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL
+             WHERE status = 'executing' AND claimed_by NOT IN (SELECT id FROM nodes WHERE heartbeat_at >= ?1)",
+        )
+        .and_then(|mut stmt| stmt.execute([stale_before]))
         .map_err(db_error)?;
     Ok(n as u64)
 }

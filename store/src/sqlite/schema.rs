@@ -273,6 +273,18 @@ CREATE TABLE execution_parts (
     PRIMARY KEY (execution_id, part)
 ) WITHOUT ROWID;
 "#,
+    // Async jobs are leased by the node that claimed them: `claimed_by` names it and
+    // `nodes` keeps each node's heartbeat. A node whose heartbeat is older than the lease
+    // has its executing jobs put back to waiting by any other node; a node's own restart
+    // puts back only its own.
+    r#"
+CREATE TABLE nodes (
+    id            TEXT PRIMARY KEY,
+    started_at    BIGINT NOT NULL,
+    heartbeat_at  BIGINT NOT NULL
+);
+ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -106,17 +106,28 @@ impl Store for SqliteStore {
         self.write(move |c| jobs::insert_waiting(c, &job)).await
     }
 
-    async fn claim_jobs(&self, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>> {
-        let skip = skip.to_vec();
-        self.write(move |c| jobs::claim(c, limit, &skip, started_at)).await
+    async fn heartbeat(&self, node: &str, now: i64) -> StoreResult<()> {
+        let node = node.to_string();
+        self.write(move |c| jobs::heartbeat(c, &node, now)).await
     }
 
-    async fn finish_job(&self, id: i64, outcome: JobOutcome) -> StoreResult<()> {
-        self.write(move |c| jobs::finish(c, id, &outcome)).await
+    async fn claim_jobs(&self, node: &str, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>> {
+        let (node, skip) = (node.to_string(), skip.to_vec());
+        self.write(move |c| jobs::claim(c, &node, limit, &skip, started_at)).await
     }
 
-    async fn requeue_executing(&self) -> StoreResult<u64> {
-        self.write(jobs::requeue_executing).await
+    async fn finish_job(&self, node: &str, id: i64, outcome: JobOutcome) -> StoreResult<()> {
+        let node = node.to_string();
+        self.write(move |c| jobs::finish(c, &node, id, &outcome)).await
+    }
+
+    async fn requeue_own_jobs(&self, node: &str) -> StoreResult<u64> {
+        let node = node.to_string();
+        self.write(move |c| jobs::requeue_own(c, &node)).await
+    }
+
+    async fn reclaim_jobs(&self, stale_before: i64) -> StoreResult<u64> {
+        self.write(move |c| jobs::reclaim(c, stale_before)).await
     }
 
     async fn count_waiting(&self) -> StoreResult<i64> {
