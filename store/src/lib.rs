@@ -5,6 +5,7 @@
 mod bins_types;
 mod flows_types;
 mod jobs_types;
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
@@ -108,6 +109,10 @@ pub trait Store: Send + Sync + 'static {
     /// Records that `node` is alive at `now` (µs): the jobs it claimed stay its own while
     /// its last heartbeat is fresher than the lease.
     async fn heartbeat(&self, node: &str, now: i64) -> StoreResult<()>;
+    /// `node`'s last heartbeat (µs), if it holds a lease.
+    async fn node_heartbeat(&self, node: &str) -> StoreResult<Option<i64>>;
+    /// Gives up `node`'s lease: what it left executing may be reclaimed at once.
+    async fn remove_node(&self, node: &str) -> StoreResult<()>;
     /// Moves up to `limit` waiting jobs to executing for `node`, oldest first, and returns
     /// them; jobs of the apps in `skip` (running their whole share) stay waiting.
     async fn claim_jobs(&self, node: &str, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>>;

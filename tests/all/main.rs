@@ -23,5 +23,6 @@ mod server_jobs;
 mod server_leases;
 mod server_restart;
 mod store_flows;
+mod store_postgres;
 mod store_wal;
 mod support;

@@ -54,6 +54,13 @@ async fn a_node_keeps_its_jobs_while_it_heartbeats_and_loses_them_once_it_stops(
         let accepted: Value = server.as_app(Method::POST, &path).json(&input).send().await?.json().await?;
         ids.push(accepted["job_id"].as_i64().ok_or_else(|| anyhow::anyhow!("no job id in {accepted}"))?);
     }
+    // Stop once the looper runs: the stop waits for it, and the echo jobs stay waiting.
+    for _ in 0..400 {
+        if status(&server, ids[0]).await? != "waiting" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     server.stop().await?;
 
     // Node B claims one waiting job and keeps heartbeating; node C claimed the other and
@@ -148,5 +155,34 @@ async fn a_node_s_late_end_for_a_job_taken_from_it_is_not_recorded() -> anyhow::
     store.finish_job("node-y", id, end(json!("mine"))).await?;
     let job = store.get_job(app_key, id).await?.ok_or_else(|| anyhow::anyhow!("no job"))?;
     assert_eq!(job.state.end().map(|e| e.result.clone()), Some(Ok(json!("mine"))));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_live_node_with_the_same_id_is_refused_and_a_stopped_one_is_waited_out() -> anyhow::Result<()> {
+    let temp = tempfile::tempdir()?;
+    let mut cfg = config(temp.path());
+    cfg.runner.lease = LEASE;
+    cfg.node_id = Some("node-a".into());
+    let other = Arc::new(SqliteStore::open(&temp.path().join(cloudexec::server::DATABASE_FILE))?);
+    let beating = Arc::new(AtomicBool::new(true));
+    let heartbeat = tokio::spawn({
+        let (store, beating) = (other.clone(), beating.clone());
+        async move {
+            while beating.load(Ordering::SeqCst) {
+                store.heartbeat("node-a", now_us()).await?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            anyhow::Ok(())
+        }
+    });
+    let refused = TestServer::start_with(cfg.clone()).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("another live node heartbeats as \"node-a\""), "{refused}");
+    // The other process stops (as a crashed node does): the next start waits its lease out.
+    beating.store(false, Ordering::SeqCst);
+    heartbeat.await??;
+    let server = TestServer::start_with(cfg).await?;
+    server.stop().await?;
+    assert_eq!(other.node_heartbeat("node-a").await?, None, "a stopped node gives its lease up");
     Ok(())
 }

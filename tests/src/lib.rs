@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, bail};
 
 pub mod endpoints;
+pub mod postgres;
 
 /// The wasm target guests are built for.
 pub const GUEST_TARGET: &str = "wasm32-wasip2";

@@ -72,12 +72,19 @@ pub(super) async fn send(client: &reqwest::Client, egress: &EgressPolicy, call: 
     let unreachable = |e: String| ErrorInfo::new("HTTP.ConnectionError", format!("{url}: {e}"));
     let parsed = reqwest::Url::parse(url).map_err(|e| unreachable(e.to_string()))?;
     egress.check_literal(&parsed).map_err(unreachable)?;
+    // The call's deadline is the task's timeout: running out of it is the same
+    // `States.Timeout` whether the client or the scheduler's timer sees it first.
+    let timed_out = |e: &reqwest::Error| {
+        ErrorInfo::new("States.Timeout", format!("{url} did not answer within {:?}: {}", call.timeout, error_chain(e)))
+    };
     let request = build(client, parsed, call);
-    let mut response = request.send().await.map_err(|e| unreachable(error_chain(&e)))?;
+    let mut response =
+        request.send().await.map_err(|e| if e.is_timeout() { timed_out(&e) } else { unreachable(error_chain(&e)) })?;
     let status = response.status();
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        ErrorInfo::new("HTTP.ConnectionError", format!("reading the answer of {url}: {}", error_chain(&e)))
+    while let Some(chunk) = response.chunk().await.map_err(|e| match e.is_timeout() {
+        true => timed_out(&e),
+        false => ErrorInfo::new("HTTP.ConnectionError", format!("reading the answer of {url}: {}", error_chain(&e))),
     })? {
         if body.len() + chunk.len() > MAX_ANSWER_BYTES {
             let cause = format!("{url} answered more than {} KiB", MAX_ANSWER_BYTES >> 10);

@@ -62,19 +62,42 @@ impl Outbound {
     }
 
     /// Makes the call once a slot is free and hands its answer to `done`, both on the
-    /// outbound runtime: the caller's runtime holds nothing while it is under way.
+    /// outbound runtime: the caller's runtime holds nothing while it is under way. `done`
+    /// hears of a call that ended without an answer (its task panicked or was dropped) as
+    /// a `States.Runtime` error, so no task waits for ever.
     pub fn spawn(&self, call: HttpCall, done: impl FnOnce(Result<Json, ErrorInfo>) + Send + 'static) {
         let this = self.0.clone();
+        let mut answer_once = AnswerOnce(Some(Box::new(done)));
         let work = async move {
             let answer = {
                 let _slot = this.slots.acquire().await;
                 http_task::send(&this.client, &this.egress, &call).await
             };
-            done(answer);
+            answer_once.answer(answer);
         };
         match RUNTIME.as_ref() {
             Some(runtime) => drop(runtime.spawn(work)),
             None => drop(tokio::spawn(work)),
         }
+    }
+}
+
+/// What hears a call's answer.
+type Answer = Box<dyn FnOnce(Result<Json, ErrorInfo>) + Send>;
+
+/// Where a call's answer goes, once; dropped unanswered, it answers with an error.
+struct AnswerOnce(Option<Answer>);
+
+impl AnswerOnce {
+    fn answer(&mut self, answer: Result<Json, ErrorInfo>) {
+        if let Some(done) = self.0.take() {
+            done(answer);
+        }
+    }
+}
+
+impl Drop for AnswerOnce {
+    fn drop(&mut self) {
+        self.answer(Err(ErrorInfo::new("States.Runtime", "the outbound call ended without an answer")));
     }
 }

@@ -25,7 +25,7 @@ type Continuation = Box<dyn FnOnce() + Send>;
 
 /// What a guest thread will run after the current work's `done`.
 enum Next {
-    /// Inside a job: the first work it starts is queued here.
+    /// Inside a job's `done`: the first work it starts is queued here.
     Accepting,
     /// Queued.
     Queued(Continuation),
@@ -35,7 +35,7 @@ thread_local! {
     static NEXT: std::cell::RefCell<Option<Next>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs `job`, then whatever each job queued to run next on this thread.
+/// Runs `job`, then whatever each job's `done` queued to run next on this thread.
 fn run_chain(job: Continuation) {
     /// Leaves the thread with nothing queued, even when a job panics.
     struct Clear;
@@ -47,7 +47,7 @@ fn run_chain(job: Continuation) {
     let _clear = Clear;
     let mut job = Some(job);
     while let Some(current) = job.take() {
-        NEXT.with(|next| *next.borrow_mut() = Some(Next::Accepting));
+        NEXT.with(|next| *next.borrow_mut() = None);
         current();
         job = NEXT.with(|next| match next.borrow_mut().take() {
             Some(Next::Queued(queued)) => Some(queued),
@@ -160,6 +160,9 @@ impl Executor {
             let out = work();
             drop(slot);
             drop(ticket);
+            // Only what `done` starts may run next here: work the guest itself waits for
+            // must not queue behind it.
+            NEXT.with(|next| *next.borrow_mut() = Some(Next::Accepting));
             done(out);
         });
         let queued = NEXT.with(|next| {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::executor::{Slot, Ticket};
+use super::lease::Lease;
 use super::outcome::not_run;
 use super::run::{Caller, count_job, new_job, run_job};
 use super::{AppLimits, Executor};
@@ -61,8 +62,8 @@ pub struct JobRunner {
 }
 
 struct Inner {
-    /// This node's id: the jobs it claims carry it.
-    node: String,
+    /// This node's lease on the jobs it claims (they carry its id).
+    lease: Arc<Lease>,
     store: Arc<dyn Store>,
     engine: Engine,
     functions: Functions,
@@ -90,7 +91,7 @@ impl JobRunner {
     ) -> Self {
         let executor = Arc::new(Executor::new(config.max_concurrency, config.max_queue, config.app_share));
         let inner = Inner {
-            node,
+            lease: Lease::new(store.clone(), node, config.lease),
             store,
             engine,
             functions,
@@ -103,9 +104,9 @@ impl JobRunner {
         Self { inner: Arc::new(inner) }
     }
 
-    /// Takes this node's lease (its first heartbeat), puts back to waiting the jobs it left
-    /// executing when it last stopped and those of nodes whose lease ran out, then starts
-    /// the dispatcher and the heartbeat. Returns how many jobs went back to waiting.
+    /// Takes this node's lease, puts back to waiting the jobs it left executing when it
+    /// last stopped and those of nodes whose lease ran out, then starts the dispatcher and
+    /// the lease's renewal. Returns how many jobs went back to waiting.
     pub async fn start(&self) -> Result<u64, ServiceError> {
         let inner = &self.inner;
         for (app_key, text) in inner.store.app_limits().await? {
@@ -114,57 +115,28 @@ impl JobRunner {
                 Err(error) => tracing::error!(app_key, %error, "stored app limits do not parse; defaults apply"),
             }
         }
-        let now = now_us();
-        inner.store.heartbeat(&inner.node, now).await?;
-        let requeued = inner.store.requeue_own_jobs(&inner.node).await?;
+        let requeued = inner.lease.take().await?;
         if requeued > 0 {
-            tracing::warn!(requeued, node = %inner.node, "requeued jobs this node left executing when it stopped");
+            tracing::warn!(requeued, node = %inner.lease.node(), "requeued jobs this node left executing when it stopped");
         }
-        let reclaimed = self.reclaim(now).await?;
+        let reclaimed = inner.lease.reclaim().await?;
+        if reclaimed > 0 {
+            tracing::warn!(reclaimed, "took back the jobs of nodes whose heartbeat stopped");
+            inner.executor.metrics().reclaimed(reclaimed);
+        }
+        let runner = self.clone();
+        inner.lease.keep(move |n| {
+            runner.inner.executor.metrics().reclaimed(n);
+            runner.inner.wake.notify_one();
+        });
         let runner = self.clone();
         inner.tasks.spawn(async move { runner.dispatch().await });
-        let runner = self.clone();
-        inner.tasks.spawn(async move { runner.keep_lease().await });
         Ok(requeued + reclaimed)
     }
 
     /// This node's id.
     pub fn node(&self) -> &str {
-        &self.inner.node
-    }
-
-    /// Puts back to waiting the jobs of nodes whose lease ran out by `now`.
-    async fn reclaim(&self, now: i64) -> Result<u64, ServiceError> {
-        let inner = &self.inner;
-        let lease = i64::try_from(inner.config.lease.as_micros()).unwrap_or(i64::MAX);
-        let reclaimed = inner.store.reclaim_jobs(now.saturating_sub(lease)).await?;
-        if reclaimed > 0 {
-            tracing::warn!(reclaimed, node = %inner.node, "took back the jobs of nodes whose heartbeat stopped");
-            inner.executor.metrics().reclaimed(reclaimed);
-            inner.wake.notify_one();
-        }
-        Ok(reclaimed)
-    }
-
-    /// Renews this node's lease every tenth of it, and reclaims the jobs of nodes whose
-    /// lease ran out, until the runner stops.
-    async fn keep_lease(&self) {
-        let inner = &self.inner;
-        let every = (inner.config.lease / 10).max(Duration::from_millis(10));
-        loop {
-            tokio::select! {
-                () = inner.stop.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-            let now = now_us();
-            if let Err(error) = inner.store.heartbeat(&inner.node, now).await {
-                tracing::error!(%error, node = %inner.node, "renewing this node's lease failed");
-                continue;
-            }
-            if let Err(error) = self.reclaim(now).await {
-                tracing::error!(%error, "reclaiming the jobs of stopped nodes failed");
-            }
-        }
+        self.inner.lease.node()
     }
 
     /// Stops claiming jobs and waits for the running ones to finish. Waiting jobs stay
@@ -173,6 +145,8 @@ impl JobRunner {
         self.inner.stop.cancel();
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
+        // Renewed until the last running job has ended, so no node takes it meanwhile.
+        self.inner.lease.release().await;
     }
 
     /// Sets an app's admission limits (stored, and in force for the next calls); `None`
@@ -434,9 +408,10 @@ impl JobRunner {
         let inner = &self.inner;
         loop {
             let free = inner.executor.free_slots();
-            if free > 0 {
+            // A node whose heartbeat is failing claims nothing: others may take it back.
+            if free > 0 && inner.lease.fresh() {
                 let skip = inner.executor.saturated_apps();
-                match inner.store.claim_jobs(&inner.node, free, &skip, now_us()).await {
+                match inner.store.claim_jobs(inner.lease.node(), free, &skip, now_us()).await {
                     Ok(jobs) => {
                         let claimed = jobs.len();
                         inner.executor.metrics().claimed(claimed);
@@ -488,9 +463,9 @@ impl JobRunner {
         let mut attempt = 0u32;
         loop {
             let write = if attempt < FULL_OUTCOME_ATTEMPTS {
-                store.finish_job(&self.inner.node, id, outcome.clone()).await
+                store.finish_job(self.inner.lease.node(), id, outcome.clone()).await
             } else {
-                store.finish_job(&self.inner.node, id, unstored(&outcome, attempt)).await
+                store.finish_job(self.inner.lease.node(), id, unstored(&outcome, attempt)).await
             };
             let Err(error) = write else { return };
             tracing::error!(job = id, attempt, %error, "recording a finished job failed; retrying");

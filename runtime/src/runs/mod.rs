@@ -8,6 +8,7 @@ pub mod admission;
 mod executor;
 mod guest_threads;
 pub mod jobs;
+mod lease;
 pub mod metrics;
 pub(crate) mod outcome;
 pub(crate) mod resolver;

@@ -108,6 +108,17 @@ pub(super) fn heartbeat(conn: &Connection, node: &str, now: i64) -> Result<(), S
     Ok(())
 }
 
+/// `node`'s last heartbeat.
+pub(super) fn node_heartbeat(conn: &Connection, node: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT heartbeat_at FROM nodes WHERE id = ?1", [node], |r| r.get(0)).optional()
+}
+
+/// Forgets `node`: its jobs left executing are reclaimable at once.
+pub(super) fn remove_node(conn: &Connection, node: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM nodes WHERE id = ?1", [node]).map_err(db_error)?;
+    Ok(())
+}
+
 pub(super) fn claim(
     conn: &Connection,
     node: &str,
@@ -141,12 +152,15 @@ pub(super) fn requeue_own(conn: &Connection, node: &str) -> Result<u64, StoreErr
     Ok(n as u64)
 }
 
-/// Executing jobs of nodes without a heartbeat since `stale_before` go back to waiting.
+/// Executing jobs of nodes without a heartbeat since `stale_before` (or gone) go back to
+/// waiting. Jobs claimed before nodes were recorded (no `claimed_by`) are left to
+/// [`requeue_own`] at a start.
 pub(super) fn reclaim(conn: &Connection, stale_before: i64) -> Result<u64, StoreError> {
     let n = conn
         .prepare_cached(
             "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL
-             WHERE status = 'executing' AND claimed_by NOT IN (SELECT id FROM nodes WHERE heartbeat_at >= ?1)",
+             WHERE status = 'executing' AND claimed_by IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = jobs.claimed_by AND n.heartbeat_at >= ?1)",
         )
         .and_then(|mut stmt| stmt.execute([stale_before]))
         .map_err(db_error)?;

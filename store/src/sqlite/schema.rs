@@ -279,7 +279,7 @@ CREATE TABLE execution_parts (
     // puts back only its own.
     r#"
 CREATE TABLE nodes (
-    id            TEXT PRIMARY KEY,
+    id            TEXT NOT NULL PRIMARY KEY,
     started_at    BIGINT NOT NULL,
     heartbeat_at  BIGINT NOT NULL
 );

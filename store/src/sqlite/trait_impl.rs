@@ -111,6 +111,16 @@ impl Store for SqliteStore {
         self.write(move |c| jobs::heartbeat(c, &node, now)).await
     }
 
+    async fn node_heartbeat(&self, node: &str) -> StoreResult<Option<i64>> {
+        let node = node.to_string();
+        self.read(move |c| jobs::node_heartbeat(c, &node)).await
+    }
+
+    async fn remove_node(&self, node: &str) -> StoreResult<()> {
+        let node = node.to_string();
+        self.write(move |c| jobs::remove_node(c, &node)).await
+    }
+
     async fn claim_jobs(&self, node: &str, limit: usize, skip: &[i64], started_at: i64) -> StoreResult<Vec<JobRecord>> {
         let (node, skip) = (node.to_string(), skip.to_vec());
         self.write(move |c| jobs::claim(c, &node, limit, &skip, started_at)).await

@@ -1,0 +1,63 @@
+//! The PostgreSQL store, for several `cloudexec serve` nodes on one database (issue 12).
+//! This first part connects a pool of connections and brings the schema up to date,
+//! safely when several nodes start at once (`schema.rs`); the [`crate::Store`]
+//! implementation on it follows, with the conformance suite both stores pass.
+
+mod schema;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use schema::SCHEMA_VERSION;
+
+use crate::StoreError;
+
+/// Connections a node keeps open at most.
+const MAX_CONNECTIONS: usize = 16;
+
+/// A pool of connections to one PostgreSQL database.
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("status", &self.pool.status()).finish()
+    }
+}
+
+fn db_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`) and applies the migrations the
+    /// database has not seen yet.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Database(format!("the database URL does not parse: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(MAX_CONNECTIONS).build().map_err(db_error)?;
+        let mut client = pool.get().await.map_err(db_error)?;
+        schema::migrate(&mut client).await.map_err(db_error)?;
+        Ok(Self { pool })
+    }
+
+    /// The newest migration the database has.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await.map_err(db_error)?;
+        let row =
+            client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await.map_err(db_error)?;
+        Ok(row.get(0))
+    }
+
+    /// How many times each migration was applied (each exactly once on a sound database).
+    pub async fn migration_counts(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        let client = self.pool.get().await.map_err(db_error)?;
+        let rows = client
+            .query("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version ORDER BY version", &[])
+            .await
+            .map_err(db_error)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
