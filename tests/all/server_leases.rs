@@ -19,6 +19,23 @@ use crate::server::{TestServer, config};
 /// Long enough that a busy CI machine never misses a renewal by that much.
 const LEASE: Duration = Duration::from_secs(3);
 
+/// Heartbeats as `node` through `store` every 100 ms until the flag is cleared.
+fn keep_beating(
+    store: &Arc<SqliteStore>,
+    node: &'static str,
+) -> (Arc<AtomicBool>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let beating = Arc::new(AtomicBool::new(true));
+    let (store, flag) = (store.clone(), beating.clone());
+    let task = tokio::spawn(async move {
+        while flag.load(Ordering::SeqCst) {
+            store.heartbeat(node, now_us()).await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::Ok(())
+    });
+    (beating, task)
+}
+
 async fn status(server: &TestServer, id: i64) -> anyhow::Result<Value> {
     let job: Value = server.as_app(Method::GET, &format!("/v1/jobs/{id}")).send().await?.json().await?;
     Ok(job["status"].clone())
@@ -75,17 +92,7 @@ async fn a_node_keeps_its_jobs_while_it_heartbeats_and_loses_them_once_it_stops(
     assert_eq!((by_b.len(), by_c.len()), (1, 1), "each node claimed one waiting job");
     let (b_job, c_job) = (by_b[0].id, by_c[0].id);
     assert_eq!([b_job, c_job], [ids[1], ids[2]], "the echo jobs were left waiting, oldest claimed first");
-    let beating = Arc::new(AtomicBool::new(true));
-    let heartbeat = tokio::spawn({
-        let (store, beating) = (other.clone(), beating.clone());
-        async move {
-            while beating.load(Ordering::SeqCst) {
-                store.heartbeat("node-b", now_us()).await?;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            anyhow::Ok(())
-        }
-    });
+    let (beating, heartbeat) = keep_beating(&other, "node-b");
 
     // Node A restarts: C's job is reclaimed and runs; B's stays B's while B heartbeats.
     let restarted = TestServer::start_with(cfg).await?;
@@ -165,17 +172,7 @@ async fn a_second_live_node_with_the_same_id_is_refused_and_a_stopped_one_is_wai
     cfg.runner.lease = LEASE;
     cfg.node_id = Some("node-a".into());
     let other = Arc::new(SqliteStore::open(&temp.path().join(cloudexec::server::DATABASE_FILE))?);
-    let beating = Arc::new(AtomicBool::new(true));
-    let heartbeat = tokio::spawn({
-        let (store, beating) = (other.clone(), beating.clone());
-        async move {
-            while beating.load(Ordering::SeqCst) {
-                store.heartbeat("node-a", now_us()).await?;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            anyhow::Ok(())
-        }
-    });
+    let (beating, heartbeat) = keep_beating(&other, "node-a");
     let refused = TestServer::start_with(cfg.clone()).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(refused.contains("another live node heartbeats as \"node-a\""), "{refused}");
     // The other process stops (as a crashed node does): the next start waits its lease out.
