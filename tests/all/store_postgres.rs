@@ -1,8 +1,14 @@
 //! The PostgreSQL store on a real, throwaway cluster (issue 12): the schema comes up once
 //! when several nodes start at the same moment on an empty database.
 
+use cloudexec::engine::Plan;
 use cloudexec::store::postgres::{PgStore, SCHEMA_VERSION};
+use cloudexec::store::{
+    JobEnd, JobFilter, JobOutcome, JobStatus, NewFunction, NewJob, PageRequest, ServiceType, StoreError,
+};
+use cloudexec::time::now_us;
 use cloudexec_tests::postgres::TestPostgres;
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_starting_at_once_on_an_empty_database_all_come_up() -> anyhow::Result<()> {
@@ -30,4 +36,112 @@ async fn a_url_that_does_not_parse_or_reach_a_server_is_a_clear_error() -> anyho
     let error = PgStore::connect("postgres://nobody@127.0.0.1:1/none").await.err().map(|e| e.to_string());
     assert!(error.is_some_and(|e| e.contains("database error")), "no server on port 1");
     Ok(())
+}
+
+fn waiting_job(app_key: i64, function: &cloudexec::store::FunctionRecord, n: i64) -> NewJob {
+    NewJob {
+        app_key,
+        function_id: function.id,
+        version: function.version,
+        module_sha256: function.module_sha256.clone(),
+        memory_limit: 1 << 20,
+        source: "test".into(),
+        service_type: ServiceType::Batch,
+        input: json!({ "n": n }),
+        timeout_ms: 1000,
+        created_at: now_us(),
+    }
+}
+
+fn fulfilled(output: serde_json::Value, log: &str) -> JobOutcome {
+    let at = now_us();
+    JobOutcome { end: JobEnd { result: Ok(output), mem_usage: 7, started_at: at, finished_at: at }, log: log.into() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_claiming_at_once_never_take_the_same_job_and_only_stale_nodes_lose_theirs() -> anyhow::Result<()> {
+    let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
+    let url = cluster.create_database("jobs")?;
+    let store = PgStore::connect(&url).await?;
+    let app = store.create_app("a").await?;
+    store.put_module("sha-1", b"not really wasm".to_vec()).await?;
+    let function = store.create_function(NewFunction { now: now_us(), ..new_function(app.app_key) }).await?;
+    let taken = store.create_function(NewFunction { now: now_us(), ..new_function(app.app_key) }).await;
+    assert!(matches!(taken, Err(StoreError::AlreadyExists { kind: "Function", .. })), "{taken:?}");
+    for n in 0..200 {
+        store.insert_waiting_job(waiting_job(app.app_key, &function, n)).await?;
+    }
+    assert_eq!(store.count_waiting().await?, 200);
+
+    // Three nodes, each with its own pool, claim in small batches at the same time.
+    let mut claimers = Vec::new();
+    for node in ["node-1", "node-2", "node-3"] {
+        let url = url.clone();
+        claimers.push(tokio::spawn(async move {
+            let store = PgStore::connect(&url).await?;
+            store.heartbeat(node, now_us()).await?;
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_jobs(node, 7, &[], now_us()).await?;
+                if batch.is_empty() {
+                    return anyhow::Ok((node, mine));
+                }
+                mine.extend(batch.iter().map(|j| j.id));
+            }
+        }));
+    }
+    let mut by_node = Vec::new();
+    for claimer in claimers {
+        by_node.push(claimer.await??);
+    }
+    let mut all: Vec<i64> = by_node.iter().flat_map(|(_, ids)| ids.clone()).collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        200,
+        "every job claimed exactly once: {:?}",
+        by_node.iter().map(|(n, i)| (n, i.len())).collect::<Vec<_>>()
+    );
+    assert_eq!(store.count_waiting().await?, 0);
+
+    // Node 3 goes silent: only its jobs go back to waiting.
+    let (_, node3_jobs) = &by_node[2];
+    store.heartbeat("node-1", now_us()).await?;
+    store.heartbeat("node-2", now_us()).await?;
+    store.heartbeat("node-3", now_us() - 60_000_000).await?;
+    let reclaimed = store.reclaim_jobs(now_us() - 10_000_000).await?;
+    assert_eq!(reclaimed, node3_jobs.len() as u64);
+    assert_eq!(store.count_waiting().await?, node3_jobs.len() as i64);
+
+    // A job's end is written by the node it runs for, once, with its log.
+    let (_, node1_jobs) = &by_node[0];
+    let id = *node1_jobs.first().ok_or_else(|| anyhow::anyhow!("node 1 claimed nothing"))?;
+    store.finish_job("node-2", id, fulfilled(json!("not mine"), "")).await?;
+    assert_eq!(store.get_job(app.app_key, id).await?.map(|j| j.status()), Some(JobStatus::Executing));
+    store.finish_job("node-1", id, fulfilled(json!({"ok": true}), "a log line")).await?;
+    let job = store.get_job(app.app_key, id).await?.ok_or_else(|| anyhow::anyhow!("job {id} is gone"))?;
+    assert_eq!(job.state.end().map(|e| (e.result.clone(), e.mem_usage)), Some((Ok(json!({"ok": true})), 7)));
+    assert_eq!(store.job_log(app.app_key, id).await?.as_deref(), Some("a log line"));
+    assert_eq!(store.get_job(app.app_key + 1, id).await?, None, "another app does not see it");
+    let filter = JobFilter { status: Some(JobStatus::Fulfilled), ..JobFilter::default() };
+    let (page, total) = store.list_jobs(function.id, filter, PageRequest { limit: 10, offset: 0 }).await?;
+    assert_eq!((total, page.len(), page[0].id), (1, 1, id));
+    // A node's restart requeues its own jobs only.
+    let requeued = store.requeue_own_jobs("node-2").await?;
+    assert_eq!(requeued, by_node[1].1.len() as u64);
+    Ok(())
+}
+
+fn new_function(app_key: i64) -> NewFunction {
+    NewFunction {
+        app_key,
+        name: "f".into(),
+        remark: String::new(),
+        plan: Plan::default(),
+        sync_timeout_ms: 1000,
+        async_timeout_ms: 1000,
+        module_sha256: "sha-1".into(),
+        now: 0,
+    }
 }

@@ -1,11 +1,16 @@
 //! The PostgreSQL store, for several `cloudexec serve` nodes on one database (issue 12).
-//! This first part connects a pool of connections and brings the schema up to date,
-//! safely when several nodes start at once (`schema.rs`); the [`crate::Store`]
-//! implementation on it follows, with the conformance suite both stores pass.
+//! It connects a pool of connections and brings the schema up to date, safely when
+//! several nodes start at once (`schema.rs`). So far apps, modules, functions (create,
+//! get), jobs and the nodes' leases are written, as methods of their own (`jobs.rs`,
+//! `functions.rs`); the [`crate::Store`] implementation follows once every part is, with
+//! the conformance suite both stores pass.
 
+mod errors;
+mod functions;
+mod jobs;
 mod schema;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use schema::SCHEMA_VERSION;
@@ -26,9 +31,7 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-fn db_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
-}
+use errors::db_error;
 
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`) and applies the migrations the
@@ -41,6 +44,11 @@ impl PgStore {
         let mut client = pool.get().await.map_err(db_error)?;
         schema::migrate(&mut client).await.map_err(db_error)?;
         Ok(Self { pool })
+    }
+
+    /// A pooled connection.
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(db_error)
     }
 
     /// The newest migration the database has.
