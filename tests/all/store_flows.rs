@@ -1,16 +1,65 @@
-//! The SQLite store's flows, executions and execution history, on a real database file.
+//! The store's flows, executions and execution history: every test runs on both stores,
+//! a real SQLite file and a database of a throwaway PostgreSQL cluster (the conformance
+//! suite of issue 12; the PostgreSQL run is skipped, saying why, only outside CI when no
+//! server is installed).
 
 use std::sync::Arc;
 
+use anyhow::Context;
+use cloudexec::store::postgres::PgStore;
 use cloudexec::store::sqlite::SqliteStore;
 use cloudexec::store::{
     ExecStatus, ExecutionEvent, ExecutionRecord, ExecutionUpdate, NewFlowVersion, PageRequest, StateDoc, Store,
     StoreError,
 };
+use cloudexec_tests::postgres::TestPostgres;
 use serde_json::json;
 
-fn open(dir: &tempfile::TempDir) -> anyhow::Result<SqliteStore> {
-    Ok(SqliteStore::open(&dir.path().join("cloudexec.db"))?)
+/// Where a test's store lives (each holds what it needs kept alive: the directory, the
+/// cluster, which stops when dropped).
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres { _cluster: TestPostgres, url: String },
+}
+
+impl Backend {
+    /// SQLite, and PostgreSQL when a cluster can be started.
+    fn all() -> anyhow::Result<Vec<Self>> {
+        let mut all = vec![Self::Sqlite(tempfile::tempdir()?)];
+        if let Some(cluster) = TestPostgres::start()? {
+            let url = cluster.create_database("conformance")?;
+            all.push(Self::Postgres { _cluster: cluster, url });
+        }
+        Ok(all)
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "SQLite",
+            Self::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    /// Opens (or reopens) the store.
+    async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        Ok(match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("cloudexec.db"))?),
+            Self::Postgres { url, .. } => Arc::new(PgStore::connect(url).await?),
+        })
+    }
+}
+
+/// A test that runs `$body` on every backend.
+macro_rules! conformance {
+    ($name:ident, $body:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() -> anyhow::Result<()> {
+            for backend in Backend::all()? {
+                $body(&backend).await.with_context(|| format!("on {}", backend.name()))?;
+            }
+            Ok(())
+        }
+    };
 }
 
 fn flow(app_key: i64, name: &str, definition: &str, at: i64) -> NewFlowVersion {
@@ -78,10 +127,9 @@ fn page(limit: i64, offset: i64) -> PageRequest {
     PageRequest { limit, offset }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn versions_are_numbered_and_executions_keep_theirs() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(versions_are_numbered_and_executions_keep_theirs, versions_are_numbered_and_executions_keep_theirs_on);
+async fn versions_are_numbered_and_executions_keep_theirs_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let v1 = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
     assert_eq!((v1.version, v1.created_at, v1.updated_at, v1.definition.as_str()), (1, 10, 10, "one"));
@@ -101,10 +149,9 @@ async fn versions_are_numbered_and_executions_keep_theirs() -> anyhow::Result<()
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn taken_names_and_missing_rows_are_reported() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(taken_names_and_missing_rows_are_reported, taken_names_and_missing_rows_are_reported_on);
+async fn taken_names_and_missing_rows_are_reported_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let other = store.create_app("b").await?;
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
@@ -128,10 +175,12 @@ async fn taken_names_and_missing_rows_are_reported() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flows_list_by_name_in_pages_and_apps_see_only_their_own() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(
+    flows_list_by_name_in_pages_and_apps_see_only_their_own,
+    flows_list_by_name_in_pages_and_apps_see_only_their_own_on
+);
+async fn flows_list_by_name_in_pages_and_apps_see_only_their_own_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let other = store.create_app("b").await?;
     for name in ["e", "d", "c", "b", "a"] {
@@ -160,10 +209,12 @@ async fn flows_list_by_name_in_pages_and_apps_see_only_their_own() -> anyhow::Re
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleting_a_flow_removes_its_versions_executions_and_history() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(
+    deleting_a_flow_removes_its_versions_executions_and_history,
+    deleting_a_flow_removes_its_versions_executions_and_history_on
+);
+async fn deleting_a_flow_removes_its_versions_executions_and_history_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
     store.add_flow_version(flow(app.app_key, "f", "two", 11)).await?;
@@ -192,10 +243,12 @@ async fn deleting_a_flow_removes_its_versions_executions_and_history() -> anyhow
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn executions_have_unique_names_per_flow_and_list_newest_first() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(
+    executions_have_unique_names_per_flow_and_list_newest_first,
+    executions_have_unique_names_per_flow_and_list_newest_first_on
+);
+async fn executions_have_unique_names_per_flow_and_list_newest_first_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
     let g = store.create_flow(flow(app.app_key, "g", "one", 10)).await?;
@@ -225,10 +278,12 @@ async fn executions_have_unique_names_per_flow_and_list_newest_first() -> anyhow
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transition_writes_status_and_events_together_or_not_at_all() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(
+    a_transition_writes_status_and_events_together_or_not_at_all,
+    a_transition_writes_status_and_events_together_or_not_at_all_on
+);
+async fn a_transition_writes_status_and_events_together_or_not_at_all_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
     store.create_execution(execution("x", app.app_key, f.id, 1, None, 100), vec![event(1)]).await?;
@@ -258,10 +313,9 @@ async fn a_transition_writes_status_and_events_together_or_not_at_all() -> anyho
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_transitions_commit_independently() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(open(&dir)?);
+conformance!(concurrent_transitions_commit_independently, concurrent_transitions_commit_independently_on);
+async fn concurrent_transitions_commit_independently_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
     for i in 0..40 {
@@ -289,10 +343,9 @@ async fn concurrent_transitions_commit_independently() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn history_pages_through_every_event_in_order() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(history_pages_through_every_event_in_order, history_pages_through_every_event_in_order_on);
+async fn history_pages_through_every_event_in_order_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
     store.create_execution(execution("x", app.app_key, f.id, 1, None, 100), (1..=200).map(event).collect()).await?;
@@ -321,10 +374,12 @@ async fn history_pages_through_every_event_in_order() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unfinished_executions_are_those_starting_or_running() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(
+    unfinished_executions_are_those_starting_or_running,
+    unfinished_executions_are_those_starting_or_running_on
+);
+async fn unfinished_executions_are_those_starting_or_running_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let other = store.create_app("b").await?;
     let f = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
@@ -349,10 +404,9 @@ async fn unfinished_executions_are_those_starting_or_running() -> anyhow::Result
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn everything_survives_reopening_the_database() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let store = open(&dir)?;
+conformance!(everything_survives_reopening_the_database, everything_survives_reopening_the_database_on);
+async fn everything_survives_reopening_the_database_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
     let app = store.create_app("a").await?;
     let v1 = store.create_flow(flow(app.app_key, "f", "one", 10)).await?;
     let v2 = store.add_flow_version(flow(app.app_key, "f", "two", 20)).await?;
@@ -361,10 +415,9 @@ async fn everything_survives_reopening_the_database() -> anyhow::Result<()> {
     let mut running = update("x", "Running", 7);
     running.error = Some(json!({"error": "E", "cause": "retrying"}));
     store.save_execution(running, vec![event(2), event(3)]).await?;
-    store.close();
     drop(store);
 
-    let store = open(&dir)?;
+    let store = backend.open().await?;
     assert_eq!(store.get_flow(app.app_key, "f", None).await?, Some(v2));
     assert_eq!(store.get_flow(app.app_key, "f", Some(1)).await?, Some(v1.clone()));
     let expected = ExecutionRecord {
@@ -381,6 +434,5 @@ async fn everything_survives_reopening_the_database() -> anyhow::Result<()> {
     assert_eq!(store.add_flow_version(flow(app.app_key, "f", "three", 30)).await?.version, 3);
     store.save_execution(update("x", "Running", 8), vec![event(4)]).await?;
     assert_eq!(store.list_execution_events("x", 3, 10).await?, vec![event(4)]);
-    store.close();
     Ok(())
 }

@@ -25,3 +25,13 @@ pub(super) fn unique(kind: &'static str, what: String) -> impl FnOnce(tokio_post
         _ => db_error(e),
     }
 }
+
+/// A failed write: a unique key taken is `AlreadyExists` of `kind` (`taken` says which), a
+/// missing parent row `NotFound(missing)`, anything else as [`db_error`].
+pub(super) fn constraint(e: tokio_postgres::Error, kind: &'static str, taken: String, missing: &str) -> StoreError {
+    match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::AlreadyExists { kind, what: taken },
+        Some(c) if *c == SqlState::FOREIGN_KEY_VIOLATION => StoreError::NotFound(missing.to_string()),
+        _ => db_error(e),
+    }
+}

@@ -8,7 +8,7 @@ use tokio_postgres::types::ToSql;
 
 use super::PgStore;
 use super::errors::{db_error, unique};
-use crate::{App, FunctionRecord, NewFunction, StoreError, StoreResult};
+use crate::{App, FunctionRecord, FunctionUpdate, NewFunction, PageRequest, StoreError, StoreResult};
 
 /// Columns of [`function`]: a function joined to its current version.
 const FUNCTION_SELECT: &str = "SELECT f.id, f.app_key, f.name, f.remark, f.plan, f.sync_timeout_ms, \
@@ -120,5 +120,80 @@ impl PgStore {
         let sql = format!("{FUNCTION_SELECT} WHERE f.app_key = $1 AND f.name = $2");
         let row = client.query_opt(&sql, &[&app_key, &name]).await.map_err(db_error)?;
         row.as_ref().map(function).transpose()
+    }
+}
+
+impl PgStore {
+    /// A page of the app's functions by name, and the total.
+    pub async fn list_functions(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<FunctionRecord>, i64)> {
+        let client = self.client().await?;
+        let total: i64 = client
+            .query_one("SELECT COUNT(*) FROM functions WHERE app_key = $1", &[&app_key])
+            .await
+            .map_err(db_error)?
+            .try_get(0)
+            .map_err(db_error)?;
+        let sql = format!("{FUNCTION_SELECT} WHERE f.app_key = $1 ORDER BY f.name LIMIT $2 OFFSET $3");
+        let rows = client.query(&sql, &[&app_key, &page.limit, &page.offset]).await.map_err(db_error)?;
+        Ok((rows.iter().map(function).collect::<StoreResult<_>>()?, total))
+    }
+
+    /// Changes metadata and, with new code, adds a version.
+    pub async fn update_function(
+        &self,
+        app_key: i64,
+        name: &str,
+        update: FunctionUpdate,
+    ) -> StoreResult<FunctionRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let sql = format!("{FUNCTION_SELECT} WHERE f.app_key = $1 AND f.name = $2 FOR UPDATE OF f");
+        let row = tx.query_opt(&sql, &[&app_key, &name]).await.map_err(db_error)?;
+        let current = row
+            .as_ref()
+            .map(function)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("function {name:?}")))?;
+        let new_name = update.name.as_deref().unwrap_or(name);
+        let code_changed = update.module_sha256.as_ref().is_some_and(|sha| *sha != current.module_sha256);
+        let version = if code_changed { current.version + 1 } else { current.version };
+        let (remark, plan) =
+            (update.remark.as_deref().unwrap_or(&current.remark), update.plan.unwrap_or(current.plan).name());
+        let (sync_ms, async_ms) = (
+            update.sync_timeout_ms.unwrap_or(current.sync_timeout_ms),
+            update.async_timeout_ms.unwrap_or(current.async_timeout_ms),
+        );
+        let params: [&(dyn ToSql + Sync); 8] =
+            [&new_name, &remark, &plan, &sync_ms, &async_ms, &version, &update.now, &current.id];
+        tx.execute(
+            "UPDATE functions SET name = $1, remark = $2, plan = $3, sync_timeout_ms = $4, async_timeout_ms = $5,
+                 version = $6, updated_at = $7 WHERE id = $8",
+            &params,
+        )
+        .await
+        .map_err(unique("Function", format!("function {new_name:?}")))?;
+        if let (true, Some(sha)) = (code_changed, &update.module_sha256) {
+            tx.execute(
+                "INSERT INTO function_versions (function_id, version, module_sha256, created_at) VALUES ($1, $2, $3, $4)",
+                &[&current.id, &version, sha, &update.now],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        let row =
+            tx.query_one(&format!("{FUNCTION_SELECT} WHERE f.id = $1"), &[&current.id]).await.map_err(db_error)?;
+        let updated = function(&row)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(updated)
+    }
+
+    /// Deletes a function with its versions, jobs and logs; false when there was none.
+    pub async fn delete_function(&self, app_key: i64, name: &str) -> StoreResult<bool> {
+        let client = self.client().await?;
+        let deleted = client
+            .execute("DELETE FROM functions WHERE app_key = $1 AND name = $2", &[&app_key, &name])
+            .await
+            .map_err(db_error)?;
+        Ok(deleted > 0)
     }
 }

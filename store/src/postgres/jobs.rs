@@ -3,8 +3,8 @@
 //! once never take the same job and never wait for each other.
 
 use serde_json::Value as Json;
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
 use super::errors::db_error;
@@ -86,40 +86,47 @@ impl JobRow {
     }
 }
 
-impl PgStore {
-    async fn insert_job(&self, job: &NewJob, outcome: Option<&JobOutcome>) -> StoreResult<i64> {
-        let row = JobRow::of(job, outcome.map(|o| &o.end));
-        let service_type = job.service_type.as_str();
-        let params: [&(dyn ToSql + Sync); 17] = [
-            &job.app_key,
-            &job.function_id,
-            &job.version,
-            &job.source,
-            &service_type,
-            &row.status,
-            &row.input,
-            &job.timeout_ms,
-            &job.created_at,
-            &job.module_sha256,
-            &job.memory_limit,
-            &row.output,
-            &row.error_code,
-            &row.error_message,
-            &row.mem_usage,
-            &row.started_at,
-            &row.finished_at,
-        ];
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let id: i64 = tx.query_one(INSERT_JOB, &params).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
-        if let Some(log) = outcome.map(|o| &o.log).filter(|l| !l.is_empty()) {
-            tx.execute(
-                "INSERT INTO job_logs (job_id, text) VALUES ($1, $2) ON CONFLICT (job_id) DO NOTHING",
-                &[&id, log],
-            )
+/// Inserts a job (and the log of a finished one) on `c`, a transaction of the caller's.
+pub(super) async fn insert_job_in(
+    c: &impl GenericClient,
+    job: &NewJob,
+    outcome: Option<&JobOutcome>,
+) -> StoreResult<i64> {
+    let row = JobRow::of(job, outcome.map(|o| &o.end));
+    let service_type = job.service_type.as_str();
+    let params: [&(dyn ToSql + Sync); 17] = [
+        &job.app_key,
+        &job.function_id,
+        &job.version,
+        &job.source,
+        &service_type,
+        &row.status,
+        &row.input,
+        &job.timeout_ms,
+        &job.created_at,
+        &job.module_sha256,
+        &job.memory_limit,
+        &row.output,
+        &row.error_code,
+        &row.error_message,
+        &row.mem_usage,
+        &row.started_at,
+        &row.finished_at,
+    ];
+    let id: i64 = c.query_one(INSERT_JOB, &params).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
+    if let Some(log) = outcome.map(|o| &o.log).filter(|l| !l.is_empty()) {
+        c.execute("INSERT INTO job_logs (job_id, text) VALUES ($1, $2) ON CONFLICT (job_id) DO NOTHING", &[&id, log])
             .await
             .map_err(db_error)?;
-        }
+    }
+    Ok(id)
+}
+
+impl PgStore {
+    async fn insert_job(&self, job: &NewJob, outcome: Option<&JobOutcome>) -> StoreResult<i64> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let id = insert_job_in(&*tx, job, outcome).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(id)
     }

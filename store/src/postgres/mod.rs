@@ -5,10 +5,14 @@
 //! `functions.rs`); the [`crate::Store`] implementation follows once every part is, with
 //! the conformance suite both stores pass.
 
+mod apps;
+mod bins;
 mod errors;
+mod flows;
 mod functions;
 mod jobs;
 mod schema;
+mod trait_impl;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
