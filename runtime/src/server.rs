@@ -20,6 +20,7 @@ use crate::functions::Functions;
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, Services, router};
 use crate::runs::{JobRunner, RunnerConfig};
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, TokenGrant};
 
@@ -73,6 +74,9 @@ pub struct ServerConfig {
     /// This node's id, which the jobs it claims carry (default: the one kept in the data
     /// dir's `node-id` file, made at the first start).
     pub node_id: Option<String>,
+    /// A PostgreSQL database (`postgres://user@host:port/db`) instead of the SQLite file in
+    /// the data dir; the data dir then keeps only compiled modules, tokens and the node id.
+    pub database_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -91,6 +95,7 @@ impl ServerConfig {
             flows: FlowsConfig::default(),
             public_url: None,
             node_id: None,
+            database_url: None,
         }
     }
 }
@@ -110,11 +115,33 @@ pub struct Bootstrap {
 #[derive(Debug)]
 pub struct Server {
     state: AppState,
-    store: Arc<SqliteStore>,
+    /// The SQLite store, closed (its writer drained) when serving ends; none on PostgreSQL.
+    sqlite: Option<Arc<SqliteStore>>,
     /// Tokens of the admin and the default app.
     pub bootstrap: Bootstrap,
     public_url: Option<String>,
     connections: ConnectionLimits,
+}
+
+/// The store `config` names: PostgreSQL at its database URL, else the SQLite file in the
+/// data dir (returned apart too, to be closed at the end).
+async fn open_store(config: &ServerConfig) -> Result<(Arc<dyn Store>, Option<Arc<SqliteStore>>), ServerError> {
+    match config.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PgStore::connect(url).await.map_err(ServiceError::from)?;
+            Ok((Arc::new(store), None))
+        }
+        Some(other) => Err(ServerError::Service(ServiceError::InvalidArgument(format!(
+            "unsupported database URL {:?}: use postgres://user@host:port/db, or no URL for SQLite in the data dir",
+            other.split('@').next_back().unwrap_or_default()
+        )))),
+        None => {
+            let options = SqliteOptions { max_bytes: config.max_db_bytes };
+            let path = config.data_dir.join(DATABASE_FILE);
+            let store = Arc::new(SqliteStore::open_with(&path, options).map_err(ServiceError::from)?);
+            Ok((store.clone(), Some(store)))
+        }
+    }
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> ServerError {
@@ -125,13 +152,11 @@ impl Server {
     /// Opens the store, migrates it, bootstraps tokens and starts the job dispatcher.
     pub async fn open(config: ServerConfig) -> Result<Self, ServerError> {
         let dir = &config.data_dir;
-        create_private(dir)?;
-        let options = SqliteOptions { max_bytes: config.max_db_bytes };
-        let store = Arc::new(SqliteStore::open_with(&dir.join(DATABASE_FILE), options).map_err(ServiceError::from)?);
+        create_private(dir, config.database_url.is_none())?;
+        let (dyn_store, sqlite) = open_store(&config).await?;
         let cache_dir = config.engine.cache_dir.clone().unwrap_or_else(|| dir.join(MODULE_CACHE_DIR));
         let engine_config = EngineConfig { cache_dir: Some(cache_dir), ..config.engine.clone() };
         let engine = Engine::new(engine_config).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let dyn_store: Arc<dyn Store> = store.clone();
         let apps = Apps::new(dyn_store.clone());
         let bootstrap = bootstrap(&apps, dyn_store.as_ref(), &config).await?;
         let functions = Functions::new(dyn_store.clone(), engine.clone());
@@ -149,7 +174,7 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
             body_timeout: config.connections.body_timeout,
         });
-        Ok(Self { state, store, bootstrap, public_url: config.public_url, connections: config.connections })
+        Ok(Self { state, sqlite, bootstrap, public_url: config.public_url, connections: config.connections })
     }
 
     /// The services behind the API (for in-process callers such as `cloudexec flow run`).
@@ -183,8 +208,9 @@ impl Server {
         let served = listener::serve(listener, self.router(), self.connections, shutdown).await;
         self.state.flows.shutdown().await;
         self.state.jobs.shutdown().await;
-        let store = self.store.clone();
-        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        if let Some(store) = self.sqlite.clone() {
+            let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        }
         served
     }
 
@@ -277,16 +303,19 @@ fn start_token(dir: &Path, name: &str, given: Option<&str>) -> Result<String, Se
     }
 }
 
-/// Creates the data dir (0700) and the database file (0600) private to this user: the
-/// database holds every app's inputs, outputs and logs. SQLite gives its `-wal` and
-/// `-shm` files the database file's mode.
-fn create_private(dir: &Path) -> Result<(), ServerError> {
+/// Creates the data dir (0700) and, with `sqlite`, the database file (0600) private to
+/// this user: the database holds every app's inputs, outputs and logs. SQLite gives its
+/// `-wal` and `-shm` files the database file's mode.
+fn create_private(dir: &Path, sqlite: bool) -> Result<(), ServerError> {
     std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| io_error("protect", dir, e))?;
+        if !sqlite {
+            return Ok(());
+        }
         let db = dir.join(DATABASE_FILE);
         std::fs::OpenOptions::new()
             .create(true)

@@ -21,6 +21,7 @@ mod server_flows;
 mod server_functions;
 mod server_jobs;
 mod server_leases;
+mod server_postgres;
 mod server_restart;
 mod store_flows;
 mod store_postgres;

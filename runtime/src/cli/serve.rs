@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// executions together; more wait their turn. Each holds a socket and about 30 kB.
     #[arg(long, default_value_t = FlowsConfig::default().max_outbound_calls)]
     pub max_outbound_calls: usize,
+    /// A PostgreSQL database for several nodes (`postgres://user@host:port/db`) instead of
+    /// the SQLite file in the data dir. Async jobs are leased per node; flow executions are
+    /// not yet (run flows on one node).
+    #[arg(long = "database", env = "CLOUDEXEC_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// This node's id (default: kept in the data dir's `node-id` file). Async jobs this
     /// node claims carry it; give every node on one database its own.
     #[arg(long, env = "CLOUDEXEC_NODE_ID")]
@@ -106,6 +111,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         config.runner.app_share = args.app_share;
         config.runner.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.node_id = args.node_id;
+        config.database_url = args.database_url;
         config.flows.max_running_per_execution = args.max_tasks_per_execution.max(1);
         config.flows.max_outbound_calls = args.max_outbound_calls.max(1);
         config.max_db_bytes = args.max_db_mib.map(|mib| mib.saturating_mul(1 << 20));

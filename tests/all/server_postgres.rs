@@ -1,0 +1,72 @@
+//! `cloudexec serve --database postgres://…`: the whole server on a throwaway PostgreSQL
+//! database, and a second node on the same database serving what the first stored (module
+//! bytes live in the database; each node compiles into its own data dir).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::server::{TestServer, config};
+use cloudexec_tests::postgres::TestPostgres;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres_database_serve_the_same_functions_and_jobs() -> anyhow::Result<()> {
+    let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
+    let url = cluster.create_database("serve")?;
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let node = |dir: &tempfile::TempDir, id: &str| {
+        let mut cfg = config(dir.path());
+        cfg.database_url = Some(url.clone());
+        cfg.node_id = Some(id.into());
+        cfg.runner.lease = Duration::from_secs(3);
+        cfg
+    };
+    let a = TestServer::start_with(node(&dir_a, "node-a")).await?;
+    a.deploy("hello", "hello").await?.error_for_status()?;
+    let answer: Value =
+        a.as_app(Method::POST, "/v1/functions/hello/invoke").json(&json!({"name": "Ada"})).send().await?.json().await?;
+    assert_eq!(
+        (answer["status"].as_str(), &answer["output"]),
+        (Some("fulfilled"), &json!({"greeting": "Hello, Ada!"}))
+    );
+    assert!(!dir_a.path().join(cloudexec::server::DATABASE_FILE).exists(), "no SQLite file beside PostgreSQL");
+
+    // Node B, started on the same database with a data dir of its own, runs the function
+    // node A stored, and sees node A's jobs.
+    let b = TestServer::start_with(node(&dir_b, "node-b")).await?;
+    let accepted: Value = b
+        .as_app(Method::POST, "/v1/functions/hello/invoke?async=true")
+        .json(&json!({"name": "Bo"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = accepted["job_id"].as_i64().ok_or_else(|| anyhow::anyhow!("no job id in {accepted}"))?;
+    let done = a.wait_for_job(id).await?;
+    assert_eq!((done["status"].as_str(), &done["output"]), (Some("fulfilled"), &json!({"greeting": "Hello, Bo!"})));
+    let log = a.as_app(Method::GET, &format!("/v1/jobs/{id}/log")).send().await?.text().await?;
+    assert!(log.contains("Bo"), "the job's log is stored: {log:?}");
+    let jobs: Value = b.as_app(Method::GET, "/v1/functions/hello/jobs").send().await?.json().await?;
+    assert_eq!(jobs["total"], 2, "{jobs}");
+    b.stop().await?;
+
+    // Node A restarts on the database: everything is still there.
+    a.stop().await?;
+    let a = TestServer::start_with(node(&dir_a, "node-a")).await?;
+    let listed: Value = a.as_app(Method::GET, "/v1/functions").send().await?.json().await?;
+    assert_eq!(listed["total"], 1, "{listed}");
+    a.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_url_of_another_kind_is_refused_at_start() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = config(dir.path());
+    cfg.database_url = Some("mysql://root:secret@db/x".into());
+    let error = TestServer::start_with(cfg).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("unsupported database URL"), "{error}");
+    assert!(!error.contains("secret"), "the password is not echoed: {error}");
+    Ok(())
+}
