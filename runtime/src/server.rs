@@ -259,10 +259,7 @@ async fn bootstrap(apps: &Apps, store: &dyn Store, config: &ServerConfig) -> Res
         return Err(ServiceError::InvalidArgument("the admin token and the app token must differ".into()).into());
     }
     apps.register_start_token(&admin_token, TokenGrant::Admin).await?;
-    let app = match apps.list().await?.into_iter().next() {
-        Some(app) => app,
-        None => store.create_app("default").await.map_err(ServiceError::from)?,
-    };
+    let app = store.first_app("default").await.map_err(ServiceError::from)?;
     apps.register_start_token(&app_token, TokenGrant::App(app.app_key)).await?;
     for (name, token) in [(ADMIN_TOKEN_FILE, &admin_token), (APP_TOKEN_FILE, &app_token)] {
         let path = dir.join(name);

@@ -51,6 +51,9 @@ pub type JobWritten = Box<dyn FnOnce(StoreResult<i64>) + Send>;
 pub trait Store: Send + Sync + 'static {
     /// Creates an app; its key is assigned by the store.
     async fn create_app(&self, name: &str) -> StoreResult<App>;
+    /// The first app, created as `name` when there is none: one app however many nodes
+    /// start at once on an empty database.
+    async fn first_app(&self, name: &str) -> StoreResult<App>;
     /// All apps, by key.
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
     /// One app.

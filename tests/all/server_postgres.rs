@@ -70,3 +70,38 @@ async fn a_database_url_of_another_kind_is_refused_at_start() -> anyhow::Result<
     assert!(!error.contains("secret"), "the password is not echoed: {error}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_started_at_once_on_an_empty_database_all_come_up_with_one_default_app() -> anyhow::Result<()> {
+    let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
+    let url = cluster.create_database("race")?;
+    let dirs = [tempfile::tempdir()?, tempfile::tempdir()?, tempfile::tempdir()?];
+    let starts = dirs.iter().enumerate().map(|(i, dir)| {
+        let mut cfg = config(dir.path());
+        cfg.database_url = Some(url.clone());
+        cfg.node_id = Some(format!("node-{i}"));
+        tokio::spawn(TestServer::start_with(cfg))
+    });
+    let mut servers = Vec::new();
+    for start in starts.collect::<Vec<_>>() {
+        servers.push(start.await??);
+    }
+    let apps: Value = servers[0]
+        .with_token(crate::server::ADMIN_TOKEN, Method::GET, "/v1/apps")
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let count = apps.as_array().map(Vec::len).or_else(|| apps["items"].as_array().map(Vec::len));
+    assert_eq!(count, Some(1), "one default app: {apps}");
+    for server in &servers {
+        let listed: Value =
+            server.as_app(Method::GET, "/v1/functions").send().await?.error_for_status()?.json().await?;
+        assert_eq!(listed["total"], 0, "every node serves the default app's token");
+    }
+    for server in servers {
+        server.stop().await?;
+    }
+    Ok(())
+}

@@ -10,6 +10,9 @@ use super::PgStore;
 use super::errors::{db_error, unique};
 use crate::{App, FunctionRecord, FunctionUpdate, NewFunction, PageRequest, StoreError, StoreResult};
 
+/// The advisory lock key of [`PgStore::first_app`] (any fixed number).
+const FIRST_APP_LOCK: i64 = 0x6170_7073;
+
 /// Columns of [`function`]: a function joined to its current version.
 const FUNCTION_SELECT: &str = "SELECT f.id, f.app_key, f.name, f.remark, f.plan, f.sync_timeout_ms, \
      f.async_timeout_ms, f.version, v.module_sha256, f.created_at, f.updated_at \
@@ -52,6 +55,31 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         app(&row)
+    }
+
+    /// The first app, or a new one named `name`: under a transaction-scoped advisory lock,
+    /// so nodes starting at once on an empty database create one app, not one each.
+    pub async fn first_app(&self, name: &str) -> StoreResult<App> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_APP_LOCK]).await.map_err(db_error)?;
+        let first = tx
+            .query_opt("SELECT app_key, name, created_at FROM apps ORDER BY app_key LIMIT 1", &[])
+            .await
+            .map_err(db_error)?;
+        let row = match first {
+            Some(row) => row,
+            None => tx
+                .query_one(
+                    "INSERT INTO apps (name, created_at) VALUES ($1, $2) RETURNING app_key, name, created_at",
+                    &[&name, &now_us()],
+                )
+                .await
+                .map_err(db_error)?,
+        };
+        let first = app(&row)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(first)
     }
 
     /// All apps, by key.

@@ -16,6 +16,10 @@ impl Store for PgStore {
         PgStore::create_app(self, name).await
     }
 
+    async fn first_app(&self, name: &str) -> StoreResult<App> {
+        PgStore::first_app(self, name).await
+    }
+
     async fn list_apps(&self) -> StoreResult<Vec<App>> {
         PgStore::list_apps(self).await
     }

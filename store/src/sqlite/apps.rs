@@ -12,6 +12,15 @@ pub(super) fn create_app(conn: &Connection, name: &str) -> Result<App, StoreErro
     Ok(App { app_key: conn.last_insert_rowid(), name: name.to_string(), created_at })
 }
 
+/// The first app, or a new one named `name` (one write transaction: nothing else runs in
+/// between, also when other processes write the same file).
+pub(super) fn first_app(conn: &Connection, name: &str) -> Result<App, StoreError> {
+    match list_apps(conn).map_err(db_error)?.into_iter().next() {
+        Some(app) => Ok(app),
+        None => create_app(conn, name),
+    }
+}
+
 pub(super) fn list_apps(conn: &Connection) -> rusqlite::Result<Vec<App>> {
     let mut stmt = conn.prepare_cached("SELECT app_key, name, created_at FROM apps ORDER BY app_key")?;
     let rows = stmt.query_map([], |r| Ok(App { app_key: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;

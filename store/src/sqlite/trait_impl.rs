@@ -18,6 +18,11 @@ impl Store for SqliteStore {
         self.write(move |c| apps::create_app(c, &name)).await
     }
 
+    async fn first_app(&self, name: &str) -> StoreResult<App> {
+        let name = name.to_string();
+        self.write(move |c| apps::first_app(c, &name)).await
+    }
+
     async fn list_apps(&self) -> StoreResult<Vec<App>> {
         self.read(apps::list_apps).await
     }
