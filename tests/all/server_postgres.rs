@@ -105,3 +105,52 @@ async fn three_nodes_started_at_once_on_an_empty_database_all_come_up_with_one_d
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_running_one_instance_at_once_lose_no_update() -> anyhow::Result<()> {
+    let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
+    let url = cluster.create_database("instances")?;
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let node = |dir: &tempfile::TempDir, id: &str| {
+        let mut cfg = config(dir.path());
+        cfg.database_url = Some(url.clone());
+        cfg.node_id = Some(id.into());
+        cfg
+    };
+    let a = TestServer::start_with(node(&dir_a, "node-a")).await?;
+    let b = TestServer::start_with(node(&dir_b, "node-b")).await?;
+    let wasm = cloudexec_tests::guest_bytes("hostile-bin")?;
+    let bin: Value = a
+        .as_app(Method::POST, "/v1/bins")
+        .header("content-type", "application/wasm")
+        .body(wasm)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let bin_id = bin["binId"].as_str().ok_or_else(|| anyhow::anyhow!("no binId in {bin}"))?;
+    let instance: Value =
+        a.as_app(Method::POST, "/v1/instances").json(&json!({"binId": bin_id})).send().await?.json().await?;
+    let id = instance["executeInstanceId"].as_str().ok_or_else(|| anyhow::anyhow!("no id in {instance}"))?.to_string();
+    // 200 runs, half through each node, all at once: each adds 1 to `counter`.
+    let mut runs = Vec::new();
+    for i in 0..200 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let request = server.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&json!({"incr": 1})).send();
+        runs.push(tokio::spawn(request));
+    }
+    for run in runs {
+        let response = run.await??;
+        assert_eq!(response.status(), 200, "{}", response.text().await?);
+    }
+    let instance: Value = b.as_app(Method::GET, &format!("/v1/instances/{id}")).send().await?.json().await?;
+    assert_eq!(
+        (&instance["variables"]["counter"]["data"], &instance["runs"]),
+        (&json!(200), &json!(200)),
+        "{instance}"
+    );
+    a.stop().await?;
+    b.stop().await?;
+    Ok(())
+}

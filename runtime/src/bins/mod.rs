@@ -155,17 +155,39 @@ impl Bins {
         id: &str,
         updates: Vec<(String, TypedValue)>,
     ) -> Result<RunReport, ServiceError> {
-        self.locked(id, self.run_locked(app_key, id, updates, run_limits())).await
+        self.locked(id, async {
+            // Another node may commit a run of this instance while ours runs: ours then
+            // runs again on the new state (runs of one instance serialize through the
+            // store's compare-and-set, so no update is lost).
+            let mut attempt = 0u32;
+            loop {
+                match self.run_locked(app_key, id, updates.clone(), run_limits()).await? {
+                    Some(report) => return Ok(report),
+                    None if attempt < MAX_RUN_ATTEMPTS => {
+                        attempt += 1;
+                        tracing::debug!(instance = id, attempt, "another run committed first; running again");
+                        tokio::time::sleep(retry_pause(attempt)).await;
+                    }
+                    None => {
+                        return Err(ServiceError::Throttled(format!(
+                            "instance {id} kept changing under {MAX_RUN_ATTEMPTS} runs in a row; try again"
+                        )));
+                    }
+                }
+            }
+        })
+        .await
     }
 
-    /// A run, with the instance's lock held by the caller.
+    /// A run, with the instance's lock held by the caller; `None` when another run (on
+    /// another node) committed since this one read the instance, so nothing was stored.
     async fn run_locked(
         &self,
         app_key: i64,
         id: &str,
         updates: Vec<(String, TypedValue)>,
         limits: Limits,
-    ) -> Result<RunReport, ServiceError> {
+    ) -> Result<Option<RunReport>, ServiceError> {
         let mut instance = self.instance(app_key, id).await?;
         let new_keys = updates.iter().filter(|(key, _)| !instance.state.variables.contains_key(key)).count();
         if instance.state.variables.len() + new_keys > MAX_VARIABLES {
@@ -212,11 +234,11 @@ impl Bins {
             instance.status = if run.result.is_ok() { InstanceStatus::Idle } else { InstanceStatus::Failed };
             instance.last_error = run.result.as_ref().err().map(ToString::to_string);
             if !self.store.commit_run(instance.clone()).await? {
-                return Err(ServiceError::Internal(format!("instance {id} changed during its run")));
+                return Ok(None);
             }
             instance.runs += 1;
         }
-        Ok(RunReport { instance, run })
+        Ok(Some(RunReport { instance, run }))
     }
 
     /// The functions `bindings` name, with their modules, looked up now so that the run's
@@ -276,4 +298,14 @@ impl Bins {
         }
         load_stored(self.store.as_ref(), &self.engine, sha256, Engine::load_bin).await
     }
+}
+
+/// Runs of an instance that may lose the race to another node's run before one gives up.
+const MAX_RUN_ATTEMPTS: u32 = 100;
+
+/// The pause before running again after losing a race: growing, with jitter, so runs
+/// racing on several nodes spread out.
+fn retry_pause(attempt: u32) -> std::time::Duration {
+    let jitter = crate::ids::random::<1>("a pause").map_or(0, |b| u64::from(b[0] % 10));
+    std::time::Duration::from_millis(u64::from(attempt.min(20)) * 2 + jitter)
 }
