@@ -49,6 +49,8 @@ pub type JobWritten = Box<dyn FnOnce(StoreResult<i64>) + Send>;
 /// the app's key, so one app can never reach another's rows.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Which database this is (`sqlite`, `postgres`), for `/healthz`.
+    fn kind(&self) -> &'static str;
     /// Creates an app; its key is assigned by the store.
     async fn create_app(&self, name: &str) -> StoreResult<App>;
     /// The first app, created as `name` when there is none: one app however many nodes

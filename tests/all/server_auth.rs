@@ -15,7 +15,11 @@ async fn requests_without_a_valid_token_are_401() -> anyhow::Result<()> {
     assert_eq!(body["code"], "Unauthorized");
     let wrong = server.with_token("ce_not_a_real_token_at_all", Method::GET, "/v1/functions").send().await?;
     assert_eq!(wrong.status(), 401);
-    assert_eq!(server.client.get(server.url("/healthz")).send().await?.status(), 200, "health needs no token");
+    let health = server.client.get(server.url("/healthz")).send().await?;
+    assert_eq!(health.status(), 200, "health needs no token");
+    let health: serde_json::Value = health.json().await?;
+    assert_eq!((health["status"].as_str(), health["store"].as_str()), (Some("ok"), Some("sqlite")), "{health}");
+    assert!(health["node"].as_str().is_some_and(|n| n.starts_with("node-")), "{health}");
     server.stop().await?;
     Ok(())
 }

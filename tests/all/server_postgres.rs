@@ -31,6 +31,8 @@ async fn two_nodes_on_one_postgres_database_serve_the_same_functions_and_jobs() 
         (Some("fulfilled"), &json!({"greeting": "Hello, Ada!"}))
     );
     assert!(!dir_a.path().join(cloudexec::server::DATABASE_FILE).exists(), "no SQLite file beside PostgreSQL");
+    let health: Value = a.client.get(a.url("/healthz")).send().await?.error_for_status()?.json().await?;
+    assert_eq!(health, json!({"status": "ok", "node": "node-a", "store": "postgres"}));
 
     // Node B, started on the same database with a data dir of its own, runs the function
     // node A stored, and sees node A's jobs.

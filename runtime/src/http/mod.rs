@@ -149,11 +149,14 @@ pub fn native_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::log))
 }
 
-/// `ok` while the server can store what it accepts; 503 `StorageFull` while the database
-/// or disk is full (load balancers then send clients elsewhere).
-async fn healthz(axum::extract::State(s): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
+/// 200 `{"status": "ok", "node", "store"}` while the server can store what it accepts;
+/// 503 `StorageFull` while the database or disk is full (load balancers then send
+/// clients elsewhere). The node id tells nodes behind one load balancer apart.
+async fn healthz(
+    axum::extract::State(s): axum::extract::State<AppState>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
     s.jobs.check_writable().await?;
-    Ok("ok")
+    Ok(axum::Json(serde_json::json!({"status": "ok", "node": s.jobs.node(), "store": s.jobs.store_kind()})))
 }
 
 /// Prometheus metrics of the whole node (every app's calls): the admin token only.

@@ -139,6 +139,11 @@ impl JobRunner {
         self.inner.lease.node()
     }
 
+    /// Which database the jobs are kept in (`sqlite`, `postgres`).
+    pub fn store_kind(&self) -> &'static str {
+        self.inner.store.kind()
+    }
+
     /// Stops claiming jobs and waits for the running ones to finish. Waiting jobs stay
     /// waiting in the store for the next start.
     pub async fn shutdown(&self) {

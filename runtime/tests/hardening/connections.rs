@@ -76,7 +76,7 @@ fn a_body_that_never_finishes_gets_a_408_and_an_idle_keep_alive_connection_is_cl
     let mut idle = connect(&server)?;
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")?;
     let answer = read_to_close(&mut idle)?;
-    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("\"status\":\"ok\""), "{answer}");
     let (status, body) = send(&server, "GET", "/v1/flows", "", "")?;
     assert_eq!((status, body.contains("\"total\":0")), (200, true), "nothing was stored: {body}");
     Ok(())

@@ -73,7 +73,7 @@ fn a_full_database_is_a_503_and_accepted_jobs_run_once_space_is_freed() -> anyho
         assert_eq!((job["status"].as_str(), job["error"]["code"].as_str()), (Some("execution_failed"), Some("Boom")));
     }
     let (status, body) = send(&server, "GET", "/healthz", "", "")?;
-    assert_eq!((status, body.as_str()), (200, "ok"));
+    assert_eq!((status, body.contains("\"status\":\"ok\"")), (200, true), "{body}");
     server.cli(&["deploy", &guest("hello")?, "--name", "hello"])?.expect(0)?;
     server.cli(&["call", "hello", "--input", r#"{"name":"again"}"#])?.expect(0)?.shows(&["Hello, again!"])?;
     Ok(())

@@ -12,6 +12,10 @@ use crate::{
 
 #[async_trait]
 impl Store for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn create_app(&self, name: &str) -> StoreResult<App> {
         PgStore::create_app(self, name).await
     }

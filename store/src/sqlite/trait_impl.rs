@@ -13,6 +13,10 @@ use crate::{
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn create_app(&self, name: &str) -> StoreResult<App> {
         let name = name.to_string();
         self.write(move |c| apps::create_app(c, &name)).await
