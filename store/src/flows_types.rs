@@ -44,6 +44,24 @@ pub struct NewFlowVersion {
     pub at: i64,
 }
 
+impl NewFlowVersion {
+    /// The record this version has once stored as `version` of flow `id` (created at
+    /// `created_at`).
+    pub fn stored(&self, id: i64, version: i64, created_at: i64) -> FlowRecord {
+        FlowRecord {
+            id,
+            app_key: self.app_key,
+            name: self.name.clone(),
+            version,
+            format: self.format.clone(),
+            definition: self.definition.clone(),
+            description: self.description.clone(),
+            created_at,
+            updated_at: self.at,
+        }
+    }
+}
+
 /// An execution's status (seed 003's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExecStatus {

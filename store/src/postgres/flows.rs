@@ -76,20 +76,6 @@ fn event(r: &Row) -> StoreResult<ExecutionEvent> {
     })
 }
 
-fn record(id: i64, version: i64, created_at: i64, new: &NewFlowVersion) -> FlowRecord {
-    FlowRecord {
-        id,
-        app_key: new.app_key,
-        name: new.name.clone(),
-        version,
-        format: new.format.clone(),
-        definition: new.definition.clone(),
-        description: new.description.clone(),
-        created_at,
-        updated_at: new.at,
-    }
-}
-
 async fn insert_version(c: &impl GenericClient, flow_id: i64, version: i64, new: &NewFlowVersion) -> StoreResult<()> {
     c.execute(
         "INSERT INTO flow_versions (flow_id, version, format, definition, description, created_at)
@@ -162,7 +148,7 @@ impl PgStore {
             .map_err(db_error)?;
         insert_version(&*tx, id, 1, &new).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(record(id, 1, new.at, &new))
+        Ok(new.stored(id, 1, new.at))
     }
 
     /// Adds version `latest + 1` to an existing flow.
@@ -182,7 +168,7 @@ impl PgStore {
             (row.try_get(0).map_err(db_error)?, row.try_get(1).map_err(db_error)?, row.try_get(2).map_err(db_error)?);
         insert_version(&*tx, id, version, &new).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(record(id, version, created_at, &new))
+        Ok(new.stored(id, version, created_at))
     }
 
     /// The given version of a flow, or its latest.

@@ -50,20 +50,6 @@ fn insert_version(conn: &Connection, flow_id: i64, version: i64, new: &NewFlowVe
     Ok(())
 }
 
-fn record(id: i64, version: i64, created_at: i64, new: &NewFlowVersion) -> FlowRecord {
-    FlowRecord {
-        id,
-        app_key: new.app_key,
-        name: new.name.clone(),
-        version,
-        format: new.format.clone(),
-        definition: new.definition.clone(),
-        description: new.description.clone(),
-        created_at,
-        updated_at: new.at,
-    }
-}
-
 /// Creates the flow row and its version 1.
 pub(super) fn create(conn: &Connection, new: &NewFlowVersion) -> Result<FlowRecord, StoreError> {
     let missing = format!("app {}", new.app_key);
@@ -74,7 +60,7 @@ pub(super) fn create(conn: &Connection, new: &NewFlowVersion) -> Result<FlowReco
     .map_err(|e| constraint(e, "Flow", || format!("flow {:?}", new.name), &missing))?;
     let id = conn.last_insert_rowid();
     insert_version(conn, id, 1, new)?;
-    Ok(record(id, 1, new.at, new))
+    Ok(new.stored(id, 1, new.at))
 }
 
 /// Adds version `latest + 1` to an existing flow.
@@ -90,7 +76,7 @@ pub(super) fn add_version(conn: &Connection, new: &NewFlowVersion) -> Result<Flo
         .map_err(db_error)?
         .ok_or_else(|| StoreError::NotFound(format!("flow {:?}", new.name)))?;
     insert_version(conn, id, version, new)?;
-    Ok(record(id, version, created_at, new))
+    Ok(new.stored(id, version, created_at))
 }
 
 /// The given version of a flow, or its latest.
