@@ -134,18 +134,7 @@ async fn a_node_s_late_end_for_a_job_taken_from_it_is_not_recorded() -> anyhow::
     let store = SqliteStore::open(&temp.path().join(cloudexec::server::DATABASE_FILE))?;
     let app_key = store.list_apps().await?.first().map(|a| a.app_key).ok_or_else(|| anyhow::anyhow!("no app"))?;
     let function = store.get_function(app_key, "hostile").await?.ok_or_else(|| anyhow::anyhow!("no function"))?;
-    let job = cloudexec::store::NewJob {
-        app_key,
-        function_id: function.id,
-        version: function.version,
-        module_sha256: function.module_sha256.clone(),
-        memory_limit: 1 << 20,
-        source: "test".into(),
-        service_type: cloudexec::store::ServiceType::Batch,
-        input: json!({}),
-        timeout_ms: 1000,
-        created_at: now_us(),
-    };
+    let job = crate::support::waiting_job(app_key, &function, 0);
     let id = store.insert_waiting_job(job).await?;
     store.heartbeat("node-x", now_us() - 60_000_000).await?;
     store.claim_jobs("node-x", 1, &[], now_us()).await?;

@@ -3,11 +3,11 @@
 
 use cloudexec::engine::Plan;
 use cloudexec::store::postgres::{PgStore, SCHEMA_VERSION};
-use cloudexec::store::{
-    JobEnd, JobFilter, JobOutcome, JobStatus, NewFunction, NewJob, PageRequest, ServiceType, StoreError,
-};
+use cloudexec::store::{JobFilter, JobStatus, NewFunction, PageRequest, StoreError};
 use cloudexec::time::now_us;
 use cloudexec_tests::postgres::TestPostgres;
+
+use crate::support::{fulfilled, waiting_job};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,26 +36,6 @@ async fn a_url_that_does_not_parse_or_reach_a_server_is_a_clear_error() -> anyho
     let error = PgStore::connect("postgres://nobody@127.0.0.1:1/none").await.err().map(|e| e.to_string());
     assert!(error.is_some_and(|e| e.contains("database error")), "no server on port 1");
     Ok(())
-}
-
-fn waiting_job(app_key: i64, function: &cloudexec::store::FunctionRecord, n: i64) -> NewJob {
-    NewJob {
-        app_key,
-        function_id: function.id,
-        version: function.version,
-        module_sha256: function.module_sha256.clone(),
-        memory_limit: 1 << 20,
-        source: "test".into(),
-        service_type: ServiceType::Batch,
-        input: json!({ "n": n }),
-        timeout_ms: 1000,
-        created_at: now_us(),
-    }
-}
-
-fn fulfilled(output: serde_json::Value, log: &str) -> JobOutcome {
-    let at = now_us();
-    JobOutcome { end: JobEnd { result: Ok(output), mem_usage: 7, started_at: at, finished_at: at }, log: log.into() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

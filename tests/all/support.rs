@@ -1,5 +1,5 @@
-//! One engine shared by the tests of this binary, with its compiled modules cached
-//! under target/ so later runs do not recompile.
+//! Shared test helpers: one engine for the tests of this binary (its compiled modules cached
+//! under target/ so later runs do not recompile), and the jobs the store tests write.
 
 use std::sync::OnceLock;
 
@@ -24,4 +24,29 @@ pub fn function(name: &str) -> anyhow::Result<TestFunction> {
 
 pub fn bin(name: &str) -> anyhow::Result<TestBin> {
     Ok(runtime().bin(cloudexec_tests::guest(name)?)?)
+}
+
+/// A waiting async job of `function`, input `{"n": n}`.
+pub fn waiting_job(app_key: i64, function: &cloudexec::store::FunctionRecord, n: i64) -> cloudexec::store::NewJob {
+    cloudexec::store::NewJob {
+        app_key,
+        function_id: function.id,
+        version: function.version,
+        module_sha256: function.module_sha256.clone(),
+        memory_limit: 1 << 20,
+        source: "test".into(),
+        service_type: cloudexec::store::ServiceType::Batch,
+        input: serde_json::json!({ "n": n }),
+        timeout_ms: 1000,
+        created_at: cloudexec::time::now_us(),
+    }
+}
+
+/// A fulfilled job's outcome with `output` and `log`.
+pub fn fulfilled(output: serde_json::Value, log: &str) -> cloudexec::store::JobOutcome {
+    let at = cloudexec::time::now_us();
+    cloudexec::store::JobOutcome {
+        end: cloudexec::store::JobEnd { result: Ok(output), mem_usage: 7, started_at: at, finished_at: at },
+        log: log.into(),
+    }
 }
