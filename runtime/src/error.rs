@@ -66,6 +66,7 @@ impl From<StoreError> for ServiceError {
             StoreError::AlreadyExists { kind, what } => Self::AlreadyExists { kind, what },
             StoreError::NotFound(what) => Self::NotFound { kind: "Resource", what },
             StoreError::Full(message) => Self::StorageFull(message),
+            e @ StoreError::LeaseLost(_) => Self::Conflict { code: "LeaseLost", message: e.to_string() },
             StoreError::Database(message) => Self::Internal(message),
         }
     }

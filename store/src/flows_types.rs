@@ -139,6 +139,9 @@ pub struct ExecutionRecord {
     pub finished_at: Option<i64>,
     /// µs since the epoch, when the execution as a whole times out.
     pub deadline_at: Option<i64>,
+    /// The node that drives it (see [`crate::Store::claim_executions`]); `None` only for
+    /// rows stored before executions were leased.
+    pub owner: Option<String>,
 }
 
 /// A change to an execution, written with its new history events in one transaction.
@@ -156,6 +159,9 @@ pub struct ExecutionUpdate {
     pub error: Option<Json>,
     /// When it ended.
     pub finished_at: Option<i64>,
+    /// The node writing it: the write is refused ([`crate::StoreError::LeaseLost`]) when
+    /// another node has taken the execution over.
+    pub owner: String,
     /// Job records of the function tasks whose results this transition took, written in
     /// the same transaction (one commit per flow step instead of two).
     pub jobs: Vec<(super::NewJob, super::JobOutcome)>,
@@ -186,4 +192,48 @@ pub struct StateDoc {
     pub head: String,
     /// `(name, body)`; names are the scheduler's, opaque to the store.
     pub parts: Vec<(String, String)>,
+}
+
+/// What a node asks of the node that drives an execution, when the request reached a
+/// node that does not drive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    /// A task's result from its finish callback (`task` names it; the body is
+    /// `{"output": …}` or `{"error": …}`).
+    Finish,
+    /// Stop the execution (the body is `{"cause": …}`).
+    Stop,
+}
+
+impl SignalKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Finish => "finish",
+            Self::Stop => "stop",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Finish, Self::Stop].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// A stored request for the node driving an execution. The driving node takes it, acts,
+/// and writes an outcome the asking node reads back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionSignal {
+    /// Assigned by the store (ignored when adding one).
+    pub id: i64,
+    /// Which execution.
+    pub execution_id: String,
+    /// What is asked.
+    pub kind: SignalKind,
+    /// The task a finish is for.
+    pub task: Option<String>,
+    /// What the kind carries.
+    pub body: Json,
+    /// µs since the epoch.
+    pub created_at: i64,
 }

@@ -34,6 +34,10 @@ pub enum StoreError {
     /// The database or the disk under it is full: nothing of the write was stored.
     #[error("storage full: {0}")]
     Full(String),
+    /// The row is leased by another node (an execution another node took over): the
+    /// write was refused and nothing changed.
+    #[error("{0} is driven by another node")]
+    LeaseLost(String),
     /// The database failed; the message is for the log, not the client.
     #[error("database error: {0}")]
     Database(String),
@@ -181,7 +185,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records a new execution with its first history events; `AlreadyExists` when the
     /// flow already has an execution of that name.
     async fn create_execution(&self, execution: ExecutionRecord, events: Vec<ExecutionEvent>) -> StoreResult<()>;
-    /// Writes a transition: the new status and state plus its history events, atomically.
+    /// Writes a transition: the new status and state plus its history events, atomically;
+    /// `LeaseLost` (nothing written) when the execution's owner is not `update.owner`.
     async fn save_execution(&self, update: ExecutionUpdate, events: Vec<ExecutionEvent>) -> StoreResult<()>;
     /// An execution of the app.
     async fn get_execution(&self, app_key: i64, id: &str) -> StoreResult<Option<ExecutionRecord>>;
@@ -196,6 +201,18 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<ExecutionEvent>>;
-    /// Every execution not yet ended (`Starting` or `Running`), for resuming after a restart.
-    async fn unfinished_executions(&self) -> StoreResult<Vec<ExecutionRecord>>;
+    /// Makes `node` the owner of every unfinished execution (`Starting` or `Running`) that
+    /// has no owner or whose owner's last heartbeat is older than `stale_before` (or gone),
+    /// plus, when `own`, those `node` already owns (its start after a stop), and returns
+    /// them whole, oldest first. Two nodes never both take one.
+    async fn claim_executions(&self, node: &str, stale_before: i64, own: bool) -> StoreResult<Vec<ExecutionRecord>>;
+    /// Stores a signal for whichever node drives its execution and returns its id;
+    /// `NotFound` when the execution does not exist or has ended.
+    async fn add_signal(&self, signal: ExecutionSignal) -> StoreResult<i64>;
+    /// Signals without an outcome for executions `node` owns, oldest first, at most 100.
+    async fn open_signals(&self, node: &str) -> StoreResult<Vec<ExecutionSignal>>;
+    /// Records what became of a signal (and drops outcomes nobody read for ten minutes).
+    async fn settle_signal(&self, id: i64, outcome: serde_json::Value) -> StoreResult<()>;
+    /// A signal's outcome once settled, removing the signal; `None` while it waits.
+    async fn take_signal_outcome(&self, id: i64) -> StoreResult<Option<serde_json::Value>>;
 }

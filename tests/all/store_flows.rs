@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use cloudexec::store::postgres::PgStore;
 use cloudexec::store::sqlite::SqliteStore;
 use cloudexec::store::{
@@ -17,14 +16,14 @@ use serde_json::json;
 
 /// Where a test's store lives (each holds what it needs kept alive: the directory, the
 /// cluster, which stops when dropped).
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(tempfile::TempDir),
     Postgres { _cluster: TestPostgres, url: String },
 }
 
 impl Backend {
     /// SQLite, and PostgreSQL when a cluster can be started.
-    fn all() -> anyhow::Result<Vec<Self>> {
+    pub(crate) fn all() -> anyhow::Result<Vec<Self>> {
         let mut all = vec![Self::Sqlite(tempfile::tempdir()?)];
         if let Some(cluster) = TestPostgres::start()? {
             let url = cluster.create_database("conformance")?;
@@ -33,7 +32,7 @@ impl Backend {
         Ok(all)
     }
 
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "SQLite",
             Self::Postgres { .. } => "PostgreSQL",
@@ -41,7 +40,7 @@ impl Backend {
     }
 
     /// Opens (or reopens) the store.
-    async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+    pub(crate) async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         Ok(match self {
             Self::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("cloudexec.db"))?),
             Self::Postgres { url, .. } => Arc::new(PgStore::connect(url).await?),
@@ -55,14 +54,18 @@ macro_rules! conformance {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() -> anyhow::Result<()> {
             for backend in Backend::all()? {
-                $body(&backend).await.with_context(|| format!("on {}", backend.name()))?;
+                anyhow::Context::with_context($body(&backend).await, || format!("on {}", backend.name()))?;
             }
             Ok(())
         }
     };
 }
+pub(crate) use conformance;
 
-fn flow(app_key: i64, name: &str, definition: &str, at: i64) -> NewFlowVersion {
+/// The node the tests' executions belong to.
+pub(crate) const NODE: &str = "node-1";
+
+pub(crate) fn flow(app_key: i64, name: &str, definition: &str, at: i64) -> NewFlowVersion {
     NewFlowVersion {
         app_key,
         name: name.to_string(),
@@ -73,7 +76,14 @@ fn flow(app_key: i64, name: &str, definition: &str, at: i64) -> NewFlowVersion {
     }
 }
 
-fn execution(id: &str, app_key: i64, flow_id: i64, version: i64, name: Option<&str>, at: i64) -> ExecutionRecord {
+pub(crate) fn execution(
+    id: &str,
+    app_key: i64,
+    flow_id: i64,
+    version: i64,
+    name: Option<&str>,
+    at: i64,
+) -> ExecutionRecord {
     ExecutionRecord {
         id: id.to_string(),
         app_key,
@@ -90,18 +100,19 @@ fn execution(id: &str, app_key: i64, flow_id: i64, version: i64, name: Option<&s
         created_at: at,
         finished_at: None,
         deadline_at: Some(at + 1_000_000),
+        owner: Some(NODE.to_string()),
     }
 }
 
 /// A state whose head is `{"step": step}`, with `parts`.
-fn doc(step: i64, parts: &[(&str, i64)]) -> StateDoc {
+pub(crate) fn doc(step: i64, parts: &[(&str, i64)]) -> StateDoc {
     StateDoc {
         head: json!({"step": step}).to_string(),
         parts: parts.iter().map(|(name, n)| (name.to_string(), n.to_string())).collect(),
     }
 }
 
-fn event(seq: i64) -> ExecutionEvent {
+pub(crate) fn event(seq: i64) -> ExecutionEvent {
     ExecutionEvent {
         seq,
         at: 1_000 + seq,
@@ -111,7 +122,7 @@ fn event(seq: i64) -> ExecutionEvent {
     }
 }
 
-fn update(id: &str, status: &str, step: i64) -> ExecutionUpdate {
+pub(crate) fn update(id: &str, status: &str, step: i64) -> ExecutionUpdate {
     ExecutionUpdate {
         id: id.to_string(),
         status: ExecStatus::parse(status).expect("a status name"),
@@ -119,6 +130,7 @@ fn update(id: &str, status: &str, step: i64) -> ExecutionUpdate {
         output: None,
         error: None,
         finished_at: None,
+        owner: NODE.to_string(),
         jobs: Vec::new(),
     }
 }
@@ -231,7 +243,7 @@ async fn deleting_a_flow_removes_its_versions_executions_and_history_on(backend:
     assert_eq!(store.list_executions(f.id, page(10, 0)).await?, (vec![], 0));
     assert_eq!(store.list_execution_events("x1", 0, 100).await?, vec![]);
     assert_eq!(store.list_execution_events("x2", 0, 100).await?, vec![]);
-    let unfinished: Vec<_> = store.unfinished_executions().await?.into_iter().map(|x| x.id).collect();
+    let unfinished: Vec<_> = store.claim_executions(NODE, 0, true).await?.into_iter().map(|x| x.id).collect();
     assert_eq!(unfinished, ["k1"]);
     assert_eq!(store.list_execution_events("k1", 0, 100).await?.len(), 1);
 
@@ -397,10 +409,10 @@ async fn unfinished_executions_are_those_starting_or_running_on(backend: &Backen
         store.create_execution(x, vec![]).await?;
     }
     let ids = |xs: Vec<ExecutionRecord>| xs.into_iter().map(|x| x.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.unfinished_executions().await?), ["s", "r"]);
+    assert_eq!(ids(store.claim_executions(NODE, 0, true).await?), ["s", "r"]);
     store.save_execution(update("s", "Running", 1), vec![]).await?;
     store.save_execution(update("r", "Succeeded", 1), vec![]).await?;
-    assert_eq!(ids(store.unfinished_executions().await?), ["s"]);
+    assert_eq!(ids(store.claim_executions(NODE, 0, true).await?), ["s"]);
     Ok(())
 }
 
@@ -428,7 +440,7 @@ async fn everything_survives_reopening_the_database_on(backend: &Backend) -> any
     };
     assert_eq!(store.get_execution(app.app_key, "x").await?, Some(expected.clone()));
     assert_eq!(store.get_execution_by_name(v1.id, "run").await?, Some(expected.clone()));
-    assert_eq!(store.unfinished_executions().await?, vec![expected]);
+    assert_eq!(store.claim_executions(NODE, 0, true).await?, vec![expected]);
     assert_eq!(store.list_execution_events("x", 0, 10).await?, vec![event(1), event(2), event(3)]);
     // Writes go on where they left off.
     assert_eq!(store.add_flow_version(flow(app.app_key, "f", "three", 30)).await?.version, 3);

@@ -38,9 +38,10 @@ pub(crate) struct Driver {
 impl Driver {
     pub(crate) fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
         let outbound = Outbound::new(egress, config.max_outbound_calls);
+        let node = jobs.node().to_string();
         let tasks = Arc::new(Tasks::new(jobs, outbound, &config));
         Self {
-            ctx: Arc::new(LiveCtx { store, tasks, stop: CancellationToken::new() }),
+            ctx: Arc::new(LiveCtx { store, tasks, node, stop: CancellationToken::new() }),
             config,
             live: Arc::new(DashMap::new()),
             tracker: TaskTracker::new(),
@@ -49,6 +50,25 @@ impl Driver {
 
     pub(crate) fn config(&self) -> &FlowsConfig {
         &self.config
+    }
+
+    /// This node's id: the owner its executions carry.
+    pub(crate) fn node(&self) -> &str {
+        &self.ctx.node
+    }
+
+    /// True when the execution is live here.
+    pub(crate) fn is_live(&self, id: &str) -> bool {
+        self.live.contains_key(id)
+    }
+
+    /// Runs `work` beside the executions until the driver stops (it is given the stop
+    /// signal and waited for at shutdown).
+    pub(crate) fn spawn_beside<F>(&self, work: impl FnOnce(CancellationToken) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tracker.spawn(work(self.ctx.stop.clone()));
     }
 
     /// Sets the base URL async tasks are told to call back.

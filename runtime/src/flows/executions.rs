@@ -6,9 +6,10 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 
 use super::graph::FlowGraph;
-use super::running::{CallbackError, Ended, Exit, Running};
+use super::running::{Ended, Exit, Running};
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
+use super::signals::{Outcome, STOP_WAIT};
 use super::writes::InFlight;
 use crate::egress::check_url;
 use crate::error::ServiceError;
@@ -122,6 +123,7 @@ impl Flows {
             created_at: now,
             finished_at: state.status.is_terminal().then_some(now),
             deadline_at: deadlines.into_iter().flatten().min(),
+            owner: Some(self.driver.node().to_string()),
         };
         Ok((record, state, actions, history))
     }
@@ -213,16 +215,16 @@ impl Flows {
         Ok(self.store.list_execution_events(id, after, limit).await?)
     }
 
-    /// Stops a running execution and waits (briefly) until the stop is stored.
+    /// Stops a running execution and waits (briefly) until the stop is stored. An
+    /// execution another node drives is stopped through a signal to it.
     pub async fn stop(&self, app_key: i64, id: &str, cause: &str) -> Result<ExecutionRecord, ServiceError> {
         let record = self.execution(app_key, id).await?;
         if record.status.is_terminal() {
             return Ok(record);
         }
-        if let Some(mut done) = self.driver.done_signal(id)
-            && self.driver.send(id, Event::Stop { cause: cause.to_string() })
-        {
-            let _ = tokio::time::timeout(Duration::from_secs(10), done.wait_for(|e| !matches!(e, Exit::Running))).await;
+        let Some(mut done) = self.driver.done_signal(id) else { return self.signal_stop(record, cause).await };
+        if self.driver.send(id, Event::Stop { cause: cause.to_string() }) {
+            let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|e| !matches!(e, Exit::Running))).await;
         }
         self.execution(app_key, id).await
     }
@@ -230,21 +232,12 @@ impl Flows {
     /// A task's result from its finish callback. The execution id is the capability: the
     /// callback carries no token (external workers call it), so an unknown id, an ended
     /// execution and an unknown task are all 404s, and a task that waits for nothing is 409.
+    /// An execution another node drives gets it through a signal to that node.
     pub async fn finish_task(&self, id: &str, task: &str, result: Result<Json, ErrorInfo>) -> Result<(), ServiceError> {
-        match self.driver.callback(id, task, result).await {
-            None => Err(ServiceError::NotFound { kind: "Execution", what: format!("running execution {id:?}") }),
-            Some(Ok(())) => Ok(()),
-            Some(Err(e @ CallbackError::UnknownTask { .. })) => {
-                Err(ServiceError::NotFound { kind: "Task", what: e.to_string() })
-            }
-            Some(Err(e @ CallbackError::NotWaiting { .. })) => {
-                Err(ServiceError::Conflict { code: "TaskNotWaiting", message: e.to_string() })
-            }
-            Some(Err(CallbackError::Gone)) => {
-                Err(ServiceError::NotFound { kind: "Execution", what: format!("execution {id:?} (deleted)") })
-            }
-            Some(Err(CallbackError::Store(e))) => Err(ServiceError::Internal(e)),
+        if !self.driver.is_live(id) {
+            return self.signal_finish(id, task, result).await;
         }
+        Outcome::of(self.driver.callback(id, task, result).await).answer(id)
     }
 }
 

@@ -57,6 +57,9 @@ impl Exec {
 pub(crate) struct LiveCtx {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) tasks: Arc<Tasks>,
+    /// This node's id: every write is fenced on it (a node that lost the execution to
+    /// another stops at its next write).
+    pub(crate) node: String,
     /// Cancelled when the driver stops: executions stop stepping and write what is left.
     pub(crate) stop: CancellationToken,
 }
@@ -124,9 +127,16 @@ impl LiveCtx {
         let ended = {
             let mut core = exec.lock();
             core.closed = true;
-            if let Err(error) = &stored {
-                tracing::error!(execution = %core.run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
-                core.pending.fail(error);
+            match &stored {
+                Ok(()) => {}
+                Err(error @ StoreError::LeaseLost(_)) => {
+                    tracing::warn!(execution = %core.run.id, %error, "another node took this execution over; this node stops driving it");
+                    core.pending.fail(error);
+                }
+                Err(error) => {
+                    tracing::error!(execution = %core.run.id, %error, "persisting a flow transition failed; the execution pauses until a restart");
+                    core.pending.fail(error);
+                }
             }
             match (&stored, core.run.state.status.is_terminal(), core.run.finished_at) {
                 (Ok(()), true, Some(finished_at)) => Some(Ended { state: core.run.state.clone(), finished_at }),
@@ -233,6 +243,7 @@ impl LiveCtx {
                     output: run.state.output.clone(),
                     error: run.state.error.as_ref().map(|e| json!(e)),
                     finished_at: terminal.then(now_us),
+                    owner: self.node.clone(),
                     jobs: std::mem::take(&mut run.jobs),
                 };
                 run.finished_at = update.finished_at;

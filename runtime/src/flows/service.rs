@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::definition;
 use super::driver::Driver;
 use super::graph::FlowGraph;
-use super::running::{Exit, FlowsConfig, Running};
+use super::running::{Exit, FlowsConfig};
 use super::scheduler::{Event, ExecState};
 use crate::cache::GuardedCache;
 use crate::egress::EgressPolicy;
@@ -76,6 +76,8 @@ pub struct ExecutionDetail {
 pub struct Flows {
     pub(super) store: Arc<dyn Store>,
     pub(super) driver: Arc<Driver>,
+    /// The job runner, for this node's lease.
+    pub(super) jobs: JobRunner,
     graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
     /// Latest versions by (app, name), so a start does not read the store for them.
     latest: GuardedCache<(i64, String), FlowRecord>,
@@ -133,39 +135,8 @@ impl Flows {
     /// The service; call [`Flows::resume`] to pick up executions a previous process left.
     /// HTTP tasks and callback URLs are called under `egress`.
     pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
-        let driver = Arc::new(Driver::new(store.clone(), jobs, config, egress));
-        Self { store, driver, graphs: Arc::new(DashMap::new()), latest: GuardedCache::default() }
-    }
-
-    /// Resumes every unfinished execution; returns how many.
-    pub async fn resume(&self) -> Result<usize, ServiceError> {
-        let unfinished = self.store.unfinished_executions().await?;
-        let count = unfinished.len();
-        for record in unfinished {
-            let graph = match self.graph_of(&record).await {
-                Ok(graph) => graph,
-                Err(error) => {
-                    tracing::error!(execution = %record.id, %error, "cannot resume an execution");
-                    continue;
-                }
-            };
-            let Ok(state) = ExecState::from_doc(&record.state) else {
-                tracing::error!(execution = %record.id, "cannot resume an execution: its stored state does not parse");
-                continue;
-            };
-            let run = Running {
-                id: record.id.clone(),
-                app_key: record.app_key,
-                graph,
-                state,
-                callback_url: record.callback_url.clone(),
-                deadline_at: record.deadline_at,
-                jobs: Vec::new(),
-                finished_at: None,
-            };
-            self.driver.launch(run, Vec::new(), Some(Event::Recover), None);
-        }
-        Ok(count)
+        let driver = Arc::new(Driver::new(store.clone(), jobs.clone(), config, egress));
+        Self { store, driver, jobs, graphs: Arc::new(DashMap::new()), latest: GuardedCache::default() }
     }
 
     /// Sets the base URL (`http://host:port`) async HTTP tasks are told to call back.

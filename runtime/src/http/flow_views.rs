@@ -139,6 +139,8 @@ pub struct ExecutionView {
     pub started_time: String,
     /// RFC 3339, once ended.
     pub stopped_time: Option<String>,
+    /// The node that drives (or drove) it, when several nodes share one database.
+    pub node: Option<String>,
     /// Every task reached, and the top-level ones not reached yet.
     #[schema(value_type = Vec<Object>)]
     pub tasks: Vec<TaskView>,
@@ -166,6 +168,7 @@ impl ExecutionView {
             error: r.error.clone(),
             started_time: rfc3339(r.created_at),
             stopped_time: r.finished_at.map(rfc3339),
+            node: r.owner.clone(),
             tasks: Vec::new(),
         }
     }

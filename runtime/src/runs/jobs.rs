@@ -139,6 +139,16 @@ impl JobRunner {
         self.inner.lease.node()
     }
 
+    /// How long a node's heartbeat keeps its work (jobs, flow executions) its own.
+    pub(crate) fn lease_ttl(&self) -> Duration {
+        self.inner.lease.ttl()
+    }
+
+    /// Whether this node's lease is fresh enough to take more work.
+    pub(crate) fn lease_fresh(&self) -> bool {
+        self.inner.lease.fresh()
+    }
+
     /// Which database the jobs are kept in (`sqlite`, `postgres`).
     pub fn store_kind(&self) -> &'static str {
         self.inner.store.kind()

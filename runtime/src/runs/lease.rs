@@ -51,6 +51,11 @@ impl Lease {
         &self.node
     }
 
+    /// How long a heartbeat keeps this node's work its own.
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// Takes the lease at start: waits up to one lease for another holder of this id to
     /// go stale, heartbeats, and puts back to waiting the jobs this node left executing
     /// when it stopped. Returns how many.

@@ -8,10 +8,12 @@
 mod apps;
 mod bins;
 mod errors;
+mod executions;
 mod flows;
 mod functions;
 mod jobs;
 mod schema;
+mod signals;
 mod trait_impl;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};

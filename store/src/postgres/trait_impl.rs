@@ -5,9 +5,9 @@ use async_trait::async_trait;
 
 use super::PgStore;
 use crate::{
-    App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionUpdate, FlowRecord, FunctionRecord,
-    FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction, NewJob, PageRequest,
-    ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
+    App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate, FlowRecord,
+    FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction,
+    NewJob, PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
 };
 
 #[async_trait]
@@ -242,7 +242,23 @@ impl Store for PgStore {
         PgStore::list_execution_events(self, execution_id, after, limit).await
     }
 
-    async fn unfinished_executions(&self) -> StoreResult<Vec<ExecutionRecord>> {
-        PgStore::unfinished_executions(self).await
+    async fn claim_executions(&self, node: &str, stale_before: i64, own: bool) -> StoreResult<Vec<ExecutionRecord>> {
+        PgStore::claim_executions(self, node, stale_before, own).await
+    }
+
+    async fn add_signal(&self, signal: ExecutionSignal) -> StoreResult<i64> {
+        PgStore::add_signal(self, signal).await
+    }
+
+    async fn open_signals(&self, node: &str) -> StoreResult<Vec<ExecutionSignal>> {
+        PgStore::open_signals(self, node).await
+    }
+
+    async fn settle_signal(&self, id: i64, outcome: serde_json::Value) -> StoreResult<()> {
+        PgStore::settle_signal(self, id, outcome).await
+    }
+
+    async fn take_signal_outcome(&self, id: i64) -> StoreResult<Option<serde_json::Value>> {
+        PgStore::take_signal_outcome(self, id).await
     }
 }

@@ -11,7 +11,7 @@ use cloudexec_engine::clock::now_us;
 
 /// Columns of [`execution`], in order.
 const EXECUTION_COLUMNS: &str = "id, app_key, flow_id, flow_name, flow_version, name, status, input, output, error, \
-     callback_url, state, created_at, finished_at, deadline_at";
+     callback_url, state, created_at, finished_at, deadline_at, owner";
 
 /// Stored JSON is written by us; text that does not parse fails the read.
 fn json(r: &Row<'_>, index: usize) -> rusqlite::Result<Json> {
@@ -46,6 +46,7 @@ fn execution(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         created_at: r.get(12)?,
         finished_at: r.get(13)?,
         deadline_at: r.get(14)?,
+        owner: r.get(15)?,
     })
 }
 
@@ -77,7 +78,7 @@ pub(super) fn create(conn: &Connection, x: &ExecutionRecord, events: &[Execution
     let inserted = conn
         .prepare_cached(&format!(
             "INSERT INTO executions ({EXECUTION_COLUMNS}, updated_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?13
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?13
              FROM flows WHERE id = ?3 AND app_key = ?2"
         ))
         .and_then(|mut stmt| {
@@ -97,6 +98,7 @@ pub(super) fn create(conn: &Connection, x: &ExecutionRecord, events: &[Execution
                 x.created_at,
                 x.finished_at,
                 x.deadline_at,
+                x.owner,
             ])
         })
         .map_err(|e| constraint(e, "Execution", taken, &format!("flow {}", x.flow_id)))?;
@@ -112,7 +114,7 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
     let changed = conn
         .prepare_cached(
             "UPDATE executions SET status = ?1, state = ?2, output = ?3, error = ?4, finished_at = ?5, updated_at = ?6
-             WHERE id = ?7",
+             WHERE id = ?7 AND owner IS ?8",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -123,11 +125,17 @@ pub(super) fn save(conn: &Connection, u: &ExecutionUpdate, events: &[ExecutionEv
                 u.finished_at,
                 now_us(),
                 u.id,
+                u.owner,
             ])
         })
         .map_err(db_error)?;
     if changed == 0 {
-        return Err(StoreError::NotFound(format!("execution {:?}", u.id)));
+        let exists = conn
+            .prepare_cached("SELECT 1 FROM executions WHERE id = ?1")
+            .and_then(|mut stmt| stmt.exists([&u.id]))
+            .map_err(db_error)?;
+        let what = format!("execution {:?}", u.id);
+        return Err(if exists { StoreError::LeaseLost(what) } else { StoreError::NotFound(what) });
     }
     write_parts(conn, &u.id, &u.state.parts)?;
     insert_events(conn, &u.id, events)?;
@@ -205,12 +213,23 @@ pub(super) fn events(conn: &Connection, id: &str, after: i64, limit: i64) -> rus
     rows.collect()
 }
 
-/// Executions still `Starting` or `Running`, oldest first.
-pub(super) fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<ExecutionRecord>> {
+/// Makes `node` the owner of the unfinished executions it may take (see
+/// `Store::claim_executions`), and returns them whole, oldest first.
+pub(super) fn claim(
+    conn: &Connection,
+    node: &str,
+    stale_before: i64,
+    own: bool,
+) -> Result<Vec<ExecutionRecord>, StoreError> {
     let sql = format!(
-        "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('Starting', 'Running') ORDER BY created_at, id"
+        "UPDATE executions SET owner = ?1 WHERE status IN ('Starting', 'Running')
+           AND (owner IS NULL OR (?3 AND owner = ?1) OR (owner <> ?1 AND NOT EXISTS
+               (SELECT 1 FROM nodes n WHERE n.id = executions.owner AND n.heartbeat_at >= ?2)))
+         RETURNING {EXECUTION_COLUMNS}"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows: Vec<ExecutionRecord> = stmt.query_map([], execution)?.collect::<rusqlite::Result<_>>()?;
-    rows.into_iter().map(|r| with_parts(conn, r)).collect()
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_error)?;
+    let mut rows: Vec<ExecutionRecord> =
+        stmt.query_map(params![node, stale_before, own], execution).and_then(Iterator::collect).map_err(db_error)?;
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    rows.into_iter().map(|r| with_parts(conn, r).map_err(db_error)).collect()
 }

@@ -16,6 +16,7 @@ mod functions;
 mod jobs;
 mod rows;
 mod schema;
+mod signals;
 mod trait_impl;
 mod writer;
 

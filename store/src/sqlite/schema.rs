@@ -285,6 +285,22 @@ CREATE TABLE nodes (
 );
 ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
 "#,
+    // Flow executions are leased like jobs: `owner` names the node that drives one, and
+    // another node takes it over once that node's heartbeat is stale. A finish callback or
+    // a stop that reaches another node is stored as a signal the owner takes.
+    r#"
+ALTER TABLE executions ADD COLUMN owner TEXT;
+CREATE TABLE execution_signals (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id  TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL,
+    task          TEXT,
+    body          TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    outcome       TEXT
+);
+CREATE INDEX execution_signals_open ON execution_signals (execution_id) WHERE outcome IS NULL;
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -4,12 +4,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{SqliteStore, apps, bins, executions, flows, functions, jobs};
+use serde_json::Value as Json;
+
+use super::{SqliteStore, apps, bins, executions, flows, functions, jobs, signals};
 use crate::{
-    App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionUpdate, FlowRecord, FunctionRecord,
-    FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten, NewFlowVersion, NewFunction, NewJob,
-    PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
+    App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate, FlowRecord,
+    FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten, NewFlowVersion,
+    NewFunction, NewJob, PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
 };
+use cloudexec_engine::clock::now_us;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -273,7 +276,25 @@ impl Store for SqliteStore {
         self.read(move |c| executions::events(c, &id, after, limit)).await
     }
 
-    async fn unfinished_executions(&self) -> StoreResult<Vec<ExecutionRecord>> {
-        self.read(executions::unfinished).await
+    async fn claim_executions(&self, node: &str, stale_before: i64, own: bool) -> StoreResult<Vec<ExecutionRecord>> {
+        let node = node.to_string();
+        self.write(move |c| executions::claim(c, &node, stale_before, own)).await
+    }
+
+    async fn add_signal(&self, signal: ExecutionSignal) -> StoreResult<i64> {
+        self.write(move |c| signals::add(c, &signal)).await
+    }
+
+    async fn open_signals(&self, node: &str) -> StoreResult<Vec<ExecutionSignal>> {
+        let node = node.to_string();
+        self.read(move |c| signals::open(c, &node)).await
+    }
+
+    async fn settle_signal(&self, id: i64, outcome: Json) -> StoreResult<()> {
+        self.write(move |c| signals::settle(c, id, &outcome, now_us())).await
+    }
+
+    async fn take_signal_outcome(&self, id: i64) -> StoreResult<Option<Json>> {
+        self.write(move |c| signals::take_outcome(c, id)).await
     }
 }
