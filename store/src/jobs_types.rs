@@ -289,6 +289,11 @@ pub struct JobRecord {
     pub created_at: i64,
     /// Where it is, with what is known there.
     pub state: JobState,
+    /// How often it went back to waiting because the node running it stopped (so it
+    /// started again from the beginning).
+    pub restarts: i64,
+    /// The node that claimed it last (async jobs; kept once it ended).
+    pub node: Option<String>,
 }
 
 impl JobRecord {
@@ -302,6 +307,8 @@ impl JobRecord {
             version: job.version,
             module_sha256: job.module_sha256.clone(),
             memory_limit: job.memory_limit,
+            restarts: 0,
+            node: None,
             source: job.source.clone(),
             service_type: job.service_type,
             input: job.input.clone(),

@@ -64,16 +64,17 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = FlowsConfig::default().max_outbound_calls)]
     pub max_outbound_calls: usize,
     /// A PostgreSQL database for several nodes (`postgres://user@host:port/db`) instead of
-    /// the SQLite file in the data dir. Async jobs are leased per node; flow executions are
-    /// not yet (run flows on one node).
+    /// the SQLite file in the data dir. Async jobs and flow executions are leased per node:
+    /// when a node stops, another takes over what it ran.
     #[arg(long = "database", env = "CLOUDEXEC_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// This node's id (default: kept in the data dir's `node-id` file). Async jobs this
-    /// node claims carry it; give every node on one database its own.
+    /// This node's id (default: kept in the data dir's `node-id` file). Async jobs and flow
+    /// executions this node claims carry it; give every node on one database its own.
     #[arg(long, env = "CLOUDEXEC_NODE_ID")]
     pub node_id: Option<String>,
-    /// Seconds a node's claimed jobs stay its own without a heartbeat; past it another
-    /// node puts them back to waiting. Heartbeats come every tenth of it.
+    /// Seconds a node's claimed jobs and flow executions stay its own without a heartbeat;
+    /// past it another node puts the jobs back to waiting and takes the executions over.
+    /// Heartbeats come every tenth of it.
     #[arg(long, default_value_t = RunnerConfig::default().lease.as_secs())]
     pub job_lease_secs: u64,
 }

@@ -97,6 +97,10 @@ pub struct JobView {
     pub started_at: Option<f64>,
     /// Epoch seconds.
     pub finished_at: Option<f64>,
+    /// How often it started again from the beginning because the node running it stopped.
+    pub restarts: i64,
+    /// The node that ran it (async jobs, when several nodes share one database).
+    pub node: Option<String>,
     /// Where the captured log is.
     pub log_url: String,
 }
@@ -120,6 +124,8 @@ impl From<&JobRecord> for JobView {
             created_at: seconds(j.created_at),
             started_at: j.state.started_at().map(seconds),
             finished_at: end.map(|e| seconds(e.finished_at)),
+            restarts: j.restarts,
+            node: j.node.clone(),
             log_url: format!("/v1/jobs/{}/log", j.id),
         }
     }

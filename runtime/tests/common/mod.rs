@@ -92,6 +92,27 @@ impl Server {
         Ok(serde_json::from_str(&answer.body_mut().read_to_string()?)?)
     }
 
+    /// `POST path` with the token and a JSON body (any status): the status and the body
+    /// as JSON (`null` when it is not JSON).
+    pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut answer = agent
+            .post(format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/json")
+            .send(body.to_string())
+            .with_context(|| format!("POST {path}"))?;
+        let text = answer.body_mut().read_to_string()?;
+        Ok((answer.status().as_u16(), serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// Kills the process at once (SIGKILL: no shutdown, no lease given up).
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Polls `/v1/jobs/{id}` until the job leaves `waiting` and `executing`.
     pub fn wait_final(&self, id: i64) -> anyhow::Result<Value> {
         let started = Instant::now();

@@ -15,7 +15,7 @@ use crate::{
 
 /// Columns of [`job`], in order (the SQLite store's, so the mapping reads the same).
 const JOB_COLUMNS: &str = "id, app_key, function_id, version, source, service_type, status, input, output, \
-     error_code, error_message, mem_usage, timeout_ms, created_at, started_at, finished_at, module_sha256, memory_limit";
+     error_code, error_message, mem_usage, timeout_ms, created_at, started_at, finished_at, module_sha256, memory_limit, restarts, claimed_by";
 
 const INSERT_JOB: &str = "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input,
      timeout_ms, created_at, module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at,
@@ -54,6 +54,8 @@ fn job(row: &Row) -> StoreResult<JobRecord> {
         created_at: row.try_get(13).map_err(get_err)?,
         module_sha256: row.try_get(16).map_err(get_err)?,
         memory_limit: row.try_get(17).map_err(get_err)?,
+        restarts: row.try_get(18).map_err(get_err)?,
+        node: row.try_get(19).map_err(get_err)?,
         state: JobState::from_columns(columns).map_err(StoreError::Database)?,
     })
 }
@@ -203,7 +205,7 @@ impl PgStore {
         let changed = tx
             .execute(
                 "UPDATE jobs SET status = $1, output = $2, error_code = $3, error_message = $4, mem_usage = $5,
-                     started_at = $6, finished_at = $7, claimed_by = NULL
+                     started_at = $6, finished_at = $7
                  WHERE id = $8 AND status = 'executing' AND claimed_by = $9",
                 &[&status, &output, &code, &message, &end.mem_usage, &end.started_at, &end.finished_at, &id, &node],
             )
@@ -225,7 +227,7 @@ impl PgStore {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL
+                "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL, restarts = restarts + 1
                  WHERE status = 'executing' AND (claimed_by = $1 OR claimed_by IS NULL)",
                 &[&node],
             )
@@ -239,7 +241,7 @@ impl PgStore {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL
+                "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL, restarts = restarts + 1
                  WHERE status = 'executing' AND claimed_by IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = jobs.claimed_by AND n.heartbeat_at >= $1)",
                 &[&stale_before],

@@ -74,7 +74,7 @@ pub(super) fn finish(conn: &Connection, node: &str, id: i64, outcome: &JobOutcom
     let changed = conn
         .prepare_cached(
             "UPDATE jobs SET status = ?1, output = ?2, error_code = ?3, error_message = ?4, mem_usage = ?5,
-                 started_at = ?6, finished_at = ?7, claimed_by = NULL
+                 started_at = ?6, finished_at = ?7
              WHERE id = ?8 AND status = 'executing' AND claimed_by = ?9",
         )
         .and_then(|mut stmt| {
@@ -144,7 +144,7 @@ pub(super) fn claim(
 pub(super) fn requeue_own(conn: &Connection, node: &str) -> Result<u64, StoreError> {
     let n = conn
         .execute(
-            "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL
+            "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL, restarts = restarts + 1
              WHERE status = 'executing' AND (claimed_by = ?1 OR claimed_by IS NULL)",
             [node],
         )
@@ -158,7 +158,7 @@ pub(super) fn requeue_own(conn: &Connection, node: &str) -> Result<u64, StoreErr
 pub(super) fn reclaim(conn: &Connection, stale_before: i64) -> Result<u64, StoreError> {
     let n = conn
         .prepare_cached(
-            "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL
+            "UPDATE jobs SET status = 'waiting', started_at = NULL, claimed_by = NULL, restarts = restarts + 1
              WHERE status = 'executing' AND claimed_by IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = jobs.claimed_by AND n.heartbeat_at >= ?1)",
         )

@@ -51,7 +51,7 @@ pub(super) fn function(row: &Row<'_>) -> rusqlite::Result<FunctionRecord> {
 /// Columns of [`job`], in order.
 pub(super) const JOB_COLUMNS: &str = "id, app_key, function_id, version, source, service_type, status, input, \
      output, error_code, error_message, mem_usage, timeout_ms, created_at, started_at, finished_at, module_sha256, \
-     memory_limit";
+     memory_limit, restarts, claimed_by";
 
 pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     let input: String = row.get(7)?;
@@ -79,6 +79,8 @@ pub(super) fn job(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         created_at: row.get(13)?,
         module_sha256: row.get(16)?,
         memory_limit: row.get(17)?,
+        restarts: row.get(18)?,
+        node: row.get(19)?,
         state,
     })
 }

@@ -287,9 +287,11 @@ ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
 "#,
     // Flow executions are leased like jobs: `owner` names the node that drives one, and
     // another node takes it over once that node's heartbeat is stale. A finish callback or
-    // a stop that reaches another node is stored as a signal the owner takes.
+    // a stop that reaches another node is stored as a signal the owner takes. A job's
+    // `restarts` counts how often it went back to waiting after its node stopped.
     r#"
 ALTER TABLE executions ADD COLUMN owner TEXT;
+ALTER TABLE jobs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE execution_signals (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     execution_id  TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
