@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 
+use crate::cache::GuardedCache;
 use crate::error::ServiceError;
 use crate::store::{App, Store, StoreError, TokenGrant, TokenInfo};
 
@@ -17,8 +17,8 @@ pub const TOKEN_PREFIX: &str = "ce_";
 pub struct Apps {
     store: Arc<dyn Store>,
     /// Grants of tokens seen before, by hash; a revoked token is removed here as it is
-    /// deleted from the store, so this stays exact on one node.
-    grants: Arc<DashMap<String, TokenGrant>>,
+    /// deleted from the store, and on the other nodes when they hear of it.
+    grants: GuardedCache<String, TokenGrant>,
 }
 
 impl std::fmt::Debug for Apps {
@@ -59,22 +59,29 @@ pub fn new_token() -> Result<String, ServiceError> {
 impl Apps {
     /// The service over `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, grants: Arc::new(DashMap::new()) }
+        Self { store, grants: GuardedCache::default() }
     }
 
     /// What `token` grants, or `Unauthorized`.
     pub async fn authenticate(&self, token: &str) -> Result<TokenGrant, ServiceError> {
         let hash = hash_token(token);
-        if let Some(grant) = self.grants.get(&hash) {
-            return Ok(*grant);
-        }
-        let grant = self
-            .store
-            .find_token(&hash)
-            .await?
-            .ok_or_else(|| ServiceError::Unauthorized("the bearer token is not valid".into()))?;
-        self.grants.insert(hash, grant);
-        Ok(grant)
+        let load = async {
+            self.store
+                .find_token(&hash)
+                .await?
+                .ok_or_else(|| ServiceError::Unauthorized("the bearer token is not valid".into()))
+        };
+        self.grants.get_or_load(hash.clone(), load).await
+    }
+
+    /// Forgets a token another node revoked (by its hash).
+    pub(crate) fn forget_token(&self, hash: &str) {
+        self.grants.forget(&hash.to_string());
+    }
+
+    /// Forgets every cached token (changes may have been missed).
+    pub(crate) fn forget_all(&self) {
+        self.grants.clear();
     }
 
     /// Creates an app and its first token; returns both (the token is not kept).
@@ -107,6 +114,7 @@ impl Apps {
     /// of `grant`; the one the previous start used is refused from now on.
     pub async fn register_start_token(&self, token: &str, grant: TokenGrant) -> Result<(), ServiceError> {
         check_chosen_token(token)?;
+        self.grants.begin_change();
         let revoked = self.store.replace_start_token(&hash_token(token), grant).await.map_err(|e| match e {
             StoreError::AlreadyExists { .. } => ServiceError::InvalidArgument(format!(
                 "this token already grants {}; the admin token and each app's token must differ",
@@ -115,7 +123,7 @@ impl Apps {
             other => other.into(),
         })?;
         for hash in revoked {
-            self.grants.remove(&hash);
+            self.grants.forget(&hash);
         }
         Ok(())
     }
@@ -129,12 +137,13 @@ impl Apps {
     /// Revokes an app's token by id: it is refused from this request on.
     pub async fn revoke_token(&self, app_key: i64, id: i64) -> Result<(), ServiceError> {
         self.require(app_key).await?;
+        self.grants.begin_change();
         let hash = self
             .store
             .delete_token(app_key, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound { kind: "Token", what: format!("token {id} of app {app_key}") })?;
-        self.grants.remove(&hash);
+        self.grants.forget(&hash);
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 //! latest versions), so a hot path does not read the store. A read that raced a change
 //! must not cache what it read: every change bumps a generation before and after, and a
 //! read caches only when the generation did not move while it read. With several nodes on
-//! one database (PostgreSQL, later) this also needs invalidation across nodes.
+//! one database, a change another node made arrives as a notice (`notices.rs`) and
+//! forgets the key the same way.
 
 use std::future::Future;
 use std::hash::Hash;
@@ -58,6 +59,12 @@ impl<K: Eq + Hash + Clone, V: Clone> GuardedCache<K, V> {
     pub fn forget(&self, key: &K) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.map.remove(key);
+    }
+
+    /// Forgets everything (changes may have been missed).
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.map.clear();
     }
 
     /// A change ended with `value` stored under `key`.

@@ -17,6 +17,7 @@ pub mod functions;
 pub mod http;
 pub mod ids;
 pub mod modules;
+mod notices;
 pub mod runs;
 pub mod server;
 pub mod time;

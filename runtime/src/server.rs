@@ -19,6 +19,7 @@ use crate::flows::service::Flows;
 use crate::functions::Functions;
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, Services, router};
+use crate::notices::Followers;
 use crate::runs::{JobRunner, RunnerConfig};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
@@ -164,7 +165,10 @@ impl Server {
         let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner, node);
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
-        let flows = Flows::new(dyn_store, jobs.clone(), config.flows.clone(), &config.egress);
+        let flows = Flows::new(dyn_store.clone(), jobs.clone(), config.flows.clone(), &config.egress);
+        let followers =
+            Followers { apps: apps.clone(), functions: functions.clone(), flows: flows.clone(), jobs: jobs.clone() };
+        followers.follow(dyn_store.as_ref());
         let state = AppState::new(Services {
             apps,
             functions,

@@ -5,6 +5,7 @@
 mod bins_types;
 mod flows_types;
 mod jobs_types;
+mod notices;
 pub mod postgres;
 pub mod sqlite;
 mod types;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 pub use bins_types::*;
 pub use flows_types::*;
 pub use jobs_types::*;
+pub use notices::*;
 pub use types::*;
 
 /// What can go wrong in the store.
@@ -215,4 +217,10 @@ pub trait Store: Send + Sync + 'static {
     async fn settle_signal(&self, id: i64, outcome: serde_json::Value) -> StoreResult<()>;
     /// A signal's outcome once settled, removing the signal; `None` while it waits.
     async fn take_signal_outcome(&self, id: i64) -> StoreResult<Option<serde_json::Value>>;
+
+    /// The changes every node (this one too) makes from now on, for a store several nodes
+    /// share; `None` for one only this process uses (SQLite).
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
+        None
+    }
 }

@@ -22,6 +22,7 @@ mod server_flows;
 mod server_functions;
 mod server_jobs;
 mod server_leases;
+mod server_notices;
 mod server_postgres;
 mod server_restart;
 mod store_execution_leases;

@@ -78,6 +78,8 @@ pub struct Flows {
     pub(super) driver: Arc<Driver>,
     /// The job runner, for this node's lease.
     pub(super) jobs: JobRunner,
+    /// Woken when another node stored a signal (the keeper also looks every 100 ms).
+    pub(super) signalled: Arc<tokio::sync::Notify>,
     graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
     /// Latest versions by (app, name), so a start does not read the store for them.
     latest: GuardedCache<(i64, String), FlowRecord>,
@@ -136,7 +138,29 @@ impl Flows {
     /// HTTP tasks and callback URLs are called under `egress`.
     pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
         let driver = Arc::new(Driver::new(store.clone(), jobs.clone(), config, egress));
-        Self { store, driver, jobs, graphs: Arc::new(DashMap::new()), latest: GuardedCache::default() }
+        Self {
+            store,
+            driver,
+            jobs,
+            signalled: Arc::new(tokio::sync::Notify::new()),
+            graphs: Arc::new(DashMap::new()),
+            latest: GuardedCache::default(),
+        }
+    }
+
+    /// Forgets the latest version of a flow another node changed or deleted.
+    pub(crate) fn forget_cached(&self, app_key: i64, name: &str) {
+        self.latest.forget(&(app_key, name.to_string()));
+    }
+
+    /// Forgets every cached latest version (changes may have been missed).
+    pub(crate) fn forget_all(&self) {
+        self.latest.clear();
+    }
+
+    /// Looks for signals now (another node stored one).
+    pub(crate) fn wake_for_signals(&self) {
+        self.signalled.notify_one();
     }
 
     /// Sets the base URL (`http://host:port`) async HTTP tasks are told to call back.

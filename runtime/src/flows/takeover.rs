@@ -75,6 +75,7 @@ impl Flows {
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
+                () = self.signalled.notified() => {}
                 () = tokio::time::sleep(SIGNAL_POLL) => {}
             }
             if let Err(error) = self.take_signals().await {

@@ -71,6 +71,16 @@ impl Functions {
         Self { store, engine, cache: GuardedCache::default() }
     }
 
+    /// Forgets a function another node changed or deleted.
+    pub(crate) fn forget_cached(&self, app_key: i64, name: &str) {
+        self.cache.forget(&(app_key, name.to_string()));
+    }
+
+    /// Forgets every cached function (changes may have been missed).
+    pub(crate) fn forget_all(&self) {
+        self.cache.clear();
+    }
+
     /// Validates and compiles the code, stores it once per content, creates the function.
     pub async fn create(&self, app_key: i64, req: CreateFunction) -> Result<FunctionRecord, ServiceError> {
         validate_name(&req.name)?;

@@ -26,9 +26,6 @@ use crate::time::now_us;
 /// Where a sync call hears its recorded job.
 type SyncReply = oneshot::Sender<Result<JobRecord, ServiceError>>;
 
-/// How often the dispatcher looks for waiting jobs when nobody wakes it.
-const POLL_INTERVAL: Duration = Duration::from_millis(500);
-
 /// Limits of the job runner.
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerConfig {
@@ -44,6 +41,9 @@ pub struct RunnerConfig {
     /// How long a node's claimed jobs stay its own without a heartbeat; past it, any
     /// node puts them back to waiting. The heartbeat comes every tenth of it.
     pub lease: Duration,
+    /// How often an idle dispatcher looks for waiting jobs when nothing wakes it (a job
+    /// queued on this node, or a notice of one queued on another, wakes it at once).
+    pub idle_poll: Duration,
 }
 
 /// The default [`RunnerConfig::lease`].
@@ -51,7 +51,14 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 
 impl Default for RunnerConfig {
     fn default() -> Self {
-        Self { max_concurrency: 16, max_queue: 64, max_waiting_jobs: 100_000, app_share: 0.75, lease: DEFAULT_LEASE }
+        Self {
+            max_concurrency: 16,
+            max_queue: 64,
+            max_waiting_jobs: 100_000,
+            app_share: 0.75,
+            lease: DEFAULT_LEASE,
+            idle_poll: Duration::from_millis(500),
+        }
     }
 }
 
@@ -179,6 +186,24 @@ impl JobRunner {
         }
         let text = serde_json::to_string(&limits).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.inner.store.set_app_limits(app_key, text).await?;
+        self.inner.executor.set_limits(app_key, limits);
+        Ok(())
+    }
+
+    /// Looks for waiting jobs now (another node queued one).
+    pub(crate) fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Reads an app's limits again (another node changed them).
+    pub(crate) async fn reload_limits(&self, app_key: i64) -> Result<(), ServiceError> {
+        let stored = self.inner.store.app_limits().await?;
+        let text = stored.iter().find(|(app, _)| *app == app_key).map(|(_, text)| text.as_str());
+        let limits = match text.map(serde_json::from_str::<AppLimits>) {
+            Some(Ok(limits)) => limits,
+            Some(Err(error)) => return Err(ServiceError::Internal(format!("app {app_key}'s stored limits: {error}"))),
+            None => AppLimits::default(),
+        };
         self.inner.executor.set_limits(app_key, limits);
         Ok(())
     }
@@ -445,7 +470,7 @@ impl JobRunner {
             tokio::select! {
                 () = inner.stop.cancelled() => return,
                 () = inner.wake.notified() => {}
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = tokio::time::sleep(inner.config.idle_poll) => {}
             }
         }
     }

@@ -5,7 +5,8 @@ use tokio_postgres::Row;
 
 use super::PgStore;
 use super::errors::db_error;
-use crate::{App, StoreError, StoreResult, TokenGrant, TokenInfo, TokenOrigin};
+use super::listen::notify;
+use crate::{App, Change, StoreError, StoreResult, TokenGrant, TokenInfo, TokenOrigin};
 
 /// `(app_key, is_admin)` columns of a grant.
 fn columns(grant: TokenGrant) -> (Option<i64>, bool) {
@@ -77,6 +78,9 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         let revoked = rows.iter().map(|r| r.try_get(0).map_err(db_error)).collect::<StoreResult<Vec<String>>>()?;
+        for hash in &revoked {
+            notify(&*tx, &Change::Token { hash: hash.clone() }).await?;
+        }
         tx.execute(
             "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at) VALUES ($1, $2, $3, 'start', $4)
              ON CONFLICT (token_hash) DO UPDATE SET origin = 'start'",
@@ -121,7 +125,11 @@ impl PgStore {
             )
             .await
             .map_err(db_error)?;
-        row.map(|r| r.try_get(0)).transpose().map_err(db_error)
+        let hash: Option<String> = row.map(|r| r.try_get(0)).transpose().map_err(db_error)?;
+        if let Some(hash) = &hash {
+            notify(&**client, &Change::Token { hash: hash.clone() }).await?;
+        }
+        Ok(hash)
     }
 
     /// What a token hash grants.
@@ -145,7 +153,7 @@ impl PgStore {
             )
             .await
             .map_err(db_error)?;
-        Ok(())
+        notify(&**client, &Change::AppLimits { app_key }).await
     }
 
     /// Every app's own limits.

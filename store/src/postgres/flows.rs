@@ -5,7 +5,8 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
 use super::errors::{constraint, db_error};
-use crate::{FlowRecord, NewFlowVersion, PageRequest, StoreError, StoreResult};
+use super::listen::notify;
+use crate::{Change, FlowRecord, NewFlowVersion, PageRequest, StoreError, StoreResult};
 
 const FLOW_COLUMNS: &str =
     "f.id, f.app_key, f.name, v.version, v.format, v.definition, v.description, f.created_at, v.created_at";
@@ -71,6 +72,7 @@ impl PgStore {
         let (id, version, created_at): (i64, i64, i64) =
             (row.try_get(0).map_err(db_error)?, row.try_get(1).map_err(db_error)?, row.try_get(2).map_err(db_error)?);
         insert_version(&*tx, id, version, &new).await?;
+        notify(&*tx, &Change::Flow { app_key: new.app_key, name: new.name.clone() }).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(new.stored(id, version, created_at))
     }
@@ -113,6 +115,9 @@ impl PgStore {
             .execute("DELETE FROM flows WHERE app_key = $1 AND name = $2", &[&app_key, &name])
             .await
             .map_err(db_error)?;
+        if deleted > 0 {
+            notify(&**client, &Change::Flow { app_key, name: name.to_string() }).await?;
+        }
         Ok(deleted > 0)
     }
 }

@@ -8,7 +8,8 @@ use tokio_postgres::types::ToSql;
 
 use super::PgStore;
 use super::errors::{db_error, unique};
-use crate::{App, FunctionRecord, FunctionUpdate, NewFunction, PageRequest, StoreError, StoreResult};
+use super::listen::notify;
+use crate::{App, Change, FunctionRecord, FunctionUpdate, NewFunction, PageRequest, StoreError, StoreResult};
 
 /// The advisory lock key of [`PgStore::first_app`] (any fixed number).
 const FIRST_APP_LOCK: i64 = 0x6170_7073;
@@ -211,6 +212,10 @@ impl PgStore {
         let row =
             tx.query_one(&format!("{FUNCTION_SELECT} WHERE f.id = $1"), &[&current.id]).await.map_err(db_error)?;
         let updated = function(&row)?;
+        notify(&*tx, &Change::Function { app_key, name: name.to_string() }).await?;
+        if new_name != name {
+            notify(&*tx, &Change::Function { app_key, name: new_name.to_string() }).await?;
+        }
         tx.commit().await.map_err(db_error)?;
         Ok(updated)
     }
@@ -222,6 +227,9 @@ impl PgStore {
             .execute("DELETE FROM functions WHERE app_key = $1 AND name = $2", &[&app_key, &name])
             .await
             .map_err(db_error)?;
+        if deleted > 0 {
+            notify(&**client, &Change::Function { app_key, name: name.to_string() }).await?;
+        }
         Ok(deleted > 0)
     }
 }

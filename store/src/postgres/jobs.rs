@@ -8,9 +8,10 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
 use super::errors::db_error;
+use super::listen::notify;
 use crate::{
-    JobEnd, JobFilter, JobOutcome, JobRecord, JobState, JobStatus, NewJob, PageRequest, ServiceType, StateColumns,
-    StoreError, StoreResult,
+    Change, JobEnd, JobFilter, JobOutcome, JobRecord, JobState, JobStatus, NewJob, PageRequest, ServiceType,
+    StateColumns, StoreError, StoreResult,
 };
 
 /// Columns of [`job`], in order (the SQLite store's, so the mapping reads the same).
@@ -129,6 +130,9 @@ impl PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
         let id = insert_job_in(&*tx, job, outcome).await?;
+        if outcome.is_none() {
+            notify(&*tx, &Change::JobWaiting).await?;
+        }
         tx.commit().await.map_err(db_error)?;
         Ok(id)
     }

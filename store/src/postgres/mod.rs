@@ -1,9 +1,8 @@
-//! The PostgreSQL store, for several `cloudexec serve` nodes on one database (issue 12).
-//! It connects a pool of connections and brings the schema up to date, safely when
-//! several nodes start at once (`schema.rs`). So far apps, modules, functions (create,
-//! get), jobs and the nodes' leases are written, as methods of their own (`jobs.rs`,
-//! `functions.rs`); the [`crate::Store`] implementation follows once every part is, with
-//! the conformance suite both stores pass.
+//! The PostgreSQL store, for several `cloudexec serve` nodes on one database. It connects
+//! a pool of connections, brings the schema up to date, safely when several nodes start at
+//! once (`schema.rs`), and listens for the changes other nodes make (`listen.rs`). Each
+//! table family has its module of methods; `trait_impl.rs` maps the [`crate::Store`]
+//! trait onto them, and the conformance suite runs on both stores.
 
 mod apps;
 mod bins;
@@ -12,6 +11,7 @@ mod executions;
 mod flows;
 mod functions;
 mod jobs;
+mod listen;
 mod schema;
 mod signals;
 mod trait_impl;
@@ -29,6 +29,14 @@ const MAX_CONNECTIONS: usize = 16;
 /// A pool of connections to one PostgreSQL database.
 pub struct PgStore {
     pool: Pool,
+    notices: tokio::sync::broadcast::Sender<crate::Notice>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -45,11 +53,14 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError::Database(format!("the database URL does not parse: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(MAX_CONNECTIONS).build().map_err(db_error)?;
         let mut client = pool.get().await.map_err(db_error)?;
         schema::migrate(&mut client).await.map_err(db_error)?;
-        Ok(Self { pool })
+        let (notices, _) = tokio::sync::broadcast::channel(listen::BACKLOG);
+        let listener = tokio::spawn(listen::listen(config, notices.clone()));
+        Ok(Self { pool, notices, listener })
     }
 
     /// A pooled connection.

@@ -6,7 +6,8 @@ use tokio_postgres::Row;
 
 use super::PgStore;
 use super::errors::db_error;
-use crate::{ExecutionSignal, SignalKind, StoreError, StoreResult};
+use super::listen::notify;
+use crate::{Change, ExecutionSignal, SignalKind, StoreError, StoreResult};
 use cloudexec_engine::clock::now_us;
 
 /// How long a settled signal's outcome waits for its reader before it is dropped (µs).
@@ -44,6 +45,7 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         let row = row.ok_or_else(|| StoreError::NotFound(format!("running execution {:?}", s.execution_id)))?;
+        notify(&**client, &Change::Signal).await?;
         row.try_get(0).map_err(db_error)
     }
 

@@ -261,4 +261,8 @@ impl Store for PgStore {
     async fn take_signal_outcome(&self, id: i64) -> StoreResult<Option<serde_json::Value>> {
         PgStore::take_signal_outcome(self, id).await
     }
+
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<crate::Notice>> {
+        Some(self.notices.subscribe())
+    }
 }
