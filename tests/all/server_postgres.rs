@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::server::{TestServer, config};
+use crate::server::{ADMIN_TOKEN, TestServer, config};
 use cloudexec_tests::postgres::TestPostgres;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,6 +49,23 @@ async fn two_nodes_on_one_postgres_database_serve_the_same_functions_and_jobs() 
     assert_eq!((done["status"].as_str(), &done["output"]), (Some("fulfilled"), &json!({"greeting": "Hello, Bo!"})));
     let log = a.as_app(Method::GET, &format!("/v1/jobs/{id}/log")).send().await?.text().await?;
     assert!(log.contains("Bo"), "the job's log is stored: {log:?}");
+    // Each node times its round trips to the database (its lease renews every 300 ms).
+    for _ in 0..100 {
+        let metrics = b.with_token(ADMIN_TOKEN, Method::GET, "/metrics").send().await?.text().await?;
+        let count = |call: &str| {
+            let prefix = format!("cloudexec_store_round_trip_seconds_count{{call=\"{call}\"}} ");
+            metrics.lines().find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok()).unwrap_or(0)
+        };
+        if count("heartbeat") > 0 && count("claim_jobs") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = b.with_token(ADMIN_TOKEN, Method::GET, "/metrics").send().await?.text().await?;
+    for call in ["heartbeat", "claim_jobs"] {
+        let line = format!("cloudexec_store_round_trip_seconds_count{{call=\"{call}\"}} 0");
+        assert!(metrics.contains(&format!("call=\"{call}\"")) && !metrics.contains(&line), "{metrics}");
+    }
     let jobs: Value = b.as_app(Method::GET, "/v1/functions/hello/jobs").send().await?.json().await?;
     assert_eq!(jobs["total"], 2, "{jobs}");
     b.stop().await?;

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::executor::{Slot, Ticket};
-use super::lease::Lease;
+use super::lease::{Lease, LeaseEvent};
 use super::outcome::not_run;
 use super::run::{Caller, count_job, new_job, run_job};
 use super::{AppLimits, Executor};
@@ -132,9 +132,12 @@ impl JobRunner {
             inner.executor.metrics().reclaimed(reclaimed);
         }
         let runner = self.clone();
-        inner.lease.keep(move |n| {
-            runner.inner.executor.metrics().reclaimed(n);
-            runner.inner.wake.notify_one();
+        inner.lease.keep(move |event| match event {
+            LeaseEvent::Renewed(took) => runner.inner.executor.metrics().store_call("heartbeat", took.as_secs_f64()),
+            LeaseEvent::Reclaimed(n) => {
+                runner.inner.executor.metrics().reclaimed(n);
+                runner.inner.wake.notify_one();
+            }
         });
         let runner = self.clone();
         inner.tasks.spawn(async move { runner.dispatch().await });
@@ -451,7 +454,10 @@ impl JobRunner {
             // A node whose heartbeat is failing claims nothing: others may take it back.
             if free > 0 && inner.lease.fresh() {
                 let skip = inner.executor.saturated_apps();
-                match inner.store.claim_jobs(inner.lease.node(), free, &skip, now_us()).await {
+                let started = std::time::Instant::now();
+                let claimed = inner.store.claim_jobs(inner.lease.node(), free, &skip, now_us()).await;
+                inner.executor.metrics().store_call("claim_jobs", started.elapsed().as_secs_f64());
+                match claimed {
                     Ok(jobs) => {
                         let claimed = jobs.len();
                         inner.executor.metrics().claimed(claimed);

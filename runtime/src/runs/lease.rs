@@ -17,6 +17,14 @@ use crate::error::ServiceError;
 use crate::store::Store;
 use crate::time::now_us;
 
+/// What the lease's keeper reports.
+pub(crate) enum LeaseEvent {
+    /// The lease was renewed; the store took this long.
+    Renewed(Duration),
+    /// This many jobs of stopped nodes went back to waiting.
+    Reclaimed(u64),
+}
+
 /// A node's lease.
 pub(crate) struct Lease {
     node: String,
@@ -80,12 +88,12 @@ impl Lease {
         Ok(self.store.requeue_own_jobs(&self.node).await?)
     }
 
-    /// Stores a heartbeat now.
-    async fn beat(&self) -> Result<(), ServiceError> {
-        let now = now_us();
+    /// Stores a heartbeat now; returns how long the store took.
+    async fn beat(&self) -> Result<Duration, ServiceError> {
+        let (now, started) = (now_us(), std::time::Instant::now());
         self.store.heartbeat(&self.node, now).await?;
         self.last_beat.store(now, Ordering::SeqCst);
-        Ok(())
+        Ok(started.elapsed())
     }
 
     /// Whether this node may claim jobs: its last heartbeat is within half the lease, so
@@ -103,9 +111,9 @@ impl Lease {
         self.ttl / 10
     }
 
-    /// Renews the lease every tenth of it and reclaims the jobs of stopped nodes
-    /// (`reclaimed` hears how many), until [`Lease::release`].
-    pub(crate) fn keep(self: &Arc<Self>, reclaimed: impl Fn(u64) + Send + Sync + 'static) {
+    /// Renews the lease every tenth of it and reclaims the jobs of stopped nodes, until
+    /// [`Lease::release`]; `report` hears each renewal's round trip and each reclaim.
+    pub(crate) fn keep(self: &Arc<Self>, report: impl Fn(LeaseEvent) + Send + Sync + 'static) {
         let lease = self.clone();
         let keeper = tokio::spawn(async move {
             loop {
@@ -113,15 +121,18 @@ impl Lease {
                     () = lease.stop.cancelled() => return,
                     () = tokio::time::sleep(lease.every()) => {}
                 }
-                if let Err(error) = lease.beat().await {
-                    tracing::error!(%error, node = %lease.node, "renewing this node's lease failed; it claims nothing meanwhile");
-                    continue;
+                match lease.beat().await {
+                    Ok(took) => report(LeaseEvent::Renewed(took)),
+                    Err(error) => {
+                        tracing::error!(%error, node = %lease.node, "renewing this node's lease failed; it claims nothing meanwhile");
+                        continue;
+                    }
                 }
                 match lease.reclaim().await {
                     Ok(0) => {}
                     Ok(n) => {
                         tracing::warn!(reclaimed = n, node = %lease.node, "took back the jobs of nodes whose heartbeat stopped");
-                        reclaimed(n);
+                        report(LeaseEvent::Reclaimed(n));
                     }
                     Err(error) => tracing::error!(%error, "reclaiming the jobs of stopped nodes failed"),
                 }

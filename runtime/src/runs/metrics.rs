@@ -31,6 +31,14 @@ pub struct AppLabels {
     pub app: i64,
 }
 
+/// Labels of a timed store call.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreCallLabels {
+    /// `heartbeat` (the lease's renewal, every tenth of the lease) or `claim_jobs` (the
+    /// dispatcher's claim of waiting jobs).
+    pub call: &'static str,
+}
+
 /// Labels of a failure.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
@@ -50,6 +58,7 @@ pub struct Metrics {
     waiting_jobs: Gauge,
     claimed: Counter,
     reclaimed: Counter,
+    store_calls: Family<StoreCallLabels, Histogram>,
 }
 
 impl Default for Metrics {
@@ -90,7 +99,26 @@ impl Metrics {
             "Executing jobs this node put back to waiting because their node's lease ran out",
             reclaimed.clone(),
         );
-        Self { registry, invocations, failures, duration, throttled, in_flight, waiting_jobs, claimed, reclaimed }
+        let store_calls = Family::<StoreCallLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_05, 4.0, 10))
+        });
+        registry.register(
+            "store_round_trip_seconds",
+            "Round trips to the store this node makes on a schedule (heartbeat) or when idle slots claim jobs",
+            store_calls.clone(),
+        );
+        Self {
+            registry,
+            invocations,
+            failures,
+            duration,
+            throttled,
+            in_flight,
+            waiting_jobs,
+            claimed,
+            reclaimed,
+            store_calls,
+        }
     }
 
     /// Counts one finished invocation.
@@ -119,6 +147,11 @@ impl Metrics {
     /// Counts jobs taken back from nodes whose lease ran out.
     pub fn reclaimed(&self, jobs: u64) {
         self.reclaimed.inc_by(jobs);
+    }
+
+    /// Times one store round trip.
+    pub fn store_call(&self, call: &'static str, seconds: f64) {
+        self.store_calls.get_or_create(&StoreCallLabels { call }).observe(seconds);
     }
 
     /// Counts one refused call of an app.
