@@ -232,3 +232,45 @@ async fn past_the_concurrency_and_queue_limits_calls_get_429_at_once() -> anyhow
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_jobs_past_the_waiting_bound_are_refused_and_the_accepted_ones_run() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = config(dir.path());
+    (cfg.runner.max_concurrency, cfg.runner.max_waiting_jobs) = (1, 3);
+    let server = TestServer::start_with(cfg).await?;
+    let upload = server
+        .as_app(Method::POST, "/v1/functions?name=spin&async_timeout_ms=10000")
+        .header("content-type", "application/wasm")
+        .body(cloudexec_tests::guest_bytes("hostile")?);
+    assert_eq!(upload.send().await?.status(), 201);
+    let submit = |input: Value| server.as_app(Method::POST, "/v1/functions/spin/invoke?async=true").json(&input).send();
+    // The one slot spins; three jobs then wait, and a fourth is one too many.
+    let spinning: Value = submit(json!({"action": "loop"})).await?.json().await?;
+    let spinning = spinning["job_id"].as_i64().unwrap_or_default();
+    for _ in 0..200 {
+        let job: Value = server.as_app(Method::GET, &format!("/v1/jobs/{spinning}")).send().await?.json().await?;
+        if job["status"] == "executing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The bound counts the waiting jobs again at most every 100 ms (and up locally in
+    // between): past that, the spinning job no longer counts as waiting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut accepted = Vec::new();
+    for n in 0..3 {
+        let answer: Value = submit(json!({"action": "echo", "n": n})).await?.json().await?;
+        accepted.push(answer["job_id"].as_i64().unwrap_or_default());
+    }
+    let refused = submit(json!({"action": "echo", "n": 3})).await?;
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().await?;
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("already waiting")), "{body}");
+    for (n, id) in accepted.iter().enumerate() {
+        let done = server.wait_for_job(*id).await?;
+        assert_eq!((done["status"].as_str(), &done["output"]["n"]), (Some("fulfilled"), &json!(n)), "{done}");
+    }
+    server.stop().await?;
+    Ok(())
+}

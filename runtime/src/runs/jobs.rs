@@ -12,6 +12,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::backlog::Backlog;
 use super::executor::{Slot, Ticket};
 use super::lease::{Lease, LeaseEvent};
 use super::outcome::not_run;
@@ -79,6 +80,8 @@ struct Inner {
     wake: Notify,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// The bound on waiting jobs.
+    backlog: Backlog,
 }
 
 impl std::fmt::Debug for JobRunner {
@@ -99,6 +102,7 @@ impl JobRunner {
         let executor = Arc::new(Executor::new(config.max_concurrency, config.max_queue, config.app_share));
         let inner = Inner {
             lease: Lease::new(store.clone(), node, config.lease),
+            backlog: Backlog::new(store.clone(), config.max_waiting_jobs),
             store,
             engine,
             functions,
@@ -407,8 +411,7 @@ impl JobRunner {
         let inner = &self.inner;
         let function = inner.functions.get(app_key, name).await?;
         inner.executor.check_rate(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
-        let waiting = inner.store.count_waiting().await?;
-        if waiting >= inner.config.max_waiting_jobs {
+        if let Err(waiting) = inner.backlog.admit().await? {
             inner.executor.metrics().throttled(app_key);
             return Err(ServiceError::Throttled(format!("{waiting} async jobs are already waiting; try again later")));
         }

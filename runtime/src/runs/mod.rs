@@ -5,6 +5,7 @@
 //! through. `functions/` keeps definitions, versions and their cache.
 
 pub mod admission;
+mod backlog;
 mod executor;
 mod guest_threads;
 pub mod jobs;

@@ -8,9 +8,8 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
 use super::errors::db_error;
-use super::listen::notify;
 use crate::{
-    Change, JobEnd, JobFilter, JobOutcome, JobRecord, JobState, JobStatus, NewJob, PageRequest, ServiceType,
+    JobEnd, JobFilter, JobOutcome, JobRecord, JobState, JobStatus, JobWritten, NewJob, PageRequest, ServiceType,
     StateColumns, StoreError, StoreResult,
 };
 
@@ -62,19 +61,19 @@ fn job(row: &Row) -> StoreResult<JobRecord> {
 }
 
 /// The parameters of [`INSERT_JOB`]: `waiting` without an outcome, or finished with it.
-struct JobRow {
-    status: &'static str,
-    input: String,
-    output: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    mem_usage: i64,
-    started_at: Option<i64>,
-    finished_at: Option<i64>,
+pub(super) struct JobRow {
+    pub(super) status: &'static str,
+    pub(super) input: String,
+    pub(super) output: Option<String>,
+    pub(super) error_code: Option<String>,
+    pub(super) error_message: Option<String>,
+    pub(super) mem_usage: i64,
+    pub(super) started_at: Option<i64>,
+    pub(super) finished_at: Option<i64>,
 }
 
 impl JobRow {
-    fn of(job: &NewJob, end: Option<&JobEnd>) -> Self {
+    pub(super) fn of(job: &NewJob, end: Option<&JobEnd>) -> Self {
         let failure = end.and_then(JobEnd::failure);
         Self {
             status: end.map_or(JobStatus::Waiting, JobEnd::status).as_str(),
@@ -126,25 +125,20 @@ pub(super) async fn insert_job_in(
 }
 
 impl PgStore {
-    async fn insert_job(&self, job: &NewJob, outcome: Option<&JobOutcome>) -> StoreResult<i64> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let id = insert_job_in(&*tx, job, outcome).await?;
-        if outcome.is_none() {
-            notify(&*tx, &Change::JobWaiting).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(id)
-    }
-
-    /// Records a job that already ran with its outcome and log; returns its id.
+    /// Records a job that already ran with its outcome and log (group-committed with
+    /// other job writes, `job_batch.rs`); returns its id.
     pub async fn insert_finished_job(&self, job: NewJob, outcome: JobOutcome) -> StoreResult<i64> {
-        self.insert_job(&job, Some(&outcome)).await
+        self.job_inserts.write((job, Some(outcome))).await
     }
 
-    /// Records a waiting async job; returns its id.
+    /// Queues [`PgStore::insert_finished_job`] from any thread; `done` hears the id.
+    pub fn submit_finished_job(&self, job: NewJob, outcome: JobOutcome, done: JobWritten) {
+        self.job_inserts.submit((job, Some(outcome)), done);
+    }
+
+    /// Records a waiting async job (group-committed; other nodes are told); returns its id.
     pub async fn insert_waiting_job(&self, job: NewJob) -> StoreResult<i64> {
-        self.insert_job(&job, None).await
+        self.job_inserts.write((job, None)).await
     }
 
     /// Records `node`'s heartbeat.
@@ -200,30 +194,7 @@ impl PgStore {
 
     /// Writes the outcome of a job still executing for `node` (once), with its log.
     pub async fn finish_job(&self, node: &str, id: i64, outcome: JobOutcome) -> StoreResult<()> {
-        let end = &outcome.end;
-        let failure = end.failure();
-        let (status, output) = (end.status().as_str(), end.result.as_ref().ok().map(Json::to_string));
-        let (code, message) = (failure.map(|f| &f.code), failure.map(|f| &f.message));
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let changed = tx
-            .execute(
-                "UPDATE jobs SET status = $1, output = $2, error_code = $3, error_message = $4, mem_usage = $5,
-                     started_at = $6, finished_at = $7
-                 WHERE id = $8 AND status = 'executing' AND claimed_by = $9",
-                &[&status, &output, &code, &message, &end.mem_usage, &end.started_at, &end.finished_at, &id, &node],
-            )
-            .await
-            .map_err(db_error)?;
-        if changed > 0 && !outcome.log.is_empty() {
-            tx.execute(
-                "INSERT INTO job_logs (job_id, text) VALUES ($1, $2) ON CONFLICT (job_id) DO NOTHING",
-                &[&id, &outcome.log],
-            )
-            .await
-            .map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)
+        self.job_ends.write((node.to_string(), id, outcome)).await.map(drop)
     }
 
     /// Jobs `node` left executing (or claimed before nodes were recorded) go back to waiting.

@@ -5,11 +5,13 @@
 //! trait onto them, and the conformance suite runs on both stores.
 
 mod apps;
+mod batch;
 mod bins;
 mod errors;
 mod executions;
 mod flows;
 mod functions;
+mod job_batch;
 mod jobs;
 mod listen;
 mod schema;
@@ -31,6 +33,8 @@ pub struct PgStore {
     pool: Pool,
     notices: tokio::sync::broadcast::Sender<crate::Notice>,
     listener: tokio::task::JoinHandle<()>,
+    job_inserts: batch::Batcher<job_batch::InsertJobs>,
+    job_ends: batch::Batcher<job_batch::FinishJobs>,
 }
 
 impl Drop for PgStore {
@@ -60,7 +64,9 @@ impl PgStore {
         schema::migrate(&mut client).await.map_err(db_error)?;
         let (notices, _) = tokio::sync::broadcast::channel(listen::BACKLOG);
         let listener = tokio::spawn(listen::listen(config, notices.clone()));
-        Ok(Self { pool, notices, listener })
+        let job_inserts = batch::Batcher::start(pool.clone(), job_batch::InsertJobs);
+        let job_ends = batch::Batcher::start(pool.clone(), job_batch::FinishJobs);
+        Ok(Self { pool, notices, listener, job_inserts, job_ends })
     }
 
     /// A pooled connection.

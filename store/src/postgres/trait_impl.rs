@@ -1,13 +1,15 @@
 //! [`Store`] for [`PgStore`]: every method is the PostgreSQL query of the same name
 //! (`apps.rs`, `functions.rs`, `jobs.rs`, `bins.rs`, `flows.rs`).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::PgStore;
 use crate::{
     App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate, FlowRecord,
-    FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, NewFlowVersion, NewFunction,
-    NewJob, PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
+    FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten, NewFlowVersion,
+    NewFunction, NewJob, PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
 };
 
 #[async_trait]
@@ -260,6 +262,10 @@ impl Store for PgStore {
 
     async fn take_signal_outcome(&self, id: i64) -> StoreResult<Option<serde_json::Value>> {
         PgStore::take_signal_outcome(self, id).await
+    }
+
+    fn submit_finished_job(self: Arc<Self>, job: NewJob, outcome: JobOutcome, done: JobWritten) {
+        PgStore::submit_finished_job(&self, job, outcome, done);
     }
 
     fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<crate::Notice>> {

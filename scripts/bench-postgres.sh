@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Several nodes on one PostgreSQL (issue 12). See BENCHMARKS.md.
+#  1. sync invoke of `hello` over HTTP (a job record per call): one node on SQLite vs one
+#     node on PostgreSQL, the same wrk run shape as scripts/bench-http.sh;
+#  2. async jobs end to end (accepted over HTTP, claimed, run, recorded) with 1, 2 and 3
+#     nodes on one PostgreSQL.
+# A throwaway cluster is made in a temporary directory (as the `postgres` user when run as
+# root) with PostgreSQL's durable defaults; SYNC_COMMIT=off sets synchronous_commit=off
+# (a commit does not wait for the WAL flush: closer to SQLite's synchronous=NORMAL).
+#   DURATION=10s CONNECTIONS=16 JOBS=5000 SYNC_COMMIT=on bash scripts/bench-postgres.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-16}
+jobs=${JOBS:-5000}
+sync_commit=${SYNC_COMMIT:-on}
+bin=${BIN:-target/release/cloudexec}
+oha=${OHA:-/opt/oha/bin/oha}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+[ -x "$oha" ] || cargo install oha --locked --root /opt/oha >&2
+[ -n "${BIN:-}" ] || cargo build --release -p cloudexec >&2
+guests=$(bash scripts/build-guests.sh)
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$pgbin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+
+work=$(mktemp -d)
+chmod 755 "$work"
+as_pg=()
+if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); chown postgres: "$work"; fi
+pg_port=15433
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust >/dev/null
+"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
+  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=$sync_commit" >/dev/null
+psql() { "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qtA "$@"; }
+db() { psql -c "CREATE DATABASE $1" >/dev/null; echo "postgres://postgres@127.0.0.1:$pg_port/$1"; }
+
+token=bench-token-0123456789abcdef
+admin=bench-admin-token-0123456789
+# node PORT NAME [serve args...]: starts a node, waits for it, deploys hello (once per database).
+node() {
+  local port=$1 name=$2; shift 2
+  mkdir -p "$work/$name"
+  "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/$name" --token "$token" --admin-token "$admin" "$@" \
+    >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && return; sleep 0.1; done
+  echo "node $name did not start: $(tail -5 "$work/$name.log")" >&2; exit 1
+}
+deploy() {
+  curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/wasm' \
+    --data-binary "@$guests/hello.wasm" "http://127.0.0.1:$1/v1/functions?name=hello"
+}
+
+script=$(mktemp --suffix=.lua)
+cat > "$script" <<LUA
+wrk.method = "POST"
+wrk.body = '{"name":"Ada"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+
+echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'), synchronous_commit=$sync_commit"
+node 18081 sqlite
+node 18083 pg --database "$(db sync_invoke)" --node-id pg
+deploy 18081; deploy 18083
+for target in "sqlite 18081" "postgres 18083"; do
+  set -- $target
+  url="http://127.0.0.1:$2/v1/functions/hello/invoke"
+  wrk -t2 -c"$connections" -d2s -s "$script" "$url" >/dev/null   # warm-up
+  echo "== sync invoke, one node on $1 ($connections connections, $duration)"
+  wrk -t2 -c"$connections" -d"$duration" --latency -s "$script" "$url" | grep -E 'Requests/sec|Latency|99%|50%'
+done
+for pid in "${pids[@]}"; do kill "$pid"; done; wait 2>/dev/null || true; pids=()
+
+for n in 1 2 3; do
+  url=$(db "async_$n")
+  for i in $(seq 1 "$n"); do node "1809$i" "async$n-$i" --database "$url" --node-id "node$i"; done
+  deploy 18091
+  start=$(date +%s.%N)
+  "$oha" --no-tui -n "$jobs" -c "$connections" -m POST -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d '{"name":"Ada"}' \
+    "http://127.0.0.1:18091/v1/functions/hello/invoke?async=true" >/dev/null
+  accepted=$(date +%s.%N)
+  while [ "$(psql -d "async_$n" -c "SELECT count(*) FROM jobs WHERE status IN ('waiting','executing')")" != 0 ]; do
+    sleep 0.05
+  done
+  done_at=$(date +%s.%N)
+  summary=$(psql -d "async_$n" -c "SELECT count(*) FILTER (WHERE status = 'fulfilled') || ' fulfilled of ' || count(*) || '; by node: ' || string_agg(DISTINCT claimed_by, ',') FROM jobs")
+  per_node=$(psql -d "async_$n" -c "SELECT string_agg(claimed_by || '=' || c, ' ') FROM (SELECT claimed_by, count(*) c FROM jobs GROUP BY 1 ORDER BY 1) t")
+  awk -v n="$n" -v j="$jobs" -v s="$start" -v a="$accepted" -v d="$done_at" -v sum="$summary" -v per="$per_node" 'BEGIN {
+    printf "== async, %d node(s): %d jobs accepted in %.2f s (%.0f/s), all ended after %.2f s: %.0f jobs/s end to end (%s; %s)\n",
+      n, j, a - s, j / (a - s), d - s, j / (d - s), sum, per }'
+  for pid in "${pids[@]}"; do kill "$pid"; done; wait 2>/dev/null || true; pids=()
+done
+rm -f "$script"
