@@ -20,43 +20,7 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 [ -x "$oha" ] || cargo install oha --locked --root /opt/oha >&2
 [ -n "${BIN:-}" ] || cargo build --release -p cloudexec >&2
 guests=$(bash scripts/build-guests.sh)
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$pgbin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
-
-work=$(mktemp -d)
-chmod 755 "$work"
-as_pg=()
-if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); chown postgres: "$work"; fi
-pg_port=15433
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust >/dev/null
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=$sync_commit" >/dev/null
-psql() { "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qtA "$@"; }
-db() { psql -c "CREATE DATABASE $1" >/dev/null; echo "postgres://postgres@127.0.0.1:$pg_port/$1"; }
-
-token=bench-token-0123456789abcdef
-admin=bench-admin-token-0123456789
-# node PORT NAME [serve args...]: starts a node, waits for it, deploys hello (once per database).
-node() {
-  local port=$1 name=$2; shift 2
-  mkdir -p "$work/$name"
-  "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/$name" --token "$token" --admin-token "$admin" "$@" \
-    >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && return; sleep 0.1; done
-  echo "node $name did not start: $(tail -5 "$work/$name.log")" >&2; exit 1
-}
-deploy() {
-  curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/wasm' \
-    --data-binary "@$guests/hello.wasm" "http://127.0.0.1:$1/v1/functions?name=hello"
-}
+source scripts/lib-postgres.sh
 
 script=$(mktemp --suffix=.lua)
 cat > "$script" <<LUA
