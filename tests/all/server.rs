@@ -34,7 +34,39 @@ pub fn config(data_dir: &Path) -> ServerConfig {
     };
     // The tests' HTTP task endpoints listen on loopback, which the default policy refuses.
     config.egress = EgressPolicy::with_allowed(&["127.0.0.0/8".into()]).expect("a network");
+    if on_postgres() {
+        config.database_url = postgres_database(data_dir);
+    }
     config
+}
+
+/// True in the binary that runs the server suites on PostgreSQL (`on_postgres.rs`).
+fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME") == "on_postgres"
+}
+
+/// The store the test servers use, as `/healthz` names it.
+pub fn store_kind() -> &'static str {
+    if on_postgres() && cloudexec_tests::postgres::TestPostgres::shared().ok().flatten().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// The database of the server on `data_dir` in the test process's shared PostgreSQL
+/// cluster: a fresh one the first time, the same one when that server starts again
+/// (`None`, so SQLite, when no cluster can be started outside CI).
+fn postgres_database(data_dir: &Path) -> Option<String> {
+    static BY_DIR: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    let cluster = cloudexec_tests::postgres::TestPostgres::shared().expect("a PostgreSQL cluster for the tests")?;
+    let mut known = BY_DIR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, url)) = known.iter().find(|(dir, _)| dir == data_dir) {
+        return Some(url.clone());
+    }
+    let url = cluster.fresh_database().expect("a database on the shared cluster");
+    known.push((data_dir.to_path_buf(), url.clone()));
+    Some(url)
 }
 
 impl TestServer {

@@ -18,7 +18,8 @@ async fn requests_without_a_valid_token_are_401() -> anyhow::Result<()> {
     let health = server.client.get(server.url("/healthz")).send().await?;
     assert_eq!(health.status(), 200, "health needs no token");
     let health: serde_json::Value = health.json().await?;
-    assert_eq!((health["status"].as_str(), health["store"].as_str()), (Some("ok"), Some("sqlite")), "{health}");
+    let store = crate::server::store_kind();
+    assert_eq!((health["status"].as_str(), health["store"].as_str()), (Some("ok"), Some(store)), "{health}");
     assert!(health["node"].as_str().is_some_and(|n| n.starts_with("node-")), "{health}");
     server.stop().await?;
     Ok(())

@@ -6,6 +6,8 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
 
@@ -63,6 +65,49 @@ impl TestPostgres {
             .output_checked()
             .with_context(|| format!("pg_ctl start (log: {})", cluster.log()))?;
         Ok(Some(cluster))
+    }
+
+    /// One cluster for the whole test process, started at the first call: every caller
+    /// gets databases of its own on it. A watchdog process stops it and deletes its files
+    /// once the test process has exited (a static is never dropped).
+    pub fn shared() -> anyhow::Result<Option<&'static Self>> {
+        static SHARED: OnceLock<Option<TestPostgres>> = OnceLock::new();
+        if let Some(cluster) = SHARED.get() {
+            return Ok(cluster.as_ref());
+        }
+        let started = Self::start()?;
+        if let Some(cluster) = &started {
+            cluster.watch_process()?;
+        }
+        // A racing first call may have won: its cluster is the one, this one stops on drop.
+        Ok(SHARED.get_or_init(|| started).as_ref())
+    }
+
+    /// Stops this cluster and removes its directory once the current process exits.
+    fn watch_process(&self) -> anyhow::Result<()> {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let runas = self.run_as.as_ref().map(|u| format!("runuser -u {u} -- ")).unwrap_or_default();
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runas}'{pg_ctl}' -D '{data}' -m immediate -w stop; rm -rf '{dir}'",
+            pid = std::process::id(),
+            pg_ctl = pg_ctl.display(),
+            data = self.dir.path().join("data").display(),
+            dir = self.dir.path().display(),
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting the cluster's watchdog")?;
+        Ok(())
+    }
+
+    /// A new empty database with a unique name; returns its URL.
+    pub fn fresh_database(&self) -> anyhow::Result<String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        self.create_database(&format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst)))
     }
 
     /// A new empty database; returns its URL.
