@@ -8,6 +8,7 @@ mod flow_definitions;
 mod flow_support;
 mod flow_wasm_tasks;
 mod hostile;
+mod js_runtime;
 mod loading;
 mod router;
 mod sandbox;
