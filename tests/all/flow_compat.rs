@@ -294,3 +294,41 @@ async fn seed_004_sync_execution() -> anyhow::Result<()> {
     server.stop().await?;
     Ok(())
 }
+
+/// `tests/corpus/fdl/<file>`.
+fn fdl_corpus(file: &str) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(cloudexec_tests::repo_root().join("tests/corpus/fdl").join(file))?)
+}
+
+#[tokio::test]
+async fn old_format_tasks_with_a_function_compute_arn_run_the_app_s_function_of_that_name() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    // Corpus FDL 13's one task is `acs:fc:::services/post-actions-service/functions/long-running`.
+    assert_eq!(server.deploy("long-running", "hello").await?.status(), 201);
+    create_flow(&server, "child", &fdl_corpus("13-post-actions-child.yaml")?).await?;
+    let path = "/v1/flows/child/executions?sync=true&timeout_ms=20000";
+    let view: Value =
+        server.as_app(Method::POST, path).json(&json!({"input": {"name": "Ada"}})).send().await?.json().await?;
+    assert_eq!(view["status"], "Succeeded", "{view}");
+    let jobs: Value =
+        server.as_app(Method::GET, "/v1/functions/long-running/jobs?source=flow").send().await?.json().await?;
+    assert_eq!(jobs["total"], 1, "{jobs}");
+    assert_eq!(jobs["items"][0]["output"], json!({"greeting": "Hello, Ada!"}), "{jobs}");
+
+    // Without a function of that name the task fails as a missing function would.
+    create_flow(&server, "audit", &fdl_corpus("14-subflow-audit-child.yaml")?.replace("duration: 10", "duration: 0"))
+        .await?;
+    let view: Value = server
+        .as_app(Method::POST, "/v1/flows/audit/executions?sync=true&timeout_ms=20000")
+        .json(&json!({"input": {"auditMessage": "m"}}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(view["status"], "Failed", "{view}");
+    let error = &view["errors"][0];
+    assert_eq!(error["node_id"], "doAudit", "{view}");
+    assert_eq!(error["error_message"], r#"FunctionNotFound: function "audit" does not exist"#, "{view}");
+    server.stop().await?;
+    Ok(())
+}

@@ -221,10 +221,16 @@ pub(super) fn conditions(
     list.iter().enumerate().map(parse).collect()
 }
 
-/// The resource a URL-ish text names: `http(s)://` → HTTP, `function://name` → a cloud
-/// function, anything else → unsupported. An empty `function://` is an error message.
+/// The resource a URL-ish text names: `http(s)://` → HTTP, `function://name` or a
+/// function-compute ARN → a cloud function, anything else → unsupported. An empty
+/// `function://` or an ARN without a function name is an error message.
 pub(super) fn url_resource(text: &str) -> Result<Resource, String> {
     let text = text.trim();
+    if text.starts_with("acs:fc:") {
+        return fc_function(text)
+            .map(|name| Resource::Function { name: name.to_string() })
+            .ok_or_else(|| format!("the function-compute ARN {text:?} names no function (`.../functions/<name>`)"));
+    }
     if let Some((_, rest)) = text.split_once("://")
         && (text.starts_with("http://") || text.starts_with("https://"))
     {
@@ -242,6 +248,17 @@ pub(super) fn url_resource(text: &str) -> Result<Resource, String> {
         return Ok(Resource::Function { name: name.trim().to_string() });
     }
     Ok(Resource::Unsupported { resource: text.to_string() })
+}
+
+/// The function a function-compute ARN names
+/// (`acs:fc:{region}:{account}:services/{service}/functions/{name}`, region and account
+/// often empty): the app's cloud function of that name runs the task, as `function://name`
+/// would. The service (and its `.qualifier`) and a `/qualifier` after the name are not
+/// kept: an app's functions have one namespace.
+pub(super) fn fc_function(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once("functions/")?;
+    let name = rest.split('/').next()?.trim();
+    (!name.is_empty()).then_some(name)
 }
 
 /// No rewriting (DAG and state-machine paths are used as written).

@@ -137,8 +137,10 @@ fn step(
     })
 }
 
-/// `resourceArn` (possibly a `!Ref` value) or `action`: an http(s) URL or `function://name`
-/// is run; anything else (FC ARNs, cloud-service actions, sub-flows) is unsupported.
+/// `resourceArn` (possibly a `!Ref` value) or `action`: an http(s) URL, `function://name`
+/// or a function-compute ARN (`acs:fc:…:services/<service>/functions/<name>`: the app's
+/// function `<name>`) is run; anything else (cloud-service actions, sub-flows) is
+/// unsupported.
 fn task(f: &Fields<'_>) -> Result<NodeKind, DefinitionError> {
     let (field, text) = match (f.text("resourceArn")?, f.text("action")?) {
         (Some(arn), _) => ("resourceArn", arn),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::DefinitionError;
-use super::common::{Fields, RetryNames, index_names, resolve, retry_rule, task_path, url_resource};
+use super::common::{Fields, RetryNames, fc_function, index_names, resolve, retry_rule, task_path, url_resource};
 use crate::flows::data::{Condition, Path, Source, fill_template};
 use crate::flows::graph::{
     Block, BlockMode, CatchRule, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, Degrade, FlowFormat, FlowGraph,
@@ -183,9 +183,9 @@ fn action_resource(action: &str, target: Option<&str>) -> Resource {
     let unsupported = || Resource::Unsupported { resource: action.to_string() };
     match (action, target) {
         ("FC:InvokeFunction", Some(arn)) => {
-            let name = arn.split_once("functions/").map_or(arn, |(_, rest)| rest);
-            let name = name.split('/').next().unwrap_or_default();
-            if name.is_empty() { unsupported() } else { Resource::Function { name: name.to_string() } }
+            let name = if arn.contains("functions/") { fc_function(arn) } else { Some(arn.trim()) };
+            name.filter(|n| !n.is_empty())
+                .map_or_else(unsupported, |name| Resource::Function { name: name.to_string() })
         }
         ("HTTP:Request", Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
             Resource::Http { url: url.to_string() }

@@ -112,10 +112,7 @@ States:
     assert_eq!(kinds[0].0, Resource::Function { name: "my-func".into() });
     assert_eq!(kinds[1].0, Resource::Function { name: "fn-b".into() });
     assert_eq!(kinds[2].0, Resource::Http { url: "https://e.x/p".into() });
-    assert_eq!(
-        kinds[3],
-        (Resource::Unsupported { resource: "acs:fc:::services/s/functions/f".into() }, TaskPattern::Async)
-    );
+    assert_eq!(kinds[3], (Resource::Function { name: "f".into() }, TaskPattern::Async));
     let DataFlow::Paths(paths) = &graph.root.nodes[1].data else { panic!("paths") };
     assert_eq!(paths.parameters, Some(json!({"k.$": "$.v"})));
 }
@@ -240,6 +237,22 @@ fn fdl_sequence_goto_and_data() {
         matches!(&choice.rules[1].target, ChoiceTarget::Block(b) if matches!(b.nodes[0].kind, NodeKind::Wait(WaitSpec::Seconds(s)) if s == 2.0))
     );
     assert!(matches!(&nodes[4].kind, NodeKind::Parallel { branches } if branches[0].nodes[0].name == "p"));
+}
+
+#[test]
+fn fdl_function_compute_arns_run_the_app_s_function_of_that_name() {
+    let head = "version: v1\ntype: flow\nsteps:\n";
+    for (arn, name) in [
+        ("acs:fc:::services/post-actions-service/functions/long-running", "long-running"),
+        ("acs:fc:cn-hangzhou:123456:services/svc.LATEST/functions/audit", "audit"),
+        ("acs:fc:::services/s/functions/resize/LATEST", "resize"),
+    ] {
+        let graph = parse(&format!("{head}  - {{type: task, name: t, resourceArn: '{arn}'}}")).unwrap();
+        let NodeKind::Task(task) = &graph.root.nodes[0].kind else { panic!("task") };
+        assert_eq!(task.resource, Resource::Function { name: name.into() }, "{arn}");
+    }
+    let error = parse(&format!("{head}  - {{type: task, name: t, resourceArn: 'acs:fc:::services/s'}}")).unwrap_err();
+    assert!(error.to_string().contains(r#"task "t", field "resourceArn": the function-compute ARN"#), "{error}");
 }
 
 #[test]
