@@ -48,10 +48,15 @@ impl Engine {
         let log = CapturedLog::new(limits.log_bytes);
         let calls = Calls { resolver, deadline: started + limits.timeout, instance_id: None };
         let mut store = self.new_store(HostState::new(log.clone(), limits.memory_bytes, calls, None), limits.timeout);
+        // A script's `main` gets seed 001's event: the call's input as its `data`.
+        let input = match &module.script {
+            Some(source) => from_json(&serde_json::json!({ "source": &**source, "event": { "data": input } })),
+            None => from_json(input),
+        };
         let result = module
             .pre
             .instantiate(&mut store)
-            .and_then(|function| function.call_handle(&mut store, &from_json(input)))
+            .and_then(|function| function.call_handle(&mut store, &input))
             .map_err(|e| trap::classify(e, &store, limits.timeout, &log))
             .and_then(|returned| {
                 returned.map(to_json).map_err(|e| EngineError::Guest { code: e.code, message: e.message })

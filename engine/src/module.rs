@@ -23,10 +23,13 @@ const MANIFEST_LOG_BYTES: usize = 16 * 1024;
 /// A cloud function: a component of the `function` world, ready to instantiate.
 pub struct FunctionModule {
     pub(crate) pre: FunctionPre<HostState>,
-    /// sha256 of the module's bytes.
+    /// sha256 of the module's bytes (of the script, for a script function).
     pub sha256: String,
-    /// Size of the module's bytes.
+    /// Size of the module's bytes (of the script).
     pub size: usize,
+    /// A script function's source: the component is a language runtime that is called
+    /// with `{"source": <this>, "event": {"data": <the input>}}` (see [`Engine::load_script`]).
+    pub script: Option<Arc<str>>,
 }
 
 /// A bin: a component of the `bin` world with its manifest, ready to instantiate.
@@ -62,9 +65,29 @@ impl Engine {
         }
         let pre = self.instance_pre(bytes, &sha256, "function")?;
         let pre = FunctionPre::new(pre).map_err(|e| wrong_world("function", &e))?;
-        let module = Arc::new(FunctionModule { pre, sha256: sha256.clone(), size: bytes.len() });
+        let module = Arc::new(FunctionModule { pre, sha256: sha256.clone(), size: bytes.len(), script: None });
         self.inner.functions.insert(sha256, module.clone());
         Ok(module)
+    }
+
+    /// A function whose code is a script run by `runtime` (a component of the `function`
+    /// world, e.g. the JavaScript runtime): it shares the runtime's compiled and
+    /// pre-instantiated component, and each call gives the runtime
+    /// `{"source": <source>, "event": {"data": <input>}}` (seed 001's event: the trigger's
+    /// `data`). Known by the sha256 of the source.
+    pub fn load_script(&self, runtime: &FunctionModule, source: &str) -> Arc<FunctionModule> {
+        let sha256 = module_hash(source.as_bytes());
+        if let Some(module) = self.inner.functions.get(&sha256) {
+            return module.clone();
+        }
+        let module = Arc::new(FunctionModule {
+            pre: runtime.pre.clone(),
+            sha256: sha256.clone(),
+            size: source.len(),
+            script: Some(Arc::from(source)),
+        });
+        self.inner.functions.insert(sha256, module.clone());
+        module
     }
 
     /// The function already loaded from bytes with this sha256, if any.

@@ -14,6 +14,7 @@ mod router;
 mod sandbox;
 mod seed000;
 mod seed001;
+mod seed001_js;
 mod server;
 mod server_auth;
 mod server_bins;

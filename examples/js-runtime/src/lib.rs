@@ -1,12 +1,13 @@
 //! The JavaScript runtime of seed 001's cloud functions. The host calls it with
-//! `{"source": <the function's code>, "event": <the trigger's event>}`; it evaluates the
+//! `{"source": <the function's code>, "event": <the trigger's event>}` (or with
+//! `"check": true` to only parse an upload); it evaluates the
 //! source as a CommonJS module, calls `exports.main(event, callback)` and answers what the
 //! function gave: `callback(null, value)`, or the value an `async` main resolves to.
 //! `callback(err)`, a throw or a rejection is an error (`JsError`, with its message); a
 //! source that does not parse is `SyntaxError`, naming the line. `console.log`/`info`/
 //! `warn`/`error` write the job's log.
 
-use boa_engine::{Context, JsResult, JsValue, NativeFunction, Source, js_string};
+use boa_engine::{Context, JsResult, JsValue, NativeFunction, Script, Source, js_string};
 use cloudexec_sdk::{Error, error, function, info, warn};
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -16,6 +17,9 @@ struct Call {
     source: String,
     #[serde(default)]
     event: Json,
+    /// Only parse the source (the host checks an upload): `true` when it parses.
+    #[serde(default)]
+    check: bool,
 }
 
 /// Defines `module`, `exports` and `console` before the function's source runs.
@@ -67,6 +71,11 @@ var __outcome = null;
 #[function]
 fn run(call: Call) -> Result<Json, Error> {
     let mut context = Context::default();
+    if call.check {
+        Script::parse(Source::from_bytes(&call.source), None, &mut context)
+            .map_err(|e| Error::new("SyntaxError", e.to_string()))?;
+        return Ok(Json::Bool(true));
+    }
     setup(&mut context, &call.event).map_err(|e| Error::new("InternalError", format!("starting JavaScript: {e}")))?;
     context.eval(Source::from_bytes(&call.source)).map_err(|e| syntax_or_thrown(&e.to_string()))?;
     context.eval(Source::from_bytes(CALL_MAIN)).map_err(|e| Error::new("JsError", e.to_string()))?;

@@ -1,5 +1,7 @@
 //! Cloud functions: create, update (new code = new immutable version), list, get,
-//! delete, and invoke them as jobs (see [`jobs`]).
+//! delete; their code is a wasm component or JavaScript source (`js.rs`).
+
+mod js;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +23,10 @@ pub const MAX_TIMEOUT_MS: i64 = 15 * 60 * 1000;
 pub struct CreateFunction {
     /// Name: letters, digits, `_` and `-`.
     pub name: String,
-    /// The wasm component.
+    /// The wasm component (unless `javascript` is given).
     pub wasm: Vec<u8>,
+    /// JavaScript source instead of a component (seed 001's `function_code`).
+    pub javascript: Option<String>,
     /// Free text.
     pub remark: Option<String>,
     /// `P_FREE` (default) or `P_PERSONAL`.
@@ -40,6 +44,8 @@ pub struct ChangeFunction {
     pub name: Option<String>,
     /// New code: a new version.
     pub wasm: Option<Vec<u8>>,
+    /// New JavaScript source: a new version.
+    pub javascript: Option<String>,
     /// New remark.
     pub remark: Option<String>,
     /// New plan.
@@ -87,7 +93,10 @@ impl Functions {
         let plan = validate_plan(req.plan.as_deref())?;
         let sync_ms = validate_timeout("sync_timeout_ms", req.sync_timeout_ms, as_ms(SYNC_TIMEOUT))?;
         let async_ms = validate_timeout("async_timeout_ms", req.async_timeout_ms, as_ms(ASYNC_TIMEOUT))?;
-        let sha = self.compile_and_store(req.wasm).await?;
+        let sha = match req.javascript {
+            Some(source) => self.store_script(source).await?,
+            None => self.compile_and_store(req.wasm).await?,
+        };
         let new = NewFunction {
             app_key,
             name: req.name,
@@ -117,9 +126,10 @@ impl Functions {
         let plan = change.plan.as_deref().map(|p| validate_plan(Some(p))).transpose()?;
         let sync_ms = change.sync_timeout_ms.map(|v| validate_timeout("sync_timeout_ms", Some(v), 0)).transpose()?;
         let async_ms = change.async_timeout_ms.map(|v| validate_timeout("async_timeout_ms", Some(v), 0)).transpose()?;
-        let module_sha256 = match change.wasm {
-            Some(wasm) => Some(self.compile_and_store(wasm).await?),
-            None => None,
+        let module_sha256 = match (change.javascript, change.wasm) {
+            (Some(source), _) => Some(self.store_script(source).await?),
+            (None, Some(wasm)) => Some(self.compile_and_store(wasm).await?),
+            (None, None) => None,
         };
         let update = FunctionUpdate {
             name: change.name,
@@ -174,7 +184,7 @@ impl Functions {
         if let Some(module) = self.engine.cached_function(sha256) {
             return Ok(module);
         }
-        load_stored(self.store.as_ref(), &self.engine, sha256, Engine::load_function).await
+        load_stored(self.store.as_ref(), &self.engine, sha256, js::load_code).await
     }
 
     async fn compile_and_store(&self, wasm: Vec<u8>) -> Result<String, ServiceError> {

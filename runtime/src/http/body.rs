@@ -58,6 +58,9 @@ pub struct UploadFields {
     pub async_timeout_ms: Option<i64>,
     /// The module, base64 (JSON uploads only).
     pub wasm_base64: Option<String>,
+    /// JavaScript source instead of a module (`exports.main = function (event, callback)
+    /// {...}`, seed 001's cloud functions); also a raw `application/javascript` body.
+    pub javascript: Option<String>,
     /// The module's bytes, decoded.
     #[serde(skip)]
     #[schema(ignore)]
@@ -73,9 +76,17 @@ impl FromRequest<AppState> for Upload {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let javascript = ["application/javascript", "text/javascript"].iter().any(|t| content_type.starts_with(t));
         let fields =
             if content_type.starts_with("application/wasm") || content_type.starts_with("application/octet-stream") {
                 raw(req, state).await?
+            } else if javascript {
+                let mut fields = raw(req, state).await?;
+                let bytes = fields.wasm.take().unwrap_or_default();
+                let source =
+                    String::from_utf8(bytes).map_err(|_| ApiError::invalid("the JavaScript source is not UTF-8"))?;
+                fields.javascript = Some(source);
+                fields
             } else if content_type.starts_with("multipart/form-data") {
                 multipart(req, state).await?
             } else {

@@ -21,8 +21,9 @@ use crate::functions::{ChangeFunction, CreateFunction};
 pub const SOURCE_OPEN_API: &str = "open_api";
 
 /// Create a function from a wasm component: raw `application/wasm` (fields in the query),
-/// multipart form (`name`, `wasm` file, ...) or JSON with `wasm_base64`. The code is
-/// validated and compiled before the answer.
+/// multipart form (`name`, `wasm` file, ...) or JSON with `wasm_base64`; or from
+/// JavaScript source: raw `application/javascript` or JSON `javascript`. The code is
+/// validated and compiled (JavaScript: parsed) before the answer.
 #[utoipa::path(post, path = "/v1/functions", tag = "functions",
     request_body(content = UploadFields, description = "JSON shape; see the summary for raw and multipart uploads"),
     responses((status = 201, body = FunctionView), (status = 400, body = ErrorView), (status = 409, body = ErrorView),
@@ -33,10 +34,15 @@ pub(super) async fn create(
     Upload(f): Upload,
 ) -> Result<Response, ApiError> {
     let name = f.name.ok_or_else(|| ApiError::invalid("`name` is required"))?;
-    let wasm = f.wasm.ok_or_else(|| ApiError::invalid("the wasm module is required"))?;
+    let (wasm, javascript) = match (f.wasm, f.javascript) {
+        (_, Some(source)) => (Vec::new(), Some(source)),
+        (Some(wasm), None) => (wasm, None),
+        (None, None) => return Err(ApiError::invalid("the wasm module (or `javascript` source) is required")),
+    };
     let req = CreateFunction {
         name,
         wasm,
+        javascript,
         remark: f.remark,
         plan: f.plan,
         sync_timeout_ms: f.sync_timeout_ms,
@@ -84,6 +90,7 @@ pub(super) async fn update(
     let change = ChangeFunction {
         name: f.name,
         wasm: f.wasm,
+        javascript: f.javascript,
         remark: f.remark,
         plan: f.plan,
         sync_timeout_ms: f.sync_timeout_ms,

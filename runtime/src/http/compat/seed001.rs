@@ -38,6 +38,7 @@ use crate::http::auth::AppCaller;
 use crate::http::body::{ApiJson, decode_base64};
 use crate::http::error::ApiError;
 use crate::http::views::Paging;
+use crate::store::FunctionRecord;
 
 pub use shapes::{FAILED_CODE, code_reference, plan_circle};
 
@@ -73,10 +74,25 @@ fn required(field: &str, value: Option<String>) -> Result<String, ApiError> {
 #[derive(Debug, Deserialize)]
 struct CreateBody {
     name: Option<String>,
-    /// The wasm component, base64.
+    /// JavaScript source, as the seed's examples send it, or a wasm component in base64.
     function_code: Option<String>,
     remark: Option<String>,
     plan_circle: Option<String>,
+}
+
+/// The code a `function_code` holds: base64 of a wasm component, or else JavaScript source
+/// (the seed's own examples: `exports.main = function (event, callback) {...}`).
+fn code_of(function_code: String) -> (Vec<u8>, Option<String>) {
+    match decode_base64("function_code", &function_code) {
+        Ok(bytes) if bytes.starts_with(b"\0asm") => (bytes, None),
+        _ => (Vec::new(), Some(function_code)),
+    }
+}
+
+/// The function object with its code as the seed shows it.
+async fn object(s: &AppState, f: &FunctionRecord) -> Result<Json_, ApiError> {
+    let script = s.functions.script(f).await?;
+    Ok(shapes::function(f, script.as_deref()))
 }
 
 async fn create(
@@ -85,17 +101,20 @@ async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     let name = required("name", body.name)?;
-    let wasm = decode_base64("function_code", &required("function_code", body.function_code)?)?;
+    let (wasm, javascript) = code_of(required("function_code", body.function_code)?);
     let plan = body.plan_circle.as_deref().map(plan_circle).transpose()?;
-    let req = CreateFunction { name, wasm, remark: body.remark, plan, ..CreateFunction::default() };
+    let req = CreateFunction { name, wasm, javascript, remark: body.remark, plan, ..CreateFunction::default() };
     let created = s.functions.create(app, req).await?;
-    Ok((StatusCode::CREATED, Json(shapes::function(&created))).into_response())
+    Ok((StatusCode::CREATED, Json(object(&s, &created).await?)).into_response())
 }
 
 async fn list(State(s): State<AppState>, AppCaller(app): AppCaller, uri: Uri) -> Result<Json<Json_>, ApiError> {
     let page = query::<Paging>(&uri)?.page()?;
     let (items, total) = s.functions.list(app, page).await?;
-    let objects: Vec<Json_> = items.iter().map(shapes::function).collect();
+    let mut objects = Vec::with_capacity(items.len());
+    for f in &items {
+        objects.push(object(&s, f).await?);
+    }
     Ok(Json(json!({"meta": shapes::meta(&format!("{PREFIX}/"), page, total, &[]), "objects": objects})))
 }
 
@@ -104,7 +123,7 @@ async fn read(
     AppCaller(app): AppCaller,
     Path(name): Path<String>,
 ) -> Result<Json<Json_>, ApiError> {
-    Ok(Json(shapes::function(&s.functions.get(app, &name).await?)))
+    Ok(Json(object(&s, &s.functions.get(app, &name).await?).await?))
 }
 
 /// The body of a PATCH; every field is optional, `name` and `function_code` must not be
@@ -112,7 +131,8 @@ async fn read(
 #[derive(Debug, Deserialize)]
 struct UpdateBody {
     name: Option<String>,
-    /// The new wasm component, base64; the current [`code_reference`] keeps the code.
+    /// New JavaScript source or wasm component (base64); the code as the object shows it
+    /// (the source, or the [`code_reference`] of a component) keeps it.
     function_code: Option<String>,
     plan_circle: Option<String>,
     remark: Option<String>,
@@ -127,14 +147,20 @@ async fn update(
     let current = s.functions.get(app, &name).await?;
     let new_name = body.name.map(|n| required("name", Some(n))).transpose()?;
     let code = body.function_code.map(|c| required("function_code", Some(c))).transpose()?;
-    let wasm = match code {
-        Some(code) if code != code_reference(&current) => Some(decode_base64("function_code", &code)?),
-        _ => None,
+    let script = s.functions.script(&current).await?;
+    let unchanged = |code: &str| code == code_reference(&current) || script.as_deref() == Some(code);
+    let (wasm, javascript) = match code {
+        Some(code) if !unchanged(&code) => {
+            let (wasm, javascript) = code_of(code);
+            (javascript.is_none().then_some(wasm), javascript)
+        }
+        _ => (None, None),
     };
     let plan = body.plan_circle.as_deref().map(plan_circle).transpose()?;
-    let change = ChangeFunction { name: new_name, wasm, remark: body.remark, plan, ..ChangeFunction::default() };
+    let change =
+        ChangeFunction { name: new_name, wasm, javascript, remark: body.remark, plan, ..ChangeFunction::default() };
     let updated = s.functions.update(app, &name, change).await?;
-    Ok((StatusCode::ACCEPTED, Json(shapes::function(&updated))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(object(&s, &updated).await?)).into_response())
 }
 
 async fn delete(

@@ -49,10 +49,9 @@ pub fn plan_circle(value: &str) -> Result<String, ApiError> {
     })
 }
 
-/// What the function object shows as `function_code`: `sha256:<hex>` of the current
-/// module. The seed's functions are JavaScript source; ours are wasm components, and
-/// echoing megabytes of base64 in every list is not useful, so the object names the
-/// code by its hash. Sending this value back in a PATCH keeps the code.
+/// What the function object shows as `function_code` for a wasm component: `sha256:<hex>`
+/// of the current module (echoing megabytes of base64 in every list is not useful).
+/// Sending this value back in a PATCH keeps the code. JavaScript source is shown as sent.
 pub fn code_reference(f: &FunctionRecord) -> String {
     format!("sha256:{}", f.module_sha256)
 }
@@ -67,13 +66,13 @@ fn whole_seconds(us: i64) -> i64 {
 ///   validation, and there is no review step;
 /// - `created_by` and `updated_by` ("创建者昵称", "更新者昵称") are `""`: tokens belong to
 ///   apps, not to people with nicknames;
-/// - `function_code` is [`code_reference`].
-pub fn function(f: &FunctionRecord) -> Json {
+/// - `function_code` is the JavaScript source as sent, or a component's [`code_reference`].
+pub fn function(f: &FunctionRecord, script: Option<&str>) -> Json {
     json!({
         "audit_status": "approved",
         "created_at": whole_seconds(f.created_at),
         "created_by": "",
-        "function_code": code_reference(f),
+        "function_code": script.map_or_else(|| code_reference(f), str::to_string),
         "id": f.id,
         "name": f.name,
         "plan_circle": f.plan.name(),
