@@ -16,6 +16,8 @@ mod router;
 mod seed000;
 #[path = "seed001.rs"]
 mod seed001;
+#[path = "seed001_js.rs"]
+mod seed001_js;
 #[path = "server.rs"]
 mod server;
 #[path = "server_auth.rs"]
