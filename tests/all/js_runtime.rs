@@ -91,3 +91,24 @@ fn a_loop_stops_at_the_deadline() -> anyhow::Result<()> {
     assert!(matches!(out.result, Err(EngineError::DeadlineExceeded { .. })), "{:?}", out.result);
     Ok(())
 }
+
+#[test]
+fn hostile_javascript_meets_the_same_limits_as_any_guest() -> anyhow::Result<()> {
+    // Memory: the plan's cap stops a script that keeps allocating.
+    let hog = "exports.main = function () { var keep = []; for (;;) { keep.push(new Array(100000).fill(1.5)); } }";
+    let out = call(hog, json!({}))?;
+    assert!(matches!(out.result, Err(EngineError::MemoryLimitExceeded { .. })), "{:?}", out.result);
+    // Unbounded recursion ends as an error of the call, not of the host.
+    let deep = "exports.main = function () { function f(n) { return f(n + 1) + 1; } return f(0); }";
+    let out = call(deep, json!({}))?;
+    let (code, message) = guest_error(out);
+    assert_eq!(code, "JsError");
+    assert!(message.starts_with("RuntimeLimitError") && message.len() < 4096, "{message}");
+    // Megabytes of console output are capped in the log.
+    let chatty = "exports.main = function (e, cb) { for (var i = 0; i < 200000; i++) console.log('x'.repeat(100)); cb(null, 1) }";
+    let out = call(chatty, json!({}))?;
+    assert!(out.log.text.len() <= 2 * 1024 * 1024, "log of {} bytes", out.log.text.len());
+    // The runtime still answers.
+    assert_eq!(call(SEED_EXAMPLE, json!({}))?.result?, json!("hello world"));
+    Ok(())
+}
