@@ -110,12 +110,13 @@ impl Apps {
             .ok_or_else(|| ServiceError::NotFound { kind: "App", what: format!("app {app_key}") })
     }
 
-    /// Makes `token` (chosen by the operator, or generated at first start) the start token
-    /// of `grant`; the one the previous start used is refused from now on.
-    pub async fn register_start_token(&self, token: &str, grant: TokenGrant) -> Result<(), ServiceError> {
+    /// Makes `token` (chosen by the operator, or generated at first start) `node`'s start
+    /// token of `grant`; the one this node's previous start used is refused from now on
+    /// (other nodes' start tokens on the same database stay).
+    pub async fn register_start_token(&self, token: &str, grant: TokenGrant, node: &str) -> Result<(), ServiceError> {
         check_chosen_token(token)?;
         self.grants.begin_change();
-        let revoked = self.store.replace_start_token(&hash_token(token), grant).await.map_err(|e| match e {
+        let revoked = self.store.replace_start_token(&hash_token(token), grant, node).await.map_err(|e| match e {
             StoreError::AlreadyExists { .. } => ServiceError::InvalidArgument(format!(
                 "this token already grants {}; the admin token and each app's token must differ",
                 if grant == TokenGrant::Admin { "an app" } else { "the admin or another app" }

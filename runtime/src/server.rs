@@ -159,9 +159,9 @@ impl Server {
         let engine_config = EngineConfig { cache_dir: Some(cache_dir), ..config.engine.clone() };
         let engine = Engine::new(engine_config).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let apps = Apps::new(dyn_store.clone());
-        let bootstrap = bootstrap(&apps, dyn_store.as_ref(), &config).await?;
-        let functions = Functions::new(dyn_store.clone(), engine.clone());
         let node = node_id(dir, config.node_id.as_deref())?;
+        let bootstrap = bootstrap(&apps, dyn_store.as_ref(), &config, &node).await?;
+        let functions = Functions::new(dyn_store.clone(), engine.clone());
         let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner, node);
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
@@ -251,8 +251,14 @@ pub async fn shutdown_signal() {
 
 /// First start: an admin token and a default app with a token, written into the data
 /// dir. Later starts: the files are read back. Tokens given in the config replace the
-/// files' and become the start tokens: the previous start's are refused from then on.
-async fn bootstrap(apps: &Apps, store: &dyn Store, config: &ServerConfig) -> Result<Bootstrap, ServerError> {
+/// files' and become this node's start tokens: its previous start's are refused from then
+/// on (other nodes on the same database keep theirs).
+async fn bootstrap(
+    apps: &Apps,
+    store: &dyn Store,
+    config: &ServerConfig,
+    node: &str,
+) -> Result<Bootstrap, ServerError> {
     for given in [&config.admin_token, &config.app_token].into_iter().flatten() {
         check_chosen_token(given)?;
     }
@@ -262,9 +268,9 @@ async fn bootstrap(apps: &Apps, store: &dyn Store, config: &ServerConfig) -> Res
     if admin_token == app_token {
         return Err(ServiceError::InvalidArgument("the admin token and the app token must differ".into()).into());
     }
-    apps.register_start_token(&admin_token, TokenGrant::Admin).await?;
+    apps.register_start_token(&admin_token, TokenGrant::Admin, node).await?;
     let app = store.first_app("default").await.map_err(ServiceError::from)?;
-    apps.register_start_token(&app_token, TokenGrant::App(app.app_key)).await?;
+    apps.register_start_token(&app_token, TokenGrant::App(app.app_key), node).await?;
     for (name, token) in [(ADMIN_TOKEN_FILE, &admin_token), (APP_TOKEN_FILE, &app_token)] {
         let path = dir.join(name);
         write_private(&path, token).map_err(|e| io_error("write", &path, e))?;

@@ -71,7 +71,7 @@ pub trait Store: Send + Sync + 'static {
     /// Makes this the start token of `grant`: the start tokens of that grant the previous
     /// start recorded are deleted (their hashes are returned); `AlreadyExists` when the
     /// token already grants something else.
-    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<Vec<String>>;
+    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant, node: &str) -> StoreResult<Vec<String>>;
     /// An app's tokens, oldest first.
     async fn list_tokens(&self, app_key: i64) -> StoreResult<Vec<TokenInfo>>;
     /// Deletes an app's token by id; returns its hash, or `None` when the app has no such token.

@@ -173,3 +173,48 @@ async fn two_nodes_running_one_instance_at_once_lose_no_update() -> anyhow::Resu
     b.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_node_keeps_its_own_start_tokens_and_a_restart_revokes_only_its_own() -> anyhow::Result<()> {
+    let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
+    let url = cluster.create_database("start_tokens")?;
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let node = |dir: &tempfile::TempDir, id: &str, app_token: &str| {
+        let mut cfg = config(dir.path());
+        cfg.database_url = Some(url.clone());
+        cfg.node_id = Some(id.into());
+        cfg.admin_token = Some(format!("admin-{app_token}"));
+        cfg.app_token = Some(app_token.into());
+        cfg
+    };
+    let a = TestServer::start_with(node(&dir_a, "node-a", "token-of-node-a-0123456789")).await?;
+    let b = TestServer::start_with(node(&dir_b, "node-b", "token-of-node-b-0123456789")).await?;
+    let status = |server: &TestServer, token: &str| {
+        let request = server.with_token(token, Method::GET, "/v1/functions").send();
+        async move { anyhow::Ok(request.await?.status().as_u16()) }
+    };
+    for server in [&a, &b] {
+        for token in ["token-of-node-a-0123456789", "token-of-node-b-0123456789"] {
+            assert_eq!(status(server, token).await?, 200, "{token} on {}", server.url(""));
+        }
+        let admin = server.with_token("admin-token-of-node-a-0123456789", Method::GET, "/v1/apps").send().await?;
+        assert_eq!(admin.status(), 200);
+    }
+    // Node A restarts with a new app token: its old one is refused everywhere, node B's stays.
+    a.stop().await?;
+    let a = TestServer::start_with(node(&dir_a, "node-a", "new-token-of-node-a-012345")).await?;
+    for _ in 0..200 {
+        if status(&b, "token-of-node-a-0123456789").await? == 401 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for server in [&a, &b] {
+        assert_eq!(status(server, "token-of-node-a-0123456789").await?, 401);
+        assert_eq!(status(server, "new-token-of-node-a-012345").await?, 200);
+        assert_eq!(status(server, "token-of-node-b-0123456789").await?, 200);
+    }
+    b.stop().await?;
+    a.stop().await?;
+    Ok(())
+}

@@ -56,7 +56,12 @@ impl PgStore {
 
     /// Makes `token_hash` the start token of `grant`, revoking the previous one; returns
     /// the revoked hashes.
-    pub async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<Vec<String>> {
+    pub async fn replace_start_token(
+        &self,
+        token_hash: &str,
+        grant: TokenGrant,
+        node: &str,
+    ) -> StoreResult<Vec<String>> {
         let (app_key, admin) = columns(grant);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
@@ -72,8 +77,8 @@ impl PgStore {
         let rows = tx
             .query(
                 "DELETE FROM tokens WHERE origin = 'start' AND is_admin = $1 AND app_key IS NOT DISTINCT FROM $2
-                   AND token_hash <> $3 RETURNING token_hash",
-                &[&admin, &app_key, &token_hash],
+                   AND token_hash <> $3 AND (node = $4 OR node IS NULL) RETURNING token_hash",
+                &[&admin, &app_key, &token_hash, &node],
             )
             .await
             .map_err(db_error)?;
@@ -82,9 +87,10 @@ impl PgStore {
             notify(&*tx, &Change::Token { hash: hash.clone() }).await?;
         }
         tx.execute(
-            "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at) VALUES ($1, $2, $3, 'start', $4)
-             ON CONFLICT (token_hash) DO UPDATE SET origin = 'start'",
-            &[&token_hash, &app_key, &admin, &now_us()],
+            "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, node)
+             VALUES ($1, $2, $3, 'start', $4, $5)
+             ON CONFLICT (token_hash) DO UPDATE SET origin = 'start', node = excluded.node",
+            &[&token_hash, &app_key, &admin, &now_us(), &node],
         )
         .await
         .map_err(db_error)?;

@@ -38,8 +38,8 @@ impl Store for PgStore {
         PgStore::insert_token(self, token_hash, grant).await
     }
 
-    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<Vec<String>> {
-        PgStore::replace_start_token(self, token_hash, grant).await
+    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant, node: &str) -> StoreResult<Vec<String>> {
+        PgStore::replace_start_token(self, token_hash, grant, node).await
     }
 
     async fn list_tokens(&self, app_key: i64) -> StoreResult<Vec<TokenInfo>> {

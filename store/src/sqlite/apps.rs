@@ -52,24 +52,33 @@ pub(super) fn insert_token(conn: &Connection, hash: &str, grant: TokenGrant) -> 
     Ok(conn.last_insert_rowid())
 }
 
-pub(super) fn replace_start_token(conn: &Connection, hash: &str, grant: TokenGrant) -> Result<Vec<String>, StoreError> {
+pub(super) fn replace_start_token(
+    conn: &Connection,
+    hash: &str,
+    grant: TokenGrant,
+    node: &str,
+) -> Result<Vec<String>, StoreError> {
     if let Some(existing) = find_token(conn, hash).map_err(db_error)?
         && existing != grant
     {
         return Err(StoreError::AlreadyExists { kind: "Token", what: "a token that grants something else".into() });
     }
     let (app_key, admin) = columns(grant);
-    let same_grant = "origin = 'start' AND is_admin = ?1 AND app_key IS ?2 AND token_hash <> ?3";
+    // This node's previous start token of the grant (or one from before start tokens
+    // had nodes) is revoked; other nodes' stay.
+    let same_grant = "origin = 'start' AND is_admin = ?1 AND app_key IS ?2 AND token_hash <> ?3
+                      AND (node = ?4 OR node IS NULL)";
     let mut stmt = conn.prepare(&format!("SELECT token_hash FROM tokens WHERE {same_grant}")).map_err(db_error)?;
     let revoked = stmt
-        .query_map(params![admin, app_key, hash], |r| r.get(0))
+        .query_map(params![admin, app_key, hash, node], |r| r.get(0))
         .and_then(Iterator::collect::<rusqlite::Result<Vec<String>>>)
         .map_err(db_error)?;
-    conn.execute(&format!("DELETE FROM tokens WHERE {same_grant}"), params![admin, app_key, hash]).map_err(db_error)?;
+    conn.execute(&format!("DELETE FROM tokens WHERE {same_grant}"), params![admin, app_key, hash, node])
+        .map_err(db_error)?;
     conn.execute(
-        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at) VALUES (?1, ?2, ?3, 'start', ?4)
-         ON CONFLICT (token_hash) DO UPDATE SET origin = 'start'",
-        params![hash, app_key, admin, now_us()],
+        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, node) VALUES (?1, ?2, ?3, 'start', ?4, ?5)
+         ON CONFLICT (token_hash) DO UPDATE SET origin = 'start', node = excluded.node",
+        params![hash, app_key, admin, now_us(), node],
     )
     .map_err(db_error)?;
     Ok(revoked)

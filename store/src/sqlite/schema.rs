@@ -303,6 +303,11 @@ CREATE TABLE execution_signals (
 );
 CREATE INDEX execution_signals_open ON execution_signals (execution_id) WHERE outcome IS NULL;
 "#,
+    // Start tokens belong to the node that registered them: a node's new start token
+    // revokes only its own previous one, so nodes on one database keep each other's.
+    r#"
+ALTER TABLE tokens ADD COLUMN node TEXT;
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -43,9 +43,10 @@ impl Store for SqliteStore {
         self.write(move |c| apps::insert_token(c, &hash, grant)).await
     }
 
-    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<Vec<String>> {
+    async fn replace_start_token(&self, token_hash: &str, grant: TokenGrant, node: &str) -> StoreResult<Vec<String>> {
         let hash = token_hash.to_string();
-        self.write(move |c| apps::replace_start_token(c, &hash, grant)).await
+        let node = node.to_string();
+        self.write(move |c| apps::replace_start_token(c, &hash, grant, &node)).await
     }
 
     async fn list_tokens(&self, app_key: i64) -> StoreResult<Vec<TokenInfo>> {
