@@ -78,7 +78,8 @@ pub struct Flows {
     pub(super) driver: Arc<Driver>,
     /// The job runner, for this node's lease.
     pub(super) jobs: JobRunner,
-    /// Woken when another node stored a signal (the keeper also looks every 100 ms).
+    /// Woken when a signal was stored, here or on another node (the keeper also looks every
+    /// second in case a wake-up was missed).
     pub(super) signalled: Arc<tokio::sync::Notify>,
     graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
     /// Latest versions by (app, name), so a start does not read the store for them.

@@ -1,5 +1,6 @@
 //! Finish callbacks and stops that reach a node which does not drive the execution. They
-//! are stored as signals; the owning node takes them within [`SIGNAL_POLL`], acts as if
+//! are stored as signals; the owning node takes them at once when the store tells it (a
+//! PostgreSQL NOTIFY; at worst within [`SIGNAL_POLL`]), acts as if
 //! they had reached it, and stores the outcome, which the asking node reads back and
 //! answers with. So `POST /flow/finish.json`, `/v1/executions/{id}/tasks/{task}/finish`
 //! and a stop work on any node. A signal stays stored while its execution has no live
@@ -19,8 +20,9 @@ use crate::error::ServiceError;
 use crate::store::{ExecutionRecord, ExecutionSignal, SignalKind, StoreError};
 use crate::time::now_us;
 
-/// How often the owning node looks for signals.
-pub(super) const SIGNAL_POLL: Duration = Duration::from_millis(100);
+/// How often the owning node looks for signals when nothing woke it (a signal stored on
+/// this node wakes it at once, one stored on another node through the store's notice).
+pub(super) const SIGNAL_POLL: Duration = Duration::from_secs(1);
 /// How long the asking node waits for the owner's outcome before answering "queued".
 const OUTCOME_WAIT: Duration = Duration::from_secs(5);
 /// How often it looks.
@@ -103,7 +105,10 @@ impl Flows {
             created_at: now_us(),
         };
         let seq = match self.store.add_signal(signal).await {
-            Ok(seq) => seq,
+            Ok(seq) => {
+                self.wake_for_signals();
+                seq
+            }
             Err(StoreError::NotFound(_)) => return Outcome::NotRunning.answer(id),
             Err(e) => return Err(e.into()),
         };
@@ -143,7 +148,8 @@ impl Flows {
             created_at: now_us(),
         };
         match self.store.add_signal(signal).await {
-            Ok(_) | Err(StoreError::NotFound(_)) => {}
+            Ok(_) => self.wake_for_signals(),
+            Err(StoreError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
         let (app_key, id) = (record.app_key, record.id);

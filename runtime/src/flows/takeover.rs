@@ -67,19 +67,24 @@ impl Flows {
         self.driver.launch(run, Vec::new(), Some(Event::Recover), None);
     }
 
-    /// Until `stop`: takes signals every [`SIGNAL_POLL`], and every tenth of the lease (while
-    /// this node's own lease is fresh) takes over the executions of stopped nodes.
+    /// Until `stop`: takes signals when woken (a signal stored here, or a notice of one
+    /// stored on another node) and every [`SIGNAL_POLL`] in case a wake-up was missed, and
+    /// every tenth of the lease (while this node's own lease is fresh) takes over the
+    /// executions of stopped nodes.
     async fn keep(self, stop: CancellationToken) {
-        let every = (self.jobs.lease_ttl() / 10).max(SIGNAL_POLL);
-        let mut last_claim = Instant::now();
+        let every = (self.jobs.lease_ttl() / 10).max(std::time::Duration::from_millis(100));
+        let (mut last_claim, mut last_look) = (Instant::now(), Instant::now());
         loop {
-            tokio::select! {
+            let woken = tokio::select! {
                 () = stop.cancelled() => return,
-                () = self.signalled.notified() => {}
-                () = tokio::time::sleep(SIGNAL_POLL) => {}
-            }
-            if let Err(error) = self.take_signals().await {
-                tracing::error!(%error, "taking the signals for this node's executions failed");
+                () = self.signalled.notified() => true,
+                () = tokio::time::sleep(every.min(SIGNAL_POLL)) => false,
+            };
+            if woken || last_look.elapsed() >= SIGNAL_POLL {
+                last_look = Instant::now();
+                if let Err(error) = self.take_signals().await {
+                    tracing::error!(%error, "taking the signals for this node's executions failed");
+                }
             }
             if last_claim.elapsed() < every || !self.jobs.lease_fresh() {
                 continue;
