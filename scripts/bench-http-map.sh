@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-10000}
 bin=${BIN:-target/release/cloudexec}
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p cloudexec >&2
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p cloudexec -p cloudexec-benches --bin cloudexec --bin slow_endpoint >&2
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 token=bench-token-0123456789abcdef
 port=18090
@@ -19,32 +19,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$data"; }
 trap cleanup EXIT
 
-# The endpoint: asyncio, any number of connections, each answered after 1 s.
-python3 -c '
-import asyncio, sys
-async def handle(reader, writer):
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            if length:
-                await reader.readexactly(length)
-            await asyncio.sleep(1)
-            body = b"{\"ok\": true}"
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
-            await writer.drain()
-    except Exception:
-        pass
-    finally:
-        writer.close()
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=16384)
-    async with server:
-        await server.serve_forever()
-asyncio.run(main())' "$endpoint_port" &
+# The endpoint (benches/src/bin/slow_endpoint.rs): one thread, any number of connections,
+# each request answered after 1 s.
+target/release/slow_endpoint "$endpoint_port" 1000 &
 pids+=($!)
 for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$endpoint_port) 2>/dev/null && break; sleep 0.1; done
 
