@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::GuardedCache;
 use crate::error::ServiceError;
-use crate::store::{App, Store, StoreError, TokenGrant, TokenInfo};
+use crate::store::{App, Store, StoreError, TokenGrant, TokenInfo, TokenRole};
 
 /// Prefix of tokens cloudexec generates, so they are recognisable in logs and configs.
 pub const TOKEN_PREFIX: &str = "ce_";
@@ -90,15 +90,15 @@ impl Apps {
             return Err(ServiceError::InvalidArgument("an app name must have 1 to 128 characters".into()));
         }
         let app = self.store.create_app(name).await?;
-        let (_, token) = self.issue_token(app.app_key).await?;
+        let (_, token) = self.issue_token(app.app_key, TokenRole::Developer).await?;
         Ok((app, token))
     }
 
-    /// A new token for an existing app: its id and the token (shown this once).
-    pub async fn issue_token(&self, app_key: i64) -> Result<(i64, String), ServiceError> {
+    /// A new token for an existing app in `role`: its id and the token (shown this once).
+    pub async fn issue_token(&self, app_key: i64, role: TokenRole) -> Result<(i64, String), ServiceError> {
         self.require(app_key).await?;
         let token = new_token()?;
-        let id = self.store.insert_token(&hash_token(&token), TokenGrant::App(app_key)).await?;
+        let id = self.store.insert_token(&hash_token(&token), TokenGrant::of_role(app_key, role)).await?;
         Ok((id, token))
     }
 

@@ -15,13 +15,81 @@ pub struct App {
     pub created_at: i64,
 }
 
-/// What a token grants: the admin, or one app.
+/// What a token grants: the admin, or one app in one of seed 000's two roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenGrant {
     /// Manage apps and tokens.
     Admin,
-    /// Everything within one app.
+    /// Everything within one app (seed 000's application developer, who also uses).
     App(i64),
+    /// Seed 000's service user of one app: creates and runs instances of its published
+    /// services, and nothing else (no uploads, no publishing).
+    ServiceUser(i64),
+}
+
+impl TokenGrant {
+    /// The app the token acts for (`None` for the admin).
+    pub fn app_key(self) -> Option<i64> {
+        match self {
+            Self::Admin => None,
+            Self::App(key) | Self::ServiceUser(key) => Some(key),
+        }
+    }
+
+    /// The role an app's token has (`None` for the admin).
+    pub fn role(self) -> Option<TokenRole> {
+        match self {
+            Self::Admin => None,
+            Self::App(_) => Some(TokenRole::Developer),
+            Self::ServiceUser(_) => Some(TokenRole::ServiceUser),
+        }
+    }
+
+    /// The grant of an app's token in `role`.
+    pub fn of_role(app_key: i64, role: TokenRole) -> Self {
+        match role {
+            TokenRole::Developer => Self::App(app_key),
+            TokenRole::ServiceUser => Self::ServiceUser(app_key),
+        }
+    }
+
+    /// The grant stored as `(app_key, is_admin, role)`; `None` for a row that names none.
+    pub fn from_columns(app_key: Option<i64>, admin: bool, role: &str) -> Option<Self> {
+        if admin {
+            return Some(Self::Admin);
+        }
+        Some(Self::of_role(app_key?, TokenRole::parse(role).unwrap_or(TokenRole::Developer)))
+    }
+}
+
+/// The role of an app's token (seed 000: developers publish, service users run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRole {
+    /// Everything within the app.
+    #[default]
+    Developer,
+    /// Creates and runs instances of published services only.
+    ServiceUser,
+}
+
+impl TokenRole {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Developer => "developer",
+            Self::ServiceUser => "service_user",
+        }
+    }
+
+    /// The role named by its stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "developer" => Some(Self::Developer),
+            "service_user" => Some(Self::ServiceUser),
+            _ => None,
+        }
+    }
 }
 
 /// Where a token came from.
@@ -53,6 +121,8 @@ pub struct TokenInfo {
     pub app_key: Option<i64>,
     /// Where it came from.
     pub origin: TokenOrigin,
+    /// What it may do within the app.
+    pub role: TokenRole,
     /// Creation time, microseconds since the Unix epoch.
     pub created_at: i64,
 }

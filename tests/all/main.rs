@@ -13,6 +13,7 @@ mod loading;
 mod router;
 mod sandbox;
 mod seed000;
+mod seed000_roles;
 mod seed001;
 mod seed001_js;
 mod server;

@@ -14,6 +14,8 @@ mod flow_wasm_tasks;
 mod router;
 #[path = "seed000.rs"]
 mod seed000;
+#[path = "seed000_roles.rs"]
+mod seed000_roles;
 #[path = "seed001.rs"]
 mod seed001;
 #[path = "seed001_js.rs"]

@@ -9,7 +9,7 @@ use crate::server::TestServer;
 const KEY: &str = "utcook.jar:com.ut.BuzMethod";
 
 /// Deploys and binds the shop's functions, uploads the shop bin; returns its binId.
-async fn shop(server: &TestServer) -> anyhow::Result<String> {
+pub(crate) async fn shop(server: &TestServer) -> anyhow::Result<String> {
     for (name, guest, key) in
         [("cart", "shop-cart", "shoppingCart"), ("order", "shop-order", "order"), ("pay", "shop-pay", "payOrder")]
     {
@@ -33,7 +33,7 @@ async fn shop(server: &TestServer) -> anyhow::Result<String> {
     Ok(bin["binId"].as_str().unwrap_or_default().to_string())
 }
 
-fn var_list(key: &str, data: Value) -> Value {
+pub(crate) fn var_list(key: &str, data: Value) -> Value {
     json!({"varList": [{"varPtr": {"variableKey": key}, "object": {"data": data}}]})
 }
 

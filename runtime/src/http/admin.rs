@@ -14,6 +14,7 @@ use super::body::ApiJson;
 use super::error::ApiError;
 use super::views::ErrorView;
 use crate::runs::AppLimits;
+use crate::store::TokenRole;
 
 /// A new app.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -42,21 +43,39 @@ pub(super) async fn list(State(s): State<AppState>, _: AdminCaller) -> Result<Js
     Ok(Json(json!({"items": s.apps.list().await?})))
 }
 
+/// A new token's options (the body may be left out: a developer's token).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewToken {
+    /// `developer` (everything within the app, the default) or `service_user` (creates
+    /// and runs instances of published services only: seed 000's service user).
+    #[serde(default)]
+    #[schema(value_type = String, example = "service_user")]
+    role: TokenRole,
+}
+
 /// A new token for an app (admin token): shown this once; its `id` revokes it.
 #[utoipa::path(post, path = "/v1/apps/{app_key}/tokens", tag = "admin", params(("app_key" = i64, Path)),
-    responses((status = 201, body = Object, description = "`{appKey, id, token}`"), (status = 404, body = ErrorView)))]
+    request_body(content = NewToken, description = "optional"),
+    responses((status = 201, body = Object, description = "`{appKey, id, token, role}`"), (status = 404, body = ErrorView)))]
 pub(super) async fn issue_token(
     State(s): State<AppState>,
     _: AdminCaller,
     Path(app_key): Path<i64>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Json_>), ApiError> {
-    let (id, token) = s.apps.issue_token(app_key).await?;
-    Ok((StatusCode::CREATED, Json(json!({"appKey": app_key, "id": id, "token": token}))))
+    let options: NewToken = match body.iter().all(u8::is_ascii_whitespace) {
+        true => NewToken::default(),
+        false => serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("the token's options: {e}")))?,
+    };
+    let (id, token) = s.apps.issue_token(app_key, options.role).await?;
+    let role = options.role.as_str();
+    Ok((StatusCode::CREATED, Json(json!({"appKey": app_key, "id": id, "token": token, "role": role}))))
 }
 
 /// An app's tokens (admin token): ids, origins and creation times, never the tokens.
 #[utoipa::path(get, path = "/v1/apps/{app_key}/tokens", tag = "admin", params(("app_key" = i64, Path)),
-    responses((status = 200, body = Object, description = "`{items: [{id, app_key, origin, created_at}]}`"),
+    responses((status = 200, body = Object, description = "`{items: [{id, app_key, origin, role, created_at}]}`"),
         (status = 404, body = ErrorView)))]
 pub(super) async fn list_tokens(
     State(s): State<AppState>,

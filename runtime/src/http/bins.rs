@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 
 use super::AppState;
-use super::auth::AppCaller;
+use super::auth::{AppCaller, InstanceCaller};
 use super::body::UploadFields;
 use super::body::{ApiBytes, ApiJson, Upload};
 use super::error::ApiError;
@@ -128,7 +128,7 @@ pub(super) async fn create_instance(
         variables, stateMachines"), (status = 404, body = ErrorView)))]
 pub(super) async fn get_instance(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    InstanceCaller(app): InstanceCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Json_>, ApiError> {
     Ok(Json(instance_view(&s.bins.instance(app, &id).await?)))
@@ -139,7 +139,7 @@ pub(super) async fn get_instance(
     responses((status = 204, description = "destroyed"), (status = 404, body = ErrorView)))]
 pub(super) async fn destroy_instance(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    InstanceCaller(app): InstanceCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     s.bins.destroy(app, &id).await?;
@@ -154,7 +154,7 @@ pub(super) async fn destroy_instance(
         (status = 404, body = ErrorView), (status = 409, body = ErrorView), (status = 429, body = ErrorView)))]
 pub(super) async fn run_instance(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    InstanceCaller(app): InstanceCaller,
     Path(id): Path<String>,
     ApiBytes(body): ApiBytes,
 ) -> Result<Json<Json_>, ApiError> {
@@ -178,7 +178,7 @@ pub(super) struct PathQuery {
         (status = 404, body = ErrorView)))]
 pub(super) async fn instance_path(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    InstanceCaller(app): InstanceCaller,
     Path(id): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Result<Json<Json_>, ApiError> {
@@ -205,7 +205,7 @@ pub(super) async fn instance_path(
         (status = 404, body = ErrorView)))]
 pub(super) async fn variable(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    InstanceCaller(app): InstanceCaller,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<Json<Json_>, ApiError> {
     let instance = s.bins.instance(app, &id).await?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
 use super::AppState;
-use super::auth::AppCaller;
+use super::auth::{AppCaller, InstanceCaller};
 use super::bins::run_view;
 use super::body::ApiJson;
 use super::error::ApiError;
@@ -83,7 +83,7 @@ pub(super) struct RunBody {
         (status = 409, body = ErrorView), (status = 429, body = ErrorView)))]
 pub(super) async fn run_static(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    InstanceCaller(app): InstanceCaller,
     Path(alias): Path<String>,
     ApiJson(body): ApiJson<RunBody>,
 ) -> Result<Json<Json_>, ApiError> {
@@ -97,7 +97,7 @@ pub(super) async fn run_static(
     responses((status = 201, body = Object, description = "executeInstanceId"), (status = 404, body = ErrorView)))]
 pub(super) async fn create_dynamic(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    InstanceCaller(app): InstanceCaller,
     Path(alias): Path<String>,
 ) -> Result<(StatusCode, Json<Json_>), ApiError> {
     let id = s.bins.create_dynamic(app, &alias).await?;

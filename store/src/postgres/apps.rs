@@ -6,19 +6,18 @@ use tokio_postgres::Row;
 use super::PgStore;
 use super::errors::db_error;
 use super::listen::notify;
-use crate::{App, Change, StoreError, StoreResult, TokenGrant, TokenInfo, TokenOrigin};
+use crate::{App, Change, StoreError, StoreResult, TokenGrant, TokenInfo, TokenOrigin, TokenRole};
 
 /// `(app_key, is_admin)` columns of a grant.
-fn columns(grant: TokenGrant) -> (Option<i64>, bool) {
-    match grant {
-        TokenGrant::Admin => (None, true),
-        TokenGrant::App(key) => (Some(key), false),
-    }
+fn columns(grant: TokenGrant) -> (Option<i64>, bool, &'static str) {
+    (grant.app_key(), grant == TokenGrant::Admin, grant.role().unwrap_or_default().as_str())
 }
 
+/// The grant of a row whose first columns are `app_key, is_admin, role`.
 fn grant(row: &Row) -> StoreResult<Option<TokenGrant>> {
     let (app_key, admin): (Option<i64>, bool) = (row.try_get(0).map_err(db_error)?, row.try_get(1).map_err(db_error)?);
-    Ok(if admin { Some(TokenGrant::Admin) } else { app_key.map(TokenGrant::App) })
+    let role: String = row.try_get(2).map_err(db_error)?;
+    Ok(TokenGrant::from_columns(app_key, admin, &role))
 }
 
 impl PgStore {
@@ -41,13 +40,13 @@ impl PgStore {
 
     /// Stores an issued token's hash; returns its id.
     pub async fn insert_token(&self, token_hash: &str, grant: TokenGrant) -> StoreResult<i64> {
-        let (app_key, admin) = columns(grant);
+        let (app_key, admin, role) = columns(grant);
         let client = self.client().await?;
         let row = client
             .query_one(
-                "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at) VALUES ($1, $2, $3, 'issued', $4)
-                 RETURNING id",
-                &[&token_hash, &app_key, &admin, &now_us()],
+                "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, role)
+                 VALUES ($1, $2, $3, 'issued', $4, $5) RETURNING id",
+                &[&token_hash, &app_key, &admin, &now_us(), &role],
             )
             .await
             .map_err(db_error)?;
@@ -62,11 +61,11 @@ impl PgStore {
         grant: TokenGrant,
         node: &str,
     ) -> StoreResult<Vec<String>> {
-        let (app_key, admin) = columns(grant);
+        let (app_key, admin, role) = columns(grant);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
         let existing = tx
-            .query_opt("SELECT app_key, is_admin FROM tokens WHERE token_hash = $1", &[&token_hash])
+            .query_opt("SELECT app_key, is_admin, role FROM tokens WHERE token_hash = $1", &[&token_hash])
             .await
             .map_err(db_error)?;
         if let Some(row) = existing
@@ -87,10 +86,10 @@ impl PgStore {
             notify(&*tx, &Change::Token { hash: hash.clone() }).await?;
         }
         tx.execute(
-            "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, node)
-             VALUES ($1, $2, $3, 'start', $4, $5)
+            "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, node, role)
+             VALUES ($1, $2, $3, 'start', $4, $5, $6)
              ON CONFLICT (token_hash) DO UPDATE SET origin = 'start', node = excluded.node",
-            &[&token_hash, &app_key, &admin, &now_us(), &node],
+            &[&token_hash, &app_key, &admin, &now_us(), &node, &role],
         )
         .await
         .map_err(db_error)?;
@@ -103,7 +102,7 @@ impl PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, origin, created_at FROM tokens WHERE app_key = $1 AND NOT is_admin ORDER BY id",
+                "SELECT id, origin, created_at, role FROM tokens WHERE app_key = $1 AND NOT is_admin ORDER BY id",
                 &[&app_key],
             )
             .await
@@ -111,10 +110,12 @@ impl PgStore {
         rows.iter()
             .map(|r| {
                 let origin: String = r.try_get(1).map_err(db_error)?;
+                let role: String = r.try_get(3).map_err(db_error)?;
                 Ok(TokenInfo {
                     id: r.try_get(0).map_err(db_error)?,
                     app_key: Some(app_key),
                     origin: if origin == "start" { TokenOrigin::Start } else { TokenOrigin::Issued },
+                    role: TokenRole::parse(&role).unwrap_or_default(),
                     created_at: r.try_get(2).map_err(db_error)?,
                 })
             })
@@ -142,7 +143,7 @@ impl PgStore {
     pub async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>> {
         let client = self.client().await?;
         let row = client
-            .query_opt("SELECT app_key, is_admin FROM tokens WHERE token_hash = $1", &[&token_hash])
+            .query_opt("SELECT app_key, is_admin, role FROM tokens WHERE token_hash = $1", &[&token_hash])
             .await
             .map_err(db_error)?;
         Ok(row.as_ref().map(grant).transpose()?.flatten())

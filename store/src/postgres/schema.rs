@@ -206,6 +206,10 @@ CREATE INDEX execution_signals_open ON execution_signals (execution_id) WHERE ou
     r#"
 ALTER TABLE tokens ADD COLUMN node TEXT;
 "#,
+    // Seed 000's roles (SQLite migration 9).
+    r#"
+ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'developer';
+"#,
 ];
 
 /// The schema version this code writes.

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_error;
-use crate::{App, StoreError, TokenGrant, TokenInfo, TokenOrigin};
+use crate::{App, StoreError, TokenGrant, TokenInfo, TokenOrigin, TokenRole};
 use cloudexec_engine::clock::now_us;
 
 pub(super) fn create_app(conn: &Connection, name: &str) -> Result<App, StoreError> {
@@ -34,19 +34,17 @@ pub(super) fn get_app(conn: &Connection, app_key: i64) -> rusqlite::Result<Optio
     .optional()
 }
 
-/// `(app_key, is_admin)` columns of a grant.
-fn columns(grant: TokenGrant) -> (Option<i64>, i64) {
-    match grant {
-        TokenGrant::Admin => (None, 1),
-        TokenGrant::App(key) => (Some(key), 0),
-    }
+/// `(app_key, is_admin, role)` columns of a grant.
+fn columns(grant: TokenGrant) -> (Option<i64>, i64, &'static str) {
+    let role = grant.role().unwrap_or_default().as_str();
+    (grant.app_key(), i64::from(grant == TokenGrant::Admin), role)
 }
 
 pub(super) fn insert_token(conn: &Connection, hash: &str, grant: TokenGrant) -> Result<i64, StoreError> {
-    let (app_key, admin) = columns(grant);
+    let (app_key, admin, role) = columns(grant);
     conn.execute(
-        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at) VALUES (?1, ?2, ?3, 'issued', ?4)",
-        params![hash, app_key, admin, now_us()],
+        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, role) VALUES (?1, ?2, ?3, 'issued', ?4, ?5)",
+        params![hash, app_key, admin, now_us(), role],
     )
     .map_err(db_error)?;
     Ok(conn.last_insert_rowid())
@@ -63,7 +61,7 @@ pub(super) fn replace_start_token(
     {
         return Err(StoreError::AlreadyExists { kind: "Token", what: "a token that grants something else".into() });
     }
-    let (app_key, admin) = columns(grant);
+    let (app_key, admin, role) = columns(grant);
     // This node's previous start token of the grant (or one from before start tokens
     // had nodes) is revoked; other nodes' stay.
     let same_grant = "origin = 'start' AND is_admin = ?1 AND app_key IS ?2 AND token_hash <> ?3
@@ -76,23 +74,27 @@ pub(super) fn replace_start_token(
     conn.execute(&format!("DELETE FROM tokens WHERE {same_grant}"), params![admin, app_key, hash, node])
         .map_err(db_error)?;
     conn.execute(
-        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, node) VALUES (?1, ?2, ?3, 'start', ?4, ?5)
+        "INSERT INTO tokens (token_hash, app_key, is_admin, origin, created_at, node, role)
+         VALUES (?1, ?2, ?3, 'start', ?4, ?5, ?6)
          ON CONFLICT (token_hash) DO UPDATE SET origin = 'start', node = excluded.node",
-        params![hash, app_key, admin, now_us(), node],
+        params![hash, app_key, admin, now_us(), node, role],
     )
     .map_err(db_error)?;
     Ok(revoked)
 }
 
 pub(super) fn list_tokens(conn: &Connection, app_key: i64) -> rusqlite::Result<Vec<TokenInfo>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id, origin, created_at FROM tokens WHERE app_key = ?1 AND is_admin = 0 ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, origin, created_at, role FROM tokens WHERE app_key = ?1 AND is_admin = 0 ORDER BY id",
+    )?;
     let rows = stmt.query_map([app_key], |r| {
         let origin: String = r.get(1)?;
+        let role: String = r.get(3)?;
         Ok(TokenInfo {
             id: r.get(0)?,
             app_key: Some(app_key),
             origin: if origin == "start" { TokenOrigin::Start } else { TokenOrigin::Issued },
+            role: TokenRole::parse(&role).unwrap_or_default(),
             created_at: r.get(2)?,
         })
     })?;
@@ -110,10 +112,12 @@ pub(super) fn delete_token(conn: &Connection, app_key: i64, id: i64) -> Result<O
 }
 
 pub(super) fn find_token(conn: &Connection, hash: &str) -> rusqlite::Result<Option<TokenGrant>> {
-    let row: Option<(Option<i64>, i64)> = conn
-        .query_row("SELECT app_key, is_admin FROM tokens WHERE token_hash = ?1", [hash], |r| Ok((r.get(0)?, r.get(1)?)))
+    let row: Option<(Option<i64>, i64, String)> = conn
+        .query_row("SELECT app_key, is_admin, role FROM tokens WHERE token_hash = ?1", [hash], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
-    Ok(row.and_then(|(app_key, admin)| if admin != 0 { Some(TokenGrant::Admin) } else { app_key.map(TokenGrant::App) }))
+    Ok(row.and_then(|(app_key, admin, role)| TokenGrant::from_columns(app_key, admin != 0, &role)))
 }
 
 pub(super) fn set_limits(conn: &Connection, app_key: i64, limits: &str) -> Result<(), StoreError> {

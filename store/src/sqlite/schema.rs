@@ -308,6 +308,11 @@ CREATE INDEX execution_signals_open ON execution_signals (execution_id) WHERE ou
     r#"
 ALTER TABLE tokens ADD COLUMN node TEXT;
 "#,
+    // Seed 000's roles: an app's token is its developer's (everything) or a service
+    // user's (runs published services only).
+    r#"
+ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'developer';
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -15,7 +15,15 @@ pub enum TokenCommand {
     /// List an app's tokens: ids, origins and creation times (never the tokens).
     List(AdminFlags),
     /// Issue a new token for an app; it is printed this once.
-    Issue(AdminFlags),
+    Issue {
+        /// `developer` (everything within the app) or `service-user` (creates and runs
+        /// instances of published services only: seed 000's service user).
+        #[arg(long, value_enum, default_value = "developer")]
+        role: Role,
+        /// Server, admin token, app.
+        #[command(flatten)]
+        flags: AdminFlags,
+    },
     /// Revoke an app's token by id: the server refuses it from then on.
     Revoke {
         /// The token's id (from `token list` or `token issue`).
@@ -24,6 +32,24 @@ pub enum TokenCommand {
         #[command(flatten)]
         flags: AdminFlags,
     },
+}
+
+/// The role a new token has.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Role {
+    /// Everything within the app.
+    Developer,
+    /// Creates and runs instances of published services only.
+    ServiceUser,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Developer => "developer",
+            Self::ServiceUser => "service_user",
+        }
+    }
 }
 
 /// Where the server is, the admin token, and the app.
@@ -55,6 +81,8 @@ struct TokenList {
 struct TokenItem {
     id: i64,
     origin: String,
+    #[serde(default)]
+    role: String,
     created_at: i64,
 }
 
@@ -74,15 +102,17 @@ pub fn token(command: TokenCommand) -> Result<ExitCode, CliError> {
                 println!("{}", answer.body);
                 return Ok(ExitCode::Ok);
             }
-            println!("{:>6}  {:<7}  created (unix s)", "id", "origin");
+            println!("{:>6}  {:<7}  {:<12}  created (unix s)", "id", "origin", "role");
             for item in list.items {
-                println!("{:>6}  {:<7}  {:.3}", item.id, item.origin, item.created_at as f64 / 1e6);
+                let created = item.created_at as f64 / 1e6;
+                println!("{:>6}  {:<7}  {:<12}  {created:.3}", item.id, item.origin, item.role);
             }
         }
-        TokenCommand::Issue(flags) => {
+        TokenCommand::Issue { role, flags } => {
             let api = admin_api(&flags)?;
-            let answer =
-                api.send(&format!("/v1/apps/{}/tokens", flags.app), &[], Send::Post("application/json", b""))?;
+            let body = serde_json::json!({ "role": role.as_str() }).to_string();
+            let path = format!("/v1/apps/{}/tokens", flags.app);
+            let answer = api.send(&path, &[], Send::Post("application/json", body.as_bytes()))?;
             let answer = api.expect_ok(answer)?;
             if api.json {
                 println!("{}", answer.body);

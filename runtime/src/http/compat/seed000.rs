@@ -3,11 +3,16 @@
 //! `/serviceUser/flowService/run`, `/serviceUser/serviceUser/dynamicFlow/run` (as the
 //! seed writes it, and `/serviceUser/dynamicFlow/run`). Parameters are read where the
 //! seed puts them (query string for GET and DELETE, JSON body otherwise); errors are
-//! `{"errmsg": ...}`, a missing instance with the seed's own words.
+//! `{"errmsg": ...}`, a missing instance with the seed's own words. Seed 000 has two roles:
+//! the application developer (an app's default token) creates instances from bins,
+//! publishes and revokes; a service user's token (issued with `role: service_user`) only
+//! creates and runs instances of published services and reads and destroys instances
+//! (403 in the `{"errmsg"}` shape elsewhere).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{Router, get, post};
 use serde::Deserialize;
@@ -17,7 +22,7 @@ use crate::bins::RunReport;
 use crate::bins::{category_of, parse_updates};
 use crate::error::ServiceError;
 use crate::http::AppState;
-use crate::http::auth::AppCaller;
+use crate::http::auth::{AppCaller, InstanceCaller};
 use crate::http::bins::app_data;
 use crate::http::body::ApiJson;
 use crate::http::error::ApiError;
@@ -56,6 +61,22 @@ impl IntoResponse for SeedError {
 
 type SeedResult<T> = Result<T, SeedError>;
 
+/// An extractor whose refusal (no token, a bad one, a service user's token on a
+/// developer's route) is answered in the seed's `{"errmsg"}` shape.
+#[derive(Debug)]
+pub struct Seed<E>(pub E);
+
+impl<E> FromRequestParts<AppState> for Seed<E>
+where
+    E: FromRequestParts<AppState, Rejection = ApiError>,
+{
+    type Rejection = SeedError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(E::from_request_parts(parts, state).await?))
+    }
+}
+
 /// The seed 000 routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -84,7 +105,7 @@ fn int_field(body: &Value, name: &str) -> SeedResult<i64> {
 /// 3.1: create an execution instance from `binId`.
 async fn create(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(AppCaller(app)): Seed<AppCaller>,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let (instance, bin) = s.bins.create_instance(app, field(&body, "binId")?).await?;
@@ -100,7 +121,7 @@ struct InstanceQuery {
 /// 3.2: query an instance: its status and variables.
 async fn query(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
     Query(q): Query<InstanceQuery>,
 ) -> SeedResult<Json<Value>> {
     let instance = s.bins.instance(app, &q.execute_instance_id).await?;
@@ -121,7 +142,7 @@ fn run_answer(report: &RunReport) -> Json<Value> {
 /// 3.3: run an instance with `updateVarInfo`.
 async fn run(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let id = field(&body, "executeInstanceId")?;
@@ -142,7 +163,7 @@ async fn run(
 /// 3.4: destroy an instance (query string, or a JSON body).
 async fn destroy(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
     Query(q): Query<InstanceQuery>,
 ) -> SeedResult<Json<Value>> {
     s.bins.destroy(app, &q.execute_instance_id).await?;
@@ -159,7 +180,7 @@ struct PathQuery {
 /// 3.5: the path state machine N went through, as a string (`cart->ordered->paid`).
 async fn path(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
     Query(q): Query<PathQuery>,
 ) -> SeedResult<Json<Value>> {
     let number: u32 =
@@ -186,7 +207,7 @@ fn same_app(app: i64, body: &Value) -> SeedResult<()> {
 /// 3.6: publish a bin under an alias.
 async fn publish(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(AppCaller(app)): Seed<AppCaller>,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     same_app(app, &body)?;
@@ -199,7 +220,7 @@ async fn publish(
 /// 3.7: revoke a service.
 async fn revoke(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(AppCaller(app)): Seed<AppCaller>,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     same_app(app, &body)?;
@@ -210,7 +231,7 @@ async fn revoke(
 /// 3.8: a run instance of a dynamic flow.
 async fn create_dynamic(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let id = s.bins.create_dynamic(app, field(&body, "alias")?).await?;
@@ -220,7 +241,7 @@ async fn create_dynamic(
 /// 3.9: run a static flow once: a fresh instance, kept for inspection.
 async fn run_static(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let updates = param_updates(body.get("param"))?;
@@ -233,7 +254,7 @@ async fn run_static(
 /// 3.10: run a dynamic flow's instance.
 async fn run_dynamic(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
+    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let updates = param_updates(body.get("param"))?;
