@@ -1,6 +1,7 @@
 //! End-to-end tests of the engine, the test harness, the CLI and the server, with real
 //! guests compiled from `examples/`. One test binary, one module per area.
 
+mod compat_errors;
 mod examples;
 mod flow_compat;
 mod flow_corpus;

@@ -278,7 +278,8 @@ async fn invalid_code_or_fields_are_400_and_nothing_is_stored() -> anyhow::Resul
         let response = server.as_app(Method::POST, BASE).json(&body).send().await?;
         assert_eq!(response.status(), 400, "{body}");
         let error: Value = response.json().await?;
-        assert_eq!(keys(&error), ["code", "message"]);
+        assert_eq!(keys(&error), ["code", "data", "error"], "the seed's failed-call envelope");
+        assert_eq!((error["code"].clone(), keys(&error["error"])), (json!(1), vec!["code".into(), "message".into()]));
     }
     let broken = server.as_app(Method::POST, BASE).header("content-type", "application/json").body("{").send().await?;
     assert_eq!(broken.status(), 400);
@@ -310,7 +311,8 @@ async fn another_apps_token_gets_404_and_no_token_gets_401() -> anyhow::Result<(
         assert_eq!(response.status(), 404, "{method} {path}");
         let response = server.client.request(method.clone(), server.url(path)).json(&body).send().await?;
         assert_eq!(response.status(), 401, "{method} {path} without a token");
-        assert_eq!(keys(&response.json().await?), ["code", "message"]);
+        let error: Value = response.json().await?;
+        assert_eq!(error["error"]["code"], "Unauthorized", "{error}");
     }
     assert_eq!(create(&server, "twin", "hello").await?.status(), 201);
     for path in [

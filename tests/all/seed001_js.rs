@@ -102,7 +102,7 @@ async fn javascript_that_throws_loops_or_does_not_parse_fails_clearly() -> anyho
     let response = create(&server, "broken", broken).await?;
     assert_eq!(response.status(), 400);
     let error: Value = response.json().await?;
-    assert!(error["message"].as_str().is_some_and(|m| m.contains("line 3")), "{error}");
+    assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("line 3")), "{error}");
     assert_eq!(server.as_app(Method::GET, &format!("{BASE}broken/")).send().await?.status(), 404);
     // The server still answers the others.
     assert_eq!(trigger(&server, "refuses", json!({"data": {}})).await?["error"]["message"], "card declined");

@@ -86,6 +86,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(move |req, next| listener::read_body_within(body_timeout, limit, req, next)))
         .layer(axum::middleware::from_fn(listener::check_head))
+        // Outermost: the refusals of the layers above reach a seed's clients in its shape.
+        .layer(axum::middleware::from_fn(compat::errors::reshape))
         .with_state(state)
 }
 

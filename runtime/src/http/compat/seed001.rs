@@ -12,8 +12,9 @@
 //! | GET    | `/userve/v1.3/cloud-function/:name/job/:id/log/` | 200, the job's log as text/plain |
 //!
 //! The last route is ours: the target of each job's `user_log_url`. Authentication is
-//! the native API's (`Authorization: Bearer <app token>`, 401 without one); errors are
-//! the native `{"code", "message"}` JSON, since the seed names statuses but no error body.
+//! the native API's (`Authorization: Bearer <app token>`, 401 without one). The seed names
+//! statuses but no error body; errors take the envelope of its failed call,
+//! `{"code": 1, "data": null, "error": {"code", "message"}}` (`compat/errors.rs`).
 //! Request bodies are JSON; fields the seed does not list are ignored, so a client may
 //! PATCH back an object it read.
 
