@@ -16,6 +16,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::ServiceError;
 use crate::flows::running::FlowsConfig;
 use crate::flows::service::Flows;
+use crate::flows::task_tokens::TaskTokens;
 use crate::functions::Functions;
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, Services, router};
@@ -165,7 +166,8 @@ impl Server {
         let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner, node);
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
-        let flows = Flows::new(dyn_store.clone(), jobs.clone(), config.flows.clone(), &config.egress);
+        let tokens = TaskTokens::load(dyn_store.as_ref()).await?;
+        let flows = Flows::new(dyn_store.clone(), jobs.clone(), config.flows.clone(), &config.egress, tokens);
         let followers =
             Followers { apps: apps.clone(), functions: functions.clone(), flows: flows.clone(), jobs: jobs.clone() };
         followers.follow(dyn_store.as_ref());

@@ -84,6 +84,10 @@ pub trait Store: Send + Sync + 'static {
     async fn app_limits(&self) -> StoreResult<Vec<(i64, String)>>;
     /// What a token (by hash) grants, if it exists.
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>>;
+    /// The server secret called `name`: `fresh` is stored the first time, and every later
+    /// call (on any node) gets what was stored first. Signs what the server hands out,
+    /// such as task tokens.
+    async fn server_secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>>;
 
     /// Stores module bytes under their sha256 unless already there (identical code is kept once).
     async fn put_module(&self, sha256: &str, bytes: Vec<u8>) -> StoreResult<()>;

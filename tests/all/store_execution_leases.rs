@@ -130,3 +130,14 @@ async fn signals_on(backend: &Backend) -> anyhow::Result<()> {
     assert_eq!(store.take_signal_outcome(stop_id).await?, None);
     Ok(())
 }
+
+conformance!(a_server_secret_is_the_first_one_stored, first_secret_on);
+async fn first_secret_on(backend: &Backend) -> anyhow::Result<()> {
+    let store = backend.open().await?;
+    let first = store.server_secret("task-tokens", vec![1, 2, 3]).await?;
+    assert_eq!(first, vec![1, 2, 3]);
+    let again = store.server_secret("task-tokens", vec![9, 9, 9]).await?;
+    assert_eq!(again, vec![1, 2, 3], "a later node gets the secret the first one stored");
+    assert_eq!(store.server_secret("other", vec![7]).await?, vec![7], "secrets are by name");
+    Ok(())
+}

@@ -15,6 +15,7 @@ use super::live::{Exec, LiveCtx};
 use super::outbound::Outbound;
 use super::running::{CallbackError, Exit, FlowsConfig, Msg, Running};
 use super::scheduler::{Action, ErrorInfo, Event};
+use super::task_tokens::TaskTokens;
 use super::tasks::Tasks;
 use super::writes::InFlight;
 use crate::egress::EgressPolicy;
@@ -36,12 +37,19 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        jobs: JobRunner,
+        config: FlowsConfig,
+        egress: &EgressPolicy,
+        tokens: TaskTokens,
+        signalled: Arc<tokio::sync::Notify>,
+    ) -> Self {
         let outbound = Outbound::new(egress, config.max_outbound_calls);
         let node = jobs.node().to_string();
-        let tasks = Arc::new(Tasks::new(jobs, outbound, &config));
+        let tasks = Arc::new(Tasks::new(jobs, outbound, &config, tokens));
         Self {
-            ctx: Arc::new(LiveCtx { store, tasks, node, stop: CancellationToken::new() }),
+            ctx: Arc::new(LiveCtx { store, tasks, node, stop: CancellationToken::new(), signalled }),
             config,
             live: Arc::new(DashMap::new()),
             tracker: TaskTracker::new(),

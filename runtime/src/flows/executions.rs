@@ -10,6 +10,7 @@ use super::running::{Ended, Exit, Running};
 use super::scheduler::{Action, ErrorInfo, Event, ExecState, step};
 use super::service::{ExecutionDetail, Flows, StartExecution, Started, check_name, execution_not_found};
 use super::signals::{Outcome, STOP_WAIT};
+use super::task_tokens::TaskTarget;
 use super::writes::InFlight;
 use crate::egress::check_url;
 use crate::error::ServiceError;
@@ -118,7 +119,8 @@ impl Flows {
             input,
             output: state.output.clone(),
             error: state.error.as_ref().map(|e| json!(e)),
-            callback_url: req.callback_url.clone(),
+            // An execution that reports to a waiting task keeps that task as its callback.
+            callback_url: req.report_to.as_ref().map(TaskTarget::as_callback).or_else(|| req.callback_url.clone()),
             state: state.take_changes().map_err(|e| ServiceError::Internal(e.to_string()))?,
             created_at: now,
             finished_at: state.status.is_terminal().then_some(now),
@@ -227,6 +229,23 @@ impl Flows {
             let _ = tokio::time::timeout(STOP_WAIT, done.wait_for(|e| !matches!(e, Exit::Running))).await;
         }
         self.execution(app_key, id).await
+    }
+
+    /// The waiting task `token` names, if it is a valid token of app `app_key`.
+    pub fn task_target(&self, app_key: i64, token: &str) -> Result<TaskTarget, ServiceError> {
+        self.tokens.verify(token, app_key)
+    }
+
+    /// Finishes the waiting task `token` names with `result` (seed 003's
+    /// `ReportTaskSucceeded` / `ReportTaskFailed`).
+    pub async fn report_task(
+        &self,
+        app_key: i64,
+        token: &str,
+        result: Result<Json, ErrorInfo>,
+    ) -> Result<(), ServiceError> {
+        let target = self.task_target(app_key, token)?;
+        self.finish_task(&target.execution, &target.task, result).await
     }
 
     /// A task's result from its finish callback. The execution id is the capability: the

@@ -12,16 +12,17 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value as Json, json};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::callbacks::CallbackPost;
 use super::running::{CallbackError, Ended, Exit, FinishedJob, Msg, Running, callback_event};
-use super::scheduler::{Action, Event, step};
+use super::scheduler::{Action, ErrorInfo, Event, step};
+use super::task_tokens::TaskTarget;
 use super::tasks::{Answers, Tasks};
 use super::writes::{InFlight, Pending, Reply, WriteFuture};
-use crate::store::{ExecutionUpdate, Store, StoreError};
+use crate::store::{ExecutionSignal, ExecutionUpdate, SignalKind, Store, StoreError};
 use crate::time::now_us;
 
 /// What the lock of a live execution guards.
@@ -62,6 +63,9 @@ pub(crate) struct LiveCtx {
     pub(crate) node: String,
     /// Cancelled when the driver stops: executions stop stepping and write what is left.
     pub(crate) stop: CancellationToken,
+    /// Wakes this node's keeper to take a stored signal (an ended execution's report to
+    /// the task whose token started it).
+    pub(crate) signalled: Arc<tokio::sync::Notify>,
 }
 
 /// A task's answers go to its execution.
@@ -289,7 +293,40 @@ impl LiveCtx {
             if core.run.state.status.is_terminal() { CallbackPost::of(&core.run) } else { None }
         };
         if let Some(post) = post {
-            self.tasks.post_callback(post).await;
+            match TaskTarget::of_callback(&post.url) {
+                Some(target) => self.report_to_task(target, &post.body).await,
+                None => self.tasks.post_callback(post).await,
+            }
+        }
+    }
+
+    /// An execution started with `CallbackFnFTaskToken` ended: its outcome finishes that
+    /// task, through a signal the node driving the task's execution takes (this node or
+    /// another; kept until one drives it).
+    async fn report_to_task(&self, target: TaskTarget, ended: &Json) {
+        let result = match ended["status"].as_str() {
+            Some("Succeeded") => Ok(ended["output"].clone()),
+            status => {
+                let status = status.unwrap_or("Failed");
+                let error =
+                    ended["error"]["error"].as_str().map_or_else(|| format!("Execution{status}"), str::to_string);
+                let cause = ended["error"]["cause"].as_str().unwrap_or_default().to_string();
+                Err(ErrorInfo::new(error, cause))
+            }
+        };
+        let signal = ExecutionSignal {
+            id: 0,
+            execution_id: target.execution.clone(),
+            kind: SignalKind::Finish,
+            task: Some(target.task.clone()),
+            body: super::signals::finish_body(result),
+            created_at: crate::time::now_us(),
+        };
+        match self.store.add_signal(signal).await {
+            Ok(_) => self.signalled.notify_one(),
+            Err(error) => {
+                tracing::warn!(execution = %target.execution, task = %target.task, %error, "the report to the waiting task was not stored");
+            }
         }
     }
 

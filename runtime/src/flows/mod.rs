@@ -18,6 +18,7 @@ pub mod scheduler;
 pub mod service;
 mod signals;
 mod takeover;
+pub mod task_tokens;
 mod tasks;
 pub mod view;
 mod writes;

@@ -13,6 +13,7 @@ use super::driver::Driver;
 use super::graph::FlowGraph;
 use super::running::{Exit, FlowsConfig};
 use super::scheduler::{Event, ExecState};
+use super::task_tokens::{TaskTarget, TaskTokens};
 use crate::cache::GuardedCache;
 use crate::egress::EgressPolicy;
 use crate::error::ServiceError;
@@ -45,6 +46,9 @@ pub struct StartExecution {
     pub name: Option<String>,
     /// POSTed `{execution_id, status, output, error}` when the execution ends.
     pub callback_url: Option<String>,
+    /// The waiting task this execution's end finishes (seed 003's `CallbackFnFTaskToken`,
+    /// checked with [`Flows::task_target`]); instead of `callback_url`.
+    pub report_to: Option<TaskTarget>,
     /// The execution times out after this long (on top of the flow's own timeout).
     pub timeout: Option<Duration>,
 }
@@ -81,6 +85,8 @@ pub struct Flows {
     /// Woken when a signal was stored, here or on another node (the keeper also looks every
     /// second in case a wake-up was missed).
     pub(super) signalled: Arc<tokio::sync::Notify>,
+    /// Checks the tokens `waitForCallback` tasks hand out.
+    pub(super) tokens: TaskTokens,
     graphs: Arc<DashMap<(i64, i64), Arc<FlowGraph>>>,
     /// Latest versions by (app, name), so a start does not read the store for them.
     latest: GuardedCache<(i64, String), FlowRecord>,
@@ -137,13 +143,22 @@ fn own_name(graph: &FlowGraph) -> Option<String> {
 impl Flows {
     /// The service; call [`Flows::resume`] to pick up executions a previous process left.
     /// HTTP tasks and callback URLs are called under `egress`.
-    pub fn new(store: Arc<dyn Store>, jobs: JobRunner, config: FlowsConfig, egress: &EgressPolicy) -> Self {
-        let driver = Arc::new(Driver::new(store.clone(), jobs.clone(), config, egress));
+    pub fn new(
+        store: Arc<dyn Store>,
+        jobs: JobRunner,
+        config: FlowsConfig,
+        egress: &EgressPolicy,
+        tokens: TaskTokens,
+    ) -> Self {
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let driver =
+            Arc::new(Driver::new(store.clone(), jobs.clone(), config, egress, tokens.clone(), signalled.clone()));
         Self {
             store,
             driver,
             jobs,
-            signalled: Arc::new(tokio::sync::Notify::new()),
+            tokens,
+            signalled,
             graphs: Arc::new(DashMap::new()),
             latest: GuardedCache::default(),
         }

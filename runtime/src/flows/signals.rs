@@ -72,7 +72,7 @@ impl Outcome {
     }
 }
 
-fn finish_body(result: Result<Json, ErrorInfo>) -> Json {
+pub(super) fn finish_body(result: Result<Json, ErrorInfo>) -> Json {
     match result {
         Ok(output) => json!({ "output": output }),
         Err(error) => json!({ "error": error }),

@@ -14,6 +14,7 @@ use super::http_task::HttpCall;
 use super::outbound::Outbound;
 use super::running::{FinishedJob, FlowsConfig, Running, SOURCE_FLOW};
 use super::scheduler::{ErrorInfo, Event, TaskRun};
+use super::task_tokens::{TaskTarget, TaskTokens, fill};
 use crate::error::ServiceError;
 use crate::runs::JobRunner;
 
@@ -32,14 +33,17 @@ pub(crate) struct Tasks {
     http_timeout: Duration,
     /// Known only once the server listens (its port may be chosen by the OS).
     callback_base: RwLock<String>,
+    /// Mints the tokens `waitForCallback` tasks hand out.
+    tokens: TaskTokens,
 }
 
 impl Tasks {
     /// Runs functions on `jobs` and calls out through `outbound`.
-    pub(crate) fn new(jobs: JobRunner, outbound: Outbound, config: &FlowsConfig) -> Self {
+    pub(crate) fn new(jobs: JobRunner, outbound: Outbound, config: &FlowsConfig, tokens: TaskTokens) -> Self {
         Self {
             jobs,
             outbound,
+            tokens,
             http_timeout: config.http_timeout,
             callback_base: RwLock::new(config.callback_base.clone()),
         }
@@ -58,8 +62,13 @@ impl Tasks {
 
     /// Starts one attempt of `run`'s task; its answer goes to `answers`. When the execution
     /// has ended meanwhile, a function task's job record is still handed over.
-    pub(crate) fn start(self: &Arc<Self>, run: &Running, task: TaskRun, answers: Arc<dyn Answers>) {
+    pub(crate) fn start(self: &Arc<Self>, run: &Running, mut task: TaskRun, answers: Arc<dyn Answers>) {
         let (key, attempt) = (task.key.clone(), task.attempt);
+        let asynchronous = task.task.pattern == TaskPattern::Async;
+        if asynchronous {
+            let target = TaskTarget { app_key: run.app_key, execution: run.id.clone(), task: key.clone() };
+            fill(&mut task.input, &self.tokens.mint(&target));
+        }
         match &task.task.resource {
             Resource::Function { name } => {
                 // The guest's thread may spawn (a timer, a job record): it needs the runtime.
@@ -68,7 +77,13 @@ impl Tasks {
                 self.jobs.spawn_accepted(run.app_key, &name.clone(), task.input, SOURCE_FLOW, move |finished| {
                     let _runtime = handle.enter();
                     let (result, job) = function_result(&name, finished);
-                    answers.on_guest_thread(event_of(key, attempt, result), job);
+                    // `waitForCallback`: the function started the work; its result comes
+                    // with the task token.
+                    let event = match result {
+                        Ok(_) if asynchronous => Event::TaskAccepted { key, attempt },
+                        result => event_of(key, attempt, result),
+                    };
+                    answers.on_guest_thread(event, job);
                 });
             }
             Resource::Http { url } => {

@@ -147,7 +147,13 @@ pub(super) async fn start(
     Query(query): Query<StartQuery>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<Response, ApiError> {
-    let req = StartExecution { input: body.input, name: body.name, callback_url: body.callback_url, timeout: None };
+    let req = StartExecution {
+        input: body.input,
+        name: body.name,
+        callback_url: body.callback_url,
+        report_to: None,
+        timeout: None,
+    };
     if query.sync {
         let detail = s.flows.run_sync(app, &name, req, sync_wait(query.timeout_ms)?).await?;
         return Ok(Json(SyncExecutionView::from(&detail)).into_response());

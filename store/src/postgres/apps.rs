@@ -149,6 +149,21 @@ impl PgStore {
         Ok(row.as_ref().map(grant).transpose()?.flatten())
     }
 
+    /// The secret `name`, `fresh` if none was stored yet (the first writer wins).
+    pub async fn server_secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                &[&name, &fresh, &now_us()],
+            )
+            .await
+            .map_err(db_error)?;
+        let row =
+            client.query_one("SELECT value FROM server_secrets WHERE name = $1", &[&name]).await.map_err(db_error)?;
+        row.try_get(0).map_err(db_error)
+    }
+
     /// Sets an app's limits (JSON text).
     pub async fn set_app_limits(&self, app_key: i64, limits: String) -> StoreResult<()> {
         let client = self.client().await?;

@@ -210,6 +210,14 @@ ALTER TABLE tokens ADD COLUMN node TEXT;
     r#"
 ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'developer';
 "#,
+    // Secrets the server signs with (SQLite migration 10).
+    r#"
+CREATE TABLE server_secrets (
+    name        TEXT PRIMARY KEY,
+    value       BYTEA NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this code writes.

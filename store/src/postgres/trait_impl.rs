@@ -66,6 +66,10 @@ impl Store for PgStore {
         PgStore::find_token(self, token_hash).await
     }
 
+    async fn server_secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        PgStore::server_secret(self, name, fresh).await
+    }
+
     async fn put_module(&self, sha256: &str, bytes: Vec<u8>) -> StoreResult<()> {
         PgStore::put_module(self, sha256, bytes).await
     }

@@ -120,6 +120,15 @@ pub(super) fn find_token(conn: &Connection, hash: &str) -> rusqlite::Result<Opti
     Ok(row.and_then(|(app_key, admin, role)| TokenGrant::from_columns(app_key, admin != 0, &role)))
 }
 
+pub(super) fn server_secret(conn: &Connection, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+    conn.execute(
+        "INSERT INTO server_secrets (name, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+        params![name, fresh, now_us()],
+    )
+    .map_err(db_error)?;
+    conn.query_row("SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0)).map_err(db_error)
+}
+
 pub(super) fn set_limits(conn: &Connection, app_key: i64, limits: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO app_limits (app_key, limits) VALUES (?1, ?2) ON CONFLICT (app_key) DO UPDATE SET limits = ?2",

@@ -313,6 +313,14 @@ ALTER TABLE tokens ADD COLUMN node TEXT;
     r#"
 ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'developer';
 "#,
+    // Secrets the server signs with (task tokens), shared by every node on the database.
+    r#"
+CREATE TABLE server_secrets (
+    name        TEXT PRIMARY KEY,
+    value       BLOB NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -74,6 +74,11 @@ impl Store for SqliteStore {
         self.read(move |c| apps::find_token(c, &hash)).await
     }
 
+    async fn server_secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = name.to_string();
+        self.write(move |c| apps::server_secret(c, &name, &fresh)).await
+    }
+
     async fn put_module(&self, sha256: &str, bytes: Vec<u8>) -> StoreResult<()> {
         let sha = sha256.to_string();
         self.write(move |c| apps::put_module(c, &sha, &bytes)).await

@@ -63,6 +63,9 @@ impl Sched<'_> {
                     return Ok(if fdl { data.clone() } else { json!({}) });
                 }
                 let mut doc = json!({ "context": data, "input": {} });
+                if waits_for_callback(node) {
+                    doc["execution"] = json!({ "task": { "token": super::TASK_TOKEN_PLACEHOLDER } });
+                }
                 apply_mappings(input, &mut doc).map_err(mapping_error)?;
                 Ok(doc.get_mut("input").map(Json::take).unwrap_or(Json::Null))
             }
@@ -235,4 +238,9 @@ pub(super) fn resource_text(resource: &Resource) -> String {
         Resource::Function { name } => format!("function://{name}"),
         Resource::Unsupported { resource } => resource.clone(),
     }
+}
+
+/// True for a task whose result comes later by a callback (it has a task token).
+fn waits_for_callback(node: &Node) -> bool {
+    matches!(&node.kind, NodeKind::Task(spec) if spec.pattern == crate::flows::graph::TaskPattern::Async)
 }

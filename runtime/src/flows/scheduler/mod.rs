@@ -103,6 +103,11 @@ pub struct TaskRun {
     pub timeout_secs: Option<f64>,
 }
 
+/// What `$context.task.token` reads in a `waitForCallback` task's input mappings (FDL's
+/// `$context` is `$.execution`): the host puts the task's real token in its place before
+/// the call (`flows/task_tokens.rs`), so the scheduler stays free of secrets.
+pub const TASK_TOKEN_PLACEHOLDER: &str = "\u{0}cloudexec:task-token";
+
 /// Applies `event` to `state` at time `now` (µs since the epoch) and returns what to do.
 /// New history entries are appended to `state.history`.
 pub fn step(graph: &FlowGraph, state: &mut ExecState, event: Event, now: i64) -> Vec<Action> {

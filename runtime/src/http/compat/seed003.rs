@@ -5,7 +5,12 @@
 //! `DescribeFlow` (`Name`), `DeleteFlow` (`Name`), `StartExecution` (`FlowName`,
 //! `ExecutionName`, `Input` (JSON text), `CallbackFnFTaskToken`), `DescribeExecution`,
 //! `StopExecution` (`FlowName`, `ExecutionName`, `Cause`) and `GetExecutionHistory`
-//! (`FlowName`, `ExecutionName`, `NextToken`, `Limit`). Executions are addressed by
+//! (`FlowName`, `ExecutionName`, `NextToken`, `Limit`); `ReportTaskSucceeded` (`TaskToken`,
+//! `Output` as JSON text) and `ReportTaskFailed` (`TaskToken`, `Error`, `Cause`) finish a
+//! `waitForCallback` task, whose token its input mappings read as `$context.task.token`.
+//! A `CallbackFnFTaskToken` that is a task token makes the started execution finish that
+//! task when it ends (its output, or its error and cause); one that is an http(s) URL is
+//! POSTed the outcome; anything else is refused. Executions are addressed by
 //! flow and execution name as in the seed; a start without `ExecutionName` gets its
 //! execution id as name. Answers carry the seed's fields and `RequestId` (the caller's,
 //! or a new one); errors are `{"Code", "Message", "RequestId"}` with the seed's codes
@@ -21,7 +26,9 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
 use crate::error::ServiceError;
+use crate::flows::scheduler::ErrorInfo;
 use crate::flows::service::{NewFlow, StartExecution};
+use crate::flows::task_tokens::TaskTokens;
 use crate::http::AppState;
 use crate::http::auth::AppCaller;
 use crate::http::body::{ApiBytes, parse_json};
@@ -64,6 +71,9 @@ struct Params {
     input: Option<Json_>,
     #[serde(rename = "CallbackFnFTaskToken")]
     callback_token: Option<Json_>,
+    task_token: Option<String>,
+    output: Option<Json_>,
+    error: Option<String>,
     cause: Option<String>,
     next_token: Option<String>,
     limit: Option<i64>,
@@ -153,6 +163,16 @@ async fn run(s: &AppState, app: i64, action: &str, p: Params) -> Result<Json_, A
             execution_answer(s, app, &record).await
         }
         "GetExecutionHistory" => history(s, app, p).await,
+        "ReportTaskSucceeded" | "ReportTaskFailed" => {
+            let token = required(p.task_token, "TaskToken")?;
+            let result = if action == "ReportTaskSucceeded" {
+                Ok(input_of(p.output).map_err(|_| ApiError::invalid("Output is not JSON"))?)
+            } else {
+                Err(ErrorInfo::new(p.error.unwrap_or_else(|| "Error".into()), p.cause.unwrap_or_default()))
+            };
+            s.flows.report_task(app, &token, result).await?;
+            Ok(json!({}))
+        }
         other => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "ActionNotSupported",
@@ -180,8 +200,15 @@ async fn start(s: &AppState, app: i64, p: Params) -> Result<Json_, ApiError> {
         Some(name) => name,
         None => new_id()?,
     };
-    let callback_url = p.callback_token.and_then(|t| t.as_str().filter(|u| u.starts_with("http")).map(str::to_string));
-    let req = StartExecution { input, name: Some(name), callback_url, timeout: None };
+    // A task token: the execution's end finishes that waiting task; a URL: it is POSTed.
+    let (callback_url, report_to) = match p.callback_token {
+        None | Some(Json_::Null) => (None, None),
+        Some(Json_::String(t)) if t.trim().is_empty() => (None, None),
+        Some(Json_::String(t)) if TaskTokens::looks_like(&t) => (None, Some(s.flows.task_target(app, &t)?)),
+        Some(Json_::String(url)) if url.starts_with("http://") || url.starts_with("https://") => (Some(url), None),
+        Some(_) => return Err(ApiError::invalid("CallbackFnFTaskToken is neither a task token nor a callback URL")),
+    };
+    let req = StartExecution { input, name: Some(name), callback_url, report_to, timeout: None };
     let started = s.flows.start(app, &flow_name, req).await?;
     execution_answer(s, app, &started.record).await
 }
