@@ -20,6 +20,7 @@ pub mod modules;
 mod notices;
 pub mod runs;
 pub mod server;
+pub mod signing;
 pub mod time;
 
 /// The wasm engine (crate `cloudexec-engine`).

@@ -18,6 +18,7 @@ use crate::flows::running::FlowsConfig;
 use crate::flows::service::Flows;
 use crate::flows::task_tokens::TaskTokens;
 use crate::functions::Functions;
+use crate::http::compat::seed001::links::{self, LogLinks};
 use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, Services, router};
 use crate::notices::Followers;
@@ -79,6 +80,8 @@ pub struct ServerConfig {
     /// A PostgreSQL database (`postgres://user@host:port/db`) instead of the SQLite file in
     /// the data dir; the data dir then keeps only compiled modules, tokens and the node id.
     pub database_url: Option<String>,
+    /// How long seed 001's signed log links (`user_log_url`) stay valid.
+    pub log_link_ttl: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -98,6 +101,7 @@ impl ServerConfig {
             public_url: None,
             node_id: None,
             database_url: None,
+            log_link_ttl: links::DEFAULT_TTL,
         }
     }
 }
@@ -167,6 +171,7 @@ impl Server {
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
         let tokens = TaskTokens::load(dyn_store.as_ref()).await?;
+        let log_links = LogLinks::load(dyn_store.as_ref(), config.log_link_ttl).await?;
         let flows = Flows::new(dyn_store.clone(), jobs.clone(), config.flows.clone(), &config.egress, tokens);
         let followers =
             Followers { apps: apps.clone(), functions: functions.clone(), flows: flows.clone(), jobs: jobs.clone() };
@@ -179,6 +184,7 @@ impl Server {
             flows,
             max_body_bytes: config.max_body_bytes,
             body_timeout: config.connections.body_timeout,
+            log_links,
         });
         Ok(Self { state, sqlite, bootstrap, public_url: config.public_url, connections: config.connections })
     }

@@ -23,6 +23,38 @@ pub fn rfc3339(epoch_us: i64) -> String {
     format!("{}Z", utc(epoch_us, 'T'))
 }
 
+/// Seconds since the epoch as an AWS-style timestamp, `20180921T044620Z` (seed 001's
+/// `X-Amz-Date`).
+pub fn amz_date(epoch_secs: i64) -> String {
+    let (days, secs) = (epoch_secs.div_euclid(86_400), epoch_secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// The seconds since the epoch of an [`amz_date`] timestamp.
+pub fn parse_amz_date(text: &str) -> Option<i64> {
+    let digits = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    if text.len() != 16 || text.as_bytes()[8] != b'T' || !text.ends_with('Z') {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(4..6)?, digits(6..8)?);
+    let (hour, minute, second) = (digits(9..11)?, digits(11..13)?, digits(13..15)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// A proleptic Gregorian date as days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 as a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
@@ -39,7 +71,19 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{amz_date, parse_amz_date, rfc3339};
+
+    #[test]
+    fn amz_dates_round_trip() {
+        assert_eq!(amz_date(0), "19700101T000000Z");
+        assert_eq!(amz_date(1_537_505_180), "20180921T044620Z", "seed 001's example");
+        for secs in [0, 951_782_400, 1_537_505_180, 4_102_444_799] {
+            assert_eq!(parse_amz_date(&amz_date(secs)), Some(secs));
+        }
+        assert_eq!(parse_amz_date("20181321T044620Z"), None);
+        assert_eq!(parse_amz_date("2018-09-21T04:46"), None);
+        assert_eq!(parse_amz_date(""), None);
+    }
 
     #[test]
     fn rfc3339_dates() {

@@ -17,6 +17,7 @@ mod seed000;
 mod seed000_roles;
 mod seed001;
 mod seed001_js;
+mod seed001_log_links;
 mod seed003_task_tokens;
 mod server;
 mod server_auth;

@@ -20,6 +20,8 @@ mod seed000_roles;
 mod seed001;
 #[path = "seed001_js.rs"]
 mod seed001_js;
+#[path = "seed001_log_links.rs"]
+mod seed001_log_links;
 #[path = "seed003_task_tokens.rs"]
 mod seed003_task_tokens;
 #[path = "server.rs"]

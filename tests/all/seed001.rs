@@ -228,11 +228,15 @@ async fn job_lists_filter_page_keep_filters_in_links_and_link_to_logs() -> anyho
     let oldest = &get_json(&server, &format!("{jobs}?service_type=time_sensitive&offset=2")).await?["objects"][0];
     let url = oldest["user_log_url"].as_str().unwrap_or_default();
     assert!(url.starts_with(&format!("{}{jobs}", server.base)), "{url}");
-    let log = server.client.get(url).bearer_auth(crate::server::APP_TOKEN).send().await?;
+    // The seed's link is pre-signed: fetched with no credentials at all.
+    let log = server.client.get(url).send().await?;
     assert_eq!(log.status(), 200);
     assert!(log.headers()["content-type"].to_str()?.starts_with("text/plain"));
     assert_eq!(log.text().await?, "[INFO] greeting s0\n");
-    assert_eq!(server.client.get(url).send().await?.status(), 401);
+    let unsigned = url.split('?').next().unwrap_or_default();
+    assert_eq!(server.client.get(unsigned).send().await?.status(), 401, "without its signature it needs a token");
+    let with_token = server.client.get(unsigned).bearer_auth(crate::server::APP_TOKEN).send().await?;
+    assert_eq!(with_token.text().await?, "[INFO] greeting s0\n");
     server.stop().await?;
     Ok(())
 }

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// Heartbeats come every tenth of it.
     #[arg(long, default_value_t = RunnerConfig::default().lease.as_secs())]
     pub job_lease_secs: u64,
+    /// Seconds a job's signed log link (seed 001's `user_log_url`, fetched without a
+    /// token) stays valid.
+    #[arg(long, default_value_t = crate::http::compat::seed001::links::DEFAULT_TTL.as_secs())]
+    pub log_link_secs: u64,
 }
 
 /// Arguments of `cloudexec token`: alone, it prints the default app's token from the data
@@ -123,6 +127,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
             body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
         };
+        config.log_link_ttl = Duration::from_secs(args.log_link_secs.max(1));
         let internal = |e: &dyn std::fmt::Display| CliError { message: e.to_string(), code: ExitCode::Internal };
         let server = Server::open(config).await.map_err(|e| internal(&e))?;
         let b = &server.bootstrap;

@@ -6,16 +6,13 @@
 //! (one secret for every node on the database): it cannot be guessed or altered, and it
 //! is refused for any app but its own.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value as Json, json};
-use sha2::Sha256;
 
 use super::scheduler::TASK_TOKEN_PLACEHOLDER;
 use crate::error::ServiceError;
+use crate::signing::Signer;
 use crate::store::Store;
 
 /// The store's name for the secret tokens are signed with.
@@ -37,15 +34,9 @@ pub struct TaskTarget {
 }
 
 /// Mints and checks task tokens.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct TaskTokens {
-    secret: Arc<[u8]>,
-}
-
-impl std::fmt::Debug for TaskTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskTokens").finish_non_exhaustive()
-    }
+    signer: Signer,
 }
 
 fn invalid() -> ServiceError {
@@ -55,22 +46,13 @@ fn invalid() -> ServiceError {
 impl TaskTokens {
     /// The tokens signed with the store's secret (made and stored on the first start).
     pub async fn load(store: &dyn Store) -> Result<Self, ServiceError> {
-        let fresh = crate::ids::random::<32>("a task-token secret")?;
-        let secret = store.server_secret(SECRET_NAME, fresh.to_vec()).await?;
-        Ok(Self { secret: secret.into() })
-    }
-
-    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        // HMAC takes a key of any length.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!());
-        mac.update(payload);
-        mac
+        Ok(Self { signer: Signer::load(store, SECRET_NAME).await? })
     }
 
     /// The token of `target`.
     pub fn mint(&self, target: &TaskTarget) -> String {
         let payload = json!([target.app_key, target.execution, target.task]).to_string();
-        let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
+        let tag = self.signer.sign(payload.as_bytes());
         format!("{PREFIX}{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
     }
 
@@ -82,7 +64,9 @@ impl TaskTokens {
         let (payload, tag) = token.strip_prefix(PREFIX).and_then(|rest| rest.split_once('.')).ok_or_else(invalid)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
-        self.mac(&payload).verify_slice(&tag).map_err(|_| invalid())?;
+        if !self.signer.verify(&payload, &tag) {
+            return Err(invalid());
+        }
         let (app, execution, task): (i64, String, String) = serde_json::from_slice(&payload).map_err(|_| invalid())?;
         if app != app_key {
             return Err(invalid());
@@ -131,7 +115,7 @@ mod tests {
     use super::*;
 
     fn tokens(secret: &[u8]) -> TaskTokens {
-        TaskTokens { secret: secret.into() }
+        TaskTokens { signer: Signer::with_secret(secret) }
     }
 
     #[test]

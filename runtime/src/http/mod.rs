@@ -54,6 +54,8 @@ pub struct Services {
     pub max_body_bytes: usize,
     /// Time a request's whole body may take to arrive.
     pub body_timeout: std::time::Duration,
+    /// Seed 001's signed, expiring log links.
+    pub log_links: compat::seed001::links::LogLinks,
 }
 
 /// What handlers share: the services behind one `Arc`, so that handing the state to a

@@ -19,6 +19,7 @@
 //! PATCH back an object it read.
 
 mod jobs;
+pub mod links;
 mod shapes;
 
 use axum::Json;

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
+use super::links::SignedQuery;
 use super::{PREFIX, query, shapes};
 use crate::http::AppState;
 use crate::http::auth::AppCaller;
@@ -17,6 +18,9 @@ use crate::http::body::ApiJson;
 use crate::http::error::ApiError;
 use crate::http::functions::SOURCE_OPEN_API;
 use crate::http::views::JobQuery;
+use crate::time::now_us;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 
 /// Header carrying the id of an async job, since the seed's `{"status": "ok"}` has none.
 pub const JOB_ID_HEADER: &str = "x-cloudexec-job-id";
@@ -79,21 +83,28 @@ pub(super) async fn list(
     let (filter, page) = q.split()?;
     let (items, total) = s.jobs.list(app, &name, filter, page).await?;
     let origin = shapes::origin(&headers);
-    let objects: Vec<Json_> =
-        items.iter().map(|j| shapes::job(j, format!("{origin}{PREFIX}/{name}/job/{}/log/", j.id))).collect();
+    let now = now_us() / 1_000_000;
+    let link = |id: i64| format!("{origin}{PREFIX}/{name}/job/{id}/log/?{}", s.log_links.query(app, id, now));
+    let objects: Vec<Json_> = items.iter().map(|j| shapes::job(j, link(j.id))).collect();
     let meta = shapes::meta(&format!("{PREFIX}/{name}/job/"), page, total, &filters);
     Ok(Json(json!({"meta": meta, "objects": objects})))
 }
 
 /// A job's log as text/plain (empty until it finishes); 404 unless the job is one of
-/// the named function's.
+/// the named function's. Its signed link (`user_log_url`) opens it without a token until
+/// it expires; without a signature, the app's bearer token is needed.
 pub(super) async fn log(
     State(s): State<AppState>,
-    AppCaller(app): AppCaller,
     Path((name, id)): Path<(String, String)>,
+    mut parts: Parts,
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::new(StatusCode::NOT_FOUND, "JobNotExists", format!("job {id:?} does not exist"));
+    let signed: SignedQuery = query(&parts.uri)?;
     let job_id: i64 = id.parse().map_err(|_| missing())?;
+    let app = match signed.signature {
+        Some(_) => s.log_links.check(&signed, job_id, now_us() / 1_000_000)?,
+        None => AppCaller::from_request_parts(&mut parts, &s).await?.0,
+    };
     let function = s.functions.get(app, &name).await?;
     if s.jobs.job(app, job_id).await?.function_id != function.id {
         return Err(missing());
