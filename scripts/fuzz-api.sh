@@ -101,6 +101,10 @@ version: 20230829
 workspace: fuzz
 dagName: greet
 type: flow
+# The async task waits for a finish callback nobody sends: the execution times out after
+# a few seconds, so a sync start of it (any timeout_ms the fuzzer picks) ends in time.
+timer:
+  timeoutInSeconds: 3
 tasks:
   - category: function
     name: greet

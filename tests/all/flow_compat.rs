@@ -262,6 +262,16 @@ async fn seed_003_start_describe_stop_and_history() -> anyhow::Result<()> {
         history["Events"].as_array().map(|e| e.iter().filter_map(|e| e["Type"].as_str()).collect()).unwrap_or_default();
     assert_eq!(kinds.first(), Some(&"ExecutionStarted"), "{history}");
     assert_eq!(kinds.last(), Some(&"ExecutionStopped"), "{history}");
+    for bad in ["1starts_with_a_digit", "has space", "dots.are.out", &"x".repeat(129)] {
+        let refused = action("CreateFlow", json!({"Name": bad, "Definition": "Type: StateMachine"})).await?;
+        assert_eq!(refused.status(), 400, "{bad}");
+        assert_eq!(refused.json::<Value>().await?["Code"], "InvalidArgument", "{bad}");
+        let start = json!({"FlowName": "my_flow_name", "ExecutionName": bad});
+        assert_eq!(action("StartExecution", start).await?.status(), 400, "{bad}");
+    }
+    let unnamed: Value = action("StartExecution", json!({"FlowName": "my_flow_name"})).await?.json().await?;
+    let generated = unnamed["Name"].as_str().unwrap_or_default();
+    assert!(generated.starts_with("exec-"), "a generated name follows the seed's rule: {unnamed}");
     let missing = action("StartExecution", json!({"FlowName": "nope"})).await?;
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.json::<Value>().await?["Code"], "FlowNotExists");
@@ -282,9 +292,18 @@ async fn seed_004_sync_execution() -> anyhow::Result<()> {
     let answer: Value = server.as_app(Method::POST, path).json(&body).send().await?.json().await?;
     assert_eq!(answer["status"], "success", "{answer}");
     assert_eq!(answer["output"]["result_number"], 5);
-    assert!(answer["execution_id"].is_string() && answer["begin_time"].is_string() && answer["end_time"].is_string());
+    assert!(answer["execution_id"].is_string());
+    // The seed's time format: `yyyy-mm-ddThh:mm:ssZ`, whole seconds.
+    for time in [&answer["begin_time"], &answer["end_time"]] {
+        let text = time.as_str().unwrap_or_default();
+        assert!(text.len() == 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T', "{answer}");
+    }
     assert_eq!(answer["errors"], json!([]));
-    let missing = server.as_app(Method::POST, "/v2/p/fgs/workflows/nope/sync-executions").json(&body).send().await?;
+    let bad_project = server.as_app(Method::POST, "/v2/p/fgs/workflows/wf/sync-executions").json(&body).send().await?;
+    assert_eq!(bad_project.status(), 400, "the seed's project_id is 32 letters and digits");
+    assert!(bad_project.json::<Value>().await?["error_msg"].as_str().unwrap_or_default().contains("project_id"));
+    let nope = "/v2/0123456789abcdef0123456789abcdef/fgs/workflows/nope/sync-executions";
+    let missing = server.as_app(Method::POST, nope).json(&body).send().await?;
     assert_eq!(missing.status(), 404);
     let error: Value = missing.json().await?;
     assert_eq!(error["error_code"], "FlowNotExists");

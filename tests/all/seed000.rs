@@ -77,6 +77,17 @@ async fn an_instance_walks_the_shop_over_the_seed_routes() -> anyhow::Result<()>
     assert_eq!(queried["variables"]["1"], json!({"data": 1, "len": 4, "type": 64}));
     assert_eq!(queried["status"], "idle");
 
+    // The seed lists `executeInstanceId` among DELETE's body parameters.
+    let spare: Value =
+        server.as_app(Method::POST, "/instance").json(&json!({"binId": bin_id})).send().await?.json().await?;
+    let spare = spare["executeInstanceId"].as_str().unwrap_or_default().to_string();
+    let by_body = server.as_app(Method::DELETE, "/instance").json(&json!({"executeInstanceId": spare})).send().await?;
+    assert_eq!(by_body.status(), 200);
+    let gone = server.as_app(Method::GET, &format!("/instance?executeInstanceId={spare}")).send().await?;
+    assert_eq!(gone.status(), 404);
+    let neither = server.as_app(Method::DELETE, "/instance").send().await?;
+    assert_eq!(neither.status(), 400);
+    assert!(neither.json::<Value>().await?["errmsg"].as_str().unwrap_or_default().contains("executeInstanceId"));
     let destroyed = server.as_app(Method::DELETE, &format!("/instance?executeInstanceId={id}")).send().await?;
     assert_eq!(destroyed.status(), 200);
     let gone = server.as_app(Method::GET, &format!("/instance?executeInstanceId={id}")).send().await?;

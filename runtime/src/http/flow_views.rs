@@ -200,6 +200,17 @@ pub struct NodeErrorView {
     pub end_time: Option<String>,
 }
 
+/// What a start answers with 200: with `?sync=true`, the outcome; without, the running
+/// execution of the same `name`, which was returned instead of starting another.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum StartAnswer {
+    /// `?sync=true`: the outcome.
+    Outcome(SyncExecutionView),
+    /// The running execution of that name.
+    Existing(ExecutionView),
+}
+
 /// The outcome of a sync execution (seed 004's fields).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SyncExecutionView {

@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::flow_views::{
     EventView, ExecutionPage, ExecutionView, FlowBody, FlowPage, FlowQuery, FlowView, HistoryPage, HistoryQuery,
-    StartBody, StartQuery, SyncExecutionView, VersionQuery,
+    StartAnswer, StartBody, StartQuery, SyncExecutionView, VersionQuery,
 };
 use super::views::{ErrorView, Paging};
 use crate::flows::callbacks::finish_result;
@@ -138,7 +138,7 @@ pub(crate) fn sync_wait(timeout_ms: Option<u64>) -> Result<Duration, ApiError> {
 /// `name`); with `?sync=true`, wait for the end and answer with the outcome.
 #[utoipa::path(post, path = "/v1/flows/{name}/executions", tag = "flows", params(("name" = String, Path), StartQuery),
     request_body = StartBody,
-    responses((status = 202, body = ExecutionView), (status = 200, body = SyncExecutionView),
+    responses((status = 202, body = ExecutionView), (status = 200, body = StartAnswer),
         (status = 400, body = ErrorView), (status = 404, body = ErrorView), (status = 409, body = ErrorView)))]
 pub(super) async fn start(
     State(s): State<AppState>,
@@ -156,11 +156,14 @@ pub(super) async fn start(
     };
     if query.sync {
         let detail = s.flows.run_sync(app, &name, req, sync_wait(query.timeout_ms)?).await?;
-        return Ok(Json(SyncExecutionView::from(&detail)).into_response());
+        return Ok(Json(StartAnswer::Outcome(SyncExecutionView::from(&detail))).into_response());
     }
     let started = s.flows.start(app, &name, req).await?;
-    let status = if started.existing { StatusCode::OK } else { StatusCode::ACCEPTED };
-    Ok((status, Json(ExecutionView::brief(&started.record))).into_response())
+    let view = ExecutionView::brief(&started.record);
+    match started.existing {
+        true => Ok((StatusCode::OK, Json(StartAnswer::Existing(view))).into_response()),
+        false => Ok((StatusCode::ACCEPTED, Json(view)).into_response()),
+    }
 }
 
 /// A flow's executions, newest first.

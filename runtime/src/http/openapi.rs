@@ -18,7 +18,7 @@ use super::{flow_views, views};
         views::FunctionView, views::FunctionPage, views::JobView, views::JobErrorView, views::JobPage,
         views::AcceptedView, views::ErrorView,
         flow_views::FlowView, flow_views::FlowPage, flow_views::FlowBody, flow_views::StartBody,
-        flow_views::ExecutionView, flow_views::ExecutionPage, flow_views::SyncExecutionView,
+        flow_views::ExecutionView, flow_views::ExecutionPage, flow_views::SyncExecutionView, flow_views::StartAnswer,
         flow_views::NodeErrorView, flow_views::EventView, flow_views::HistoryPage, flow_views::FinishBody,
     )),
     modifiers(&BearerAuth),

@@ -24,7 +24,7 @@ use crate::error::ServiceError;
 use crate::http::AppState;
 use crate::http::auth::{AppCaller, InstanceCaller};
 use crate::http::bins::app_data;
-use crate::http::body::ApiJson;
+use crate::http::body::{ApiBytes, ApiJson, parse_json};
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
 use crate::http::services::param_updates;
@@ -161,12 +161,23 @@ async fn run(
 }
 
 /// 3.4: destroy an instance (query string, or a JSON body).
+/// 3.4: destroy an instance. The seed lists `executeInstanceId` among the body
+/// parameters of this DELETE; the query string (as GET takes it) works too.
 async fn destroy(
     State(s): State<AppState>,
     Seed(InstanceCaller(app)): Seed<InstanceCaller>,
-    Query(q): Query<InstanceQuery>,
+    uri: axum::http::Uri,
+    body: ApiBytes,
 ) -> SeedResult<Json<Value>> {
-    s.bins.destroy(app, &q.execute_instance_id).await?;
+    let from_query = axum::extract::Query::<InstanceQuery>::try_from_uri(&uri).ok().map(|q| q.0.execute_instance_id);
+    let id = match from_query {
+        Some(id) => id,
+        None => {
+            let body: Value = parse_json(&body.0).map_err(SeedError::from)?;
+            field(&body, "executeInstanceId")?.to_string()
+        }
+    };
+    s.bins.destroy(app, &id).await?;
     Ok(Json(json!({})))
 }
 

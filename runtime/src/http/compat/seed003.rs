@@ -130,10 +130,26 @@ async fn dispatch(
     Ok(Json(answer))
 }
 
+/// The seed's rule for flow and execution names: letters, digits, `_` and `-`, starting
+/// with a letter or `_`, 1 to 128 characters.
+fn check_name(field: &str, name: &str) -> Result<(), ApiError> {
+    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if first_ok && rest_ok && name.len() <= 128 {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "InvalidArgument",
+        format!("{field} {name:?} is invalid: use 1 to 128 letters, digits, '_' or '-', starting with a letter or '_'"),
+    ))
+}
+
 async fn run(s: &AppState, app: i64, action: &str, p: Params) -> Result<Json_, ApiError> {
     match action {
         "CreateFlow" | "UpdateFlow" => {
             let name = required(p.name, "Name")?;
+            check_name("Name", &name)?;
             let new = NewFlow {
                 name: Some(name.clone()),
                 definition: required(p.definition, "Definition")?,
@@ -197,8 +213,12 @@ async fn start(s: &AppState, app: i64, p: Params) -> Result<Json_, ApiError> {
     let flow_name = required(p.flow_name, "FlowName")?;
     let input = input_of(p.input)?;
     let name = match p.execution_name.filter(|n| !n.trim().is_empty()) {
-        Some(name) => name,
-        None => new_id()?,
+        Some(name) => {
+            check_name("ExecutionName", &name)?;
+            name
+        }
+        // Our ids are uuids, which may start with a digit: named as the seed allows.
+        None => format!("exec-{}", new_id()?),
     };
     // A task token: the execution's end finishes that waiting task; a URL: it is POSTed.
     let (callback_url, report_to) = match p.callback_token {

@@ -73,10 +73,11 @@ fn seed_status(status: &str) -> &'static str {
 async fn sync_execution(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
-    Path((_project, workflow)): Path<(String, String)>,
+    Path((project, workflow)): Path<(String, String)>,
     Query(q): Query<SyncQuery>,
     ApiJson(body): ApiJson<SyncBody>,
 ) -> Result<Json<Json_>, FgsError> {
+    check_project_id(&project)?;
     let input = body.input.ok_or_else(|| ApiError::invalid("`input` is required"))?;
     let req = StartExecution { input, ..StartExecution::default() };
     let detail = s.flows.run_sync(app, &workflow, req, sync_wait(q.timeout_ms)?).await?;
@@ -84,5 +85,34 @@ async fn sync_execution(
     let mut view =
         serde_json::to_value(SyncExecutionView::from(&detail)).map_err(|e| ApiError::invalid(e.to_string()))?;
     view["status"] = json!(seed_status(status.as_str()));
+    seed_times(&mut view);
     Ok(Json(view))
+}
+
+/// The seed's `project_id`: "只能由英文字母、数字组成,且长度为32个字符".
+fn check_project_id(project: &str) -> Result<(), ApiError> {
+    if project.len() == 32 && project.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(());
+    }
+    Err(ApiError::invalid(format!("project_id {project:?} must be 32 letters and digits")))
+}
+
+/// Times as the seed writes them, `yyyy-mm-ddThh:mm:ssZ` (whole seconds), in the answer
+/// and in each error.
+fn seed_times(view: &mut Json_) {
+    let whole_seconds = |value: &mut Json_| {
+        if let Some(text) = value.as_str()
+            && let Some((seconds, _)) = text.split_once('.')
+        {
+            *value = json!(format!("{seconds}Z"));
+        }
+    };
+    for field in ["begin_time", "end_time"] {
+        whole_seconds(&mut view[field]);
+    }
+    for error in view["errors"].as_array_mut().into_iter().flatten() {
+        for field in ["begin_time", "end_time"] {
+            whole_seconds(&mut error[field]);
+        }
+    }
 }
