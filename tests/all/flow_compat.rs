@@ -351,3 +351,37 @@ async fn old_format_tasks_with_a_function_compute_arn_run_the_app_s_function_of_
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn seed_004_headers_reach_http_tasks_and_mappings() -> anyhow::Result<()> {
+    let (server, ep) = (TestServer::start().await?, Endpoints::start()?);
+    assert_eq!(server.deploy("hello", "hello").await?.status(), 201);
+    let headers_url = ep.url("/headers");
+    let flow = format!(
+        "version: 1\nworkspace: t\ndagName: hdr\ntype: flow\ntasks:\n\
+  - {{category: function, name: call, resourceName: \"{headers_url}\", pattern: task_sync, next: own,\n\
+     outputMappings: [{{target: $.context.seen, source: $.output}}]}}\n\
+  - {{category: function, name: own, resourceName: \"{headers_url}\", pattern: task_sync, next: greet,\n\
+     inputMappings: [{{target: $.input.header.tenantid, source: mine}}, {{target: $.input.body.x, source: 1}}],\n\
+     outputMappings: [{{target: $.context.own, source: $.output}}]}}\n\
+  - {{category: function, name: greet, resourceName: function://hello, pattern: task_sync,\n\
+     inputMappings: [{{target: $.input.name, source: $.headers.tenantid}}],\n\
+     outputMappings: [{{target: $.context.greeting, source: $.output.greeting}}]}}\n"
+    );
+    create_flow(&server, "hdr", &flow).await?;
+    let path = "/v2/0123456789abcdef0123456789abcdef/fgs/workflows/hdr/sync-executions";
+    let body = json!({"headers": {"tenantid": "user1", "x-trace": 7}, "input": {}});
+    let answer: Value = server.as_app(Method::POST, path).json(&body).send().await?.json().await?;
+    assert_eq!(answer["status"], "success", "{answer}");
+    let output = &answer["output"];
+    assert_eq!((&output["seen"]["tenantid"], &output["seen"]["x-trace"]), (&json!("user1"), &json!("7")), "{answer}");
+    assert_eq!(output["own"]["tenantid"], "mine", "a task's own header wins: {answer}");
+    assert_eq!(output["greeting"], "Hello, user1!", "a function task reads them through a mapping: {answer}");
+    for bad in [json!({"bad name": "x"}), json!({"x": {"nested": 1}}), json!([1]), json!({"x": "a\r\nb: c"})] {
+        let refused = server.as_app(Method::POST, path).json(&json!({"headers": bad, "input": {}})).send().await?;
+        assert_eq!(refused.status(), 400, "{bad}");
+        assert!(refused.json::<Value>().await?["error_msg"].is_string());
+    }
+    server.stop().await?;
+    Ok(())
+}

@@ -114,6 +114,7 @@ fn router(seen: Arc<Seen>) -> Router {
         .route("/slow/{key}", post(slow))
         .route("/async", post(async_task))
         .route("/echo", post(echo))
+        .route("/headers", post(headers_seen))
         .route("/redirect", post(redirect))
         .route("/sink", post(sink))
         .route("/greet.json", post(greet))
@@ -221,6 +222,15 @@ async fn redirect(Query(q): Query<HashMap<String, String>>) -> Response {
 
 async fn echo(body: axum::Json<Value>) -> axum::Json<Value> {
     body
+}
+
+/// `POST /headers` answers with the request's headers, by lowercase name.
+async fn headers_seen(headers: HeaderMap) -> axum::Json<Value> {
+    let seen: serde_json::Map<String, Value> = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_string(), json!(value.to_str().ok()?))))
+        .collect();
+    axum::Json(Value::Object(seen))
 }
 
 async fn sink(State(seen): State<Arc<Seen>>, body: axum::Json<Value>) -> StatusCode {

@@ -25,6 +25,7 @@ impl Flows {
         if let Some(url) = &req.callback_url {
             check_url("callback_url", url).map_err(|e| ServiceError::InvalidArgument(e.0))?;
         }
+        super::headers::check(&req.headers)?;
         crate::flows::data::check_limits(&req.input)
             .map_err(|e| ServiceError::InvalidArgument(format!("the execution input is refused: {}", e.0)))?;
         let flow = self.get(app_key, flow_name, None).await?;
@@ -102,6 +103,7 @@ impl Flows {
         }
         let now = now_us();
         let mut state = ExecState::new(Json::Object(context), self.driver.config().max_running_per_execution);
+        state.headers = req.headers.clone();
         let actions = step(graph, &mut state, Event::Start, now);
         let history = state.drain_history();
         let deadlines = [

@@ -32,6 +32,8 @@ pub struct HttpCall {
     pub timeout: Duration,
     /// For async tasks: `(execution_id, task_name, callback_url)`.
     pub callback: Option<(String, String, String)>,
+    /// The execution's headers, sent unless the task sets the same one itself.
+    pub headers: Vec<(String, String)>,
 }
 
 /// The parts of a request: an input whose only keys are `query`, `header` and `body`
@@ -116,6 +118,11 @@ fn build(client: &reqwest::Client, url: reqwest::Url, call: &HttpCall) -> reqwes
         HttpMethod::Post => client.post(url).query(&texts(&query)),
     };
     request = request.timeout(call.timeout);
+    for (k, v) in &call.headers {
+        if !headers.keys().any(|own| own.eq_ignore_ascii_case(k)) {
+            request = request.header(k.as_str(), v.as_str());
+        }
+    }
     for (k, v) in texts(&headers) {
         request = request.header(k, v);
     }
@@ -189,7 +196,14 @@ mod tests {
             head + &String::from_utf8(body).unwrap()
         });
         let callback = callback.then(|| ("e1".to_string(), "t1".to_string(), "http://cb/finish".to_string()));
-        let call = HttpCall { url, method: HttpMethod::Post, input, timeout: Duration::from_secs(5), callback };
+        let call = HttpCall {
+            url,
+            method: HttpMethod::Post,
+            input,
+            timeout: Duration::from_secs(5),
+            callback,
+            headers: Vec::new(),
+        };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let open = EgressPolicy::open();
         let client = open.client(Duration::from_secs(5));

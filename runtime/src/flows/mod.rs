@@ -10,6 +10,7 @@ pub mod definition;
 pub mod driver;
 mod executions;
 pub mod graph;
+mod headers;
 pub mod http_task;
 mod live;
 pub mod outbound;

@@ -51,6 +51,10 @@ pub struct StartExecution {
     pub report_to: Option<TaskTarget>,
     /// The execution times out after this long (on top of the flow's own timeout).
     pub timeout: Option<Duration>,
+    /// Headers for the execution (seed 004's `headers`): every HTTP task sends them (a
+    /// task's own header of the same name wins), and mappings read them as
+    /// `$.headers.<name>`, so a function task can be given them.
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// An execution that was started, or the running one of the same name.

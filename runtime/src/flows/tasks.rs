@@ -92,7 +92,7 @@ impl Tasks {
                 // waits for it (a Map of 10,000 calls held 10,000 of them). Not tracked:
                 // on shutdown an answer is not waited for (the restarted server retries
                 // the attempt from the stored state).
-                let (call, asynchronous) = self.http_call(&run.id, &url, task);
+                let (call, asynchronous) = self.http_call(run, &url, task);
                 self.outbound.spawn(call, move |answer| {
                     let event = match answer {
                         Ok(_) if asynchronous => Event::TaskAccepted { key, attempt },
@@ -110,12 +110,16 @@ impl Tasks {
 
     /// An HTTP task's call, and whether it is async (its answer is then the acceptance
     /// of the call, and the result comes by the finish callback).
-    fn http_call(&self, id: &str, url: &str, run: TaskRun) -> (HttpCall, bool) {
+    fn http_call(&self, execution: &Running, url: &str, run: TaskRun) -> (HttpCall, bool) {
+        let (id, state) = (&execution.id, &execution.state);
         let timeout = run.timeout_secs.map_or(self.http_timeout, Duration::from_secs_f64);
         let callback = (run.task.pattern == TaskPattern::Async)
             .then(|| (id.to_string(), run.key.clone(), finish_url(&self.callback_base(), id, &run.key)));
         let asynchronous = callback.is_some();
-        (HttpCall { url: url.to_string(), method: run.task.method, input: run.input, timeout, callback }, asynchronous)
+        let headers = state.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let call =
+            HttpCall { url: url.to_string(), method: run.task.method, input: run.input, timeout, callback, headers };
+        (call, asynchronous)
     }
 
     /// POSTs the outcome to the execution's callback URL, once, best effort.
@@ -127,6 +131,7 @@ impl Tasks {
             input: body,
             timeout: self.http_timeout,
             callback: None,
+            headers: Vec::new(),
         };
         if let Err(error) = self.outbound.call(call).await {
             tracing::warn!(%execution, %url, cause = %error.cause, "the execution's callback failed");

@@ -97,6 +97,10 @@ pub struct StartBody {
     pub name: Option<String>,
     /// POSTed the outcome when the execution ends.
     pub callback_url: Option<String>,
+    /// Sent by every HTTP task (a task's own header of the same name wins); mappings read
+    /// them as `$.headers.<name>`.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// `?sync=true&timeout_ms=` of a start.

@@ -153,6 +153,7 @@ pub(super) async fn start(
         callback_url: body.callback_url,
         report_to: None,
         timeout: None,
+        headers: body.headers,
     };
     if query.sync {
         let detail = s.flows.run_sync(app, &name, req, sync_wait(query.timeout_ms)?).await?;

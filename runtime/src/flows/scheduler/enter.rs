@@ -63,6 +63,9 @@ impl Sched<'_> {
                     return Ok(if fdl { data.clone() } else { json!({}) });
                 }
                 let mut doc = json!({ "context": data, "input": {} });
+                if !self.st.headers.is_empty() {
+                    doc["headers"] = json!(self.st.headers);
+                }
                 if waits_for_callback(node) {
                     doc["execution"] = json!({ "task": { "token": super::TASK_TOKEN_PLACEHOLDER } });
                 }

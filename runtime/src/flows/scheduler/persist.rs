@@ -35,6 +35,12 @@ struct Head<'a> {
     timer_seq: u64,
     output: &'a Option<Json>,
     error: &'a Option<ErrorInfo>,
+    #[serde(skip_serializing_if = "no_headers")]
+    headers: &'a BTreeMap<String, String>,
+}
+
+fn no_headers(headers: &&BTreeMap<String, String>) -> bool {
+    headers.is_empty()
 }
 
 /// A container's progress without its child list and results.
@@ -72,6 +78,7 @@ impl ExecState {
             timer_seq: self.timer_seq,
             output: &self.output,
             error: &self.error,
+            headers: &self.headers,
         })?;
         let mut parts = Vec::new();
         let scopes: Vec<usize> = match self.scopes.take_changed() {
@@ -251,6 +258,7 @@ mod tests {
     fn the_parts_written_step_by_step_read_back_as_the_state() {
         let graph = parse(FOREACH).unwrap();
         let mut state = ExecState::new(json!({"items": (0..200).collect::<Vec<_>>()}), 8);
+        state.headers.insert("tenantid".into(), "user1".into());
         let mut stored = Stored::default();
         let mut actions = step(&graph, &mut state, Event::Start, 0);
         assert_eq!(stored.write(&mut state), 0, "a small state is written whole");

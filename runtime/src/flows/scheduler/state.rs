@@ -2,7 +2,7 @@
 //! one document and a larger one as a head and parts (`persist.rs`), where a transition
 //! writes the head and the parts it changed.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -249,6 +249,10 @@ pub struct ExecState {
     pub output: Option<Json>,
     /// The error, once failed, stopped or timed out.
     pub error: Option<ErrorInfo>,
+    /// Headers the execution was started with (seed 004's `headers`): HTTP tasks send
+    /// them, and mappings read them as `$.headers.<name>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// History events not yet persisted; the driver drains them.
     #[serde(skip)]
     pub history: Vec<ExecutionEvent>,
@@ -272,6 +276,7 @@ impl ExecState {
             timer_seq: 0,
             output: None,
             error: None,
+            headers: BTreeMap::new(),
             history: Vec::new(),
         }
     }

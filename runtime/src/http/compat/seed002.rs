@@ -100,7 +100,7 @@ async fn submit(
         .filter(|d| !d.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("descriptor_id is required"))?;
     let input: Json_ = parse_json(&body)?;
-    let req = StartExecution { input, name: None, callback_url: q.callback, report_to: None, timeout: None };
+    let req = StartExecution { input, callback_url: q.callback, ..StartExecution::default() };
     let started = s.flows.start(app, flow.trim(), req).await?;
     Ok(Json(json!({ "execution_id": started.record.id })))
 }

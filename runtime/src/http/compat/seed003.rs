@@ -228,7 +228,7 @@ async fn start(s: &AppState, app: i64, p: Params) -> Result<Json_, ApiError> {
         Some(Json_::String(url)) if url.starts_with("http://") || url.starts_with("https://") => (Some(url), None),
         Some(_) => return Err(ApiError::invalid("CallbackFnFTaskToken is neither a task token nor a callback URL")),
     };
-    let req = StartExecution { input, name: Some(name), callback_url, report_to, timeout: None };
+    let req = StartExecution { input, name: Some(name), callback_url, report_to, ..StartExecution::default() };
     let started = s.flows.start(app, &flow_name, req).await?;
     execution_answer(s, app, &started.record).await
 }

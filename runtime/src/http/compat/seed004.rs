@@ -13,6 +13,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
@@ -49,7 +51,6 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 struct SyncBody {
     #[serde(default)]
-    #[allow(dead_code)]
     headers: Json_,
     input: Option<Json_>,
 }
@@ -79,7 +80,7 @@ async fn sync_execution(
 ) -> Result<Json<Json_>, FgsError> {
     check_project_id(&project)?;
     let input = body.input.ok_or_else(|| ApiError::invalid("`input` is required"))?;
-    let req = StartExecution { input, ..StartExecution::default() };
+    let req = StartExecution { input, headers: headers_of(body.headers)?, ..StartExecution::default() };
     let detail = s.flows.run_sync(app, &workflow, req, sync_wait(q.timeout_ms)?).await?;
     let status = detail.record.status;
     let mut view =
@@ -87,6 +88,25 @@ async fn sync_execution(
     view["status"] = json!(seed_status(status.as_str()));
     seed_times(&mut view);
     Ok(Json(view))
+}
+
+/// The seed's `headers` ("执行时需要的header"): an object of text values (numbers and
+/// booleans are taken as their text). Every HTTP task of the execution sends them, and its
+/// mappings read them as `$.headers.<name>`, so a function task gets them through a mapping.
+fn headers_of(headers: Json_) -> Result<BTreeMap<String, String>, ApiError> {
+    let fields = match headers {
+        Json_::Null => return Ok(BTreeMap::new()),
+        Json_::Object(fields) => fields,
+        _ => return Err(ApiError::invalid("`headers` must be an object")),
+    };
+    fields
+        .into_iter()
+        .map(|(name, value)| match value {
+            Json_::String(text) => Ok((name, text)),
+            Json_::Number(_) | Json_::Bool(_) => Ok((name, value.to_string())),
+            _ => Err(ApiError::invalid(format!("header {name:?} must be text"))),
+        })
+        .collect()
 }
 
 /// The seed's `project_id`: "只能由英文字母、数字组成,且长度为32个字符".
