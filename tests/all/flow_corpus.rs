@@ -4,10 +4,11 @@
 //! Flow's `docs/samples/executor/main.py` (`cloudexec_tests::endpoints`), whose address
 //! replaces `http://sample-executor:8000`.
 //!
-//! Runs: 01, 02, 04, 05, 25, 27, 28, 30 as written. 03, 07, 09, 24 and 29 use AviatorScript
-//! `transform`s, which cloudexec parses but does not run: as written they must fail
-//! cleanly on the task holding the script, and a variant with each script replaced by
-//! what it would compute (or by a plain mapping) checks the rest of the flow.
+//! Runs: 01, 02, 04, 05, 25, 27, 28, 30 as written; 03, 07, 09, 24 and 29 as written too,
+//! with their AviatorScript `transform`s run (`flows/data/aviator`). Where a script draws
+//! a random number (03, 07, 09), the test reads the number the run drew and checks what
+//! follows from it; a variant with the scripts taken out checks each branch for a chosen
+//! number.
 //!
 //! Left out:
 //! * 06, 10, 11, 33, 34 are parse-only (placeholder hosts, API keys); 08 calls a sub-flow
@@ -169,23 +170,21 @@ async fn http_post_05_sends_header_query_and_a_form_body() -> anyhow::Result<()>
 }
 
 #[tokio::test]
-async fn parallel_async_07_fails_on_its_transform_and_runs_without_it() -> anyhow::Result<()> {
+async fn parallel_async_07_runs_its_transform_and_the_async_fan_out() -> anyhow::Result<()> {
     let (server, ep) = (TestServer::start().await?, Endpoints::start()?);
     let yaml = on_stub("07-parallel-async-dag.yaml", &ep)?;
-    // As written: `random` builds the list with an Aviator script, which cloudexec does
-    // not run. The execution fails on that task with the script in the message.
+    // As written: `random` builds `segments` with its Aviator script: rand(3) + 1 items,
+    // item i being i * rand_num; each goes through the executor and its callback.
     let view = create_run(&server, "parallel", &yaml, json!({ "rand_num": 3 })).await?;
-    assert_eq!(view["status"], "Failed", "{view}");
-    assert_statuses(
-        &view,
-        &[("random", "FAILED"), ("foreachNode", "NOT_STARTED"), ("print", "NOT_STARTED")],
-        "as written",
-    );
-    let error = &task(&view, "random")["error"];
-    assert_eq!(error["error"], "States.MappingError", "{view}");
-    assert!(error["cause"].as_str().is_some_and(|c| c.starts_with("transform scripts are not supported: let list")));
-    assert!(view["error"]["cause"].as_str().is_some_and(|c| c.contains("transform scripts are not supported")));
-    assert!(ep.seen.sample_calls("/executor.json").is_empty());
+    assert_eq!(view["status"], "Succeeded", "{view}");
+    let segments = view["output"]["segments"].as_array().cloned().unwrap_or_default();
+    assert!((1..=3).contains(&segments.len()), "{view}");
+    let drawn: Vec<i64> = (0..segments.len() as i64).map(|i| i * 3).collect();
+    assert_eq!(view["output"]["segments"], json!(drawn), "{view}");
+    let results: Vec<i64> = drawn.iter().map(|x| x * 100).collect();
+    assert_eq!(view["output"]["callback_result_list"], json!(results), "{view}");
+    assert_eq!(view["output"]["sum"], results.iter().sum::<i64>());
+    assert_eq!(ep.seen.sample_calls("/executor.json").len(), segments.len());
     // Without the script `random` copies rand_num to segments, so the input gives the
     // list the script would have built. Each iteration's executor answers through the
     // async callback, its callback task multiplies again, and print sums the gather.
@@ -200,7 +199,7 @@ async fn parallel_async_07_fails_on_its_transform_and_runs_without_it() -> anyho
     assert_eq!(view["output"]["callback_result_list"], json!([100, 200, 300]), "{view}");
     assert_eq!(view["output"]["sum"], 600);
     let executor = ep.seen.sample_calls("/executor.json");
-    assert_eq!(executor.len(), 3);
+    assert_eq!(executor.len(), segments.len() + 3, "the first run's calls and these three");
     assert!(executor.iter().all(|c| c["mode"] == "async"), "task_async calls say X-Mode: async: {executor:?}");
     assert_eq!(task(&view, "foreachNode_1-executor")["output"], json!({ "executor_result": 20 }));
     server.stop().await?;
@@ -208,14 +207,20 @@ async fn parallel_async_07_fails_on_its_transform_and_runs_without_it() -> anyho
 }
 
 #[tokio::test]
-async fn choice_03_and_switch_09_fail_on_their_transforms_and_branch_without_them() -> anyhow::Result<()> {
+async fn choice_03_and_switch_09_run_their_transforms_and_branch_on_the_number_drawn() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
+    // As written: random_num = rand(input_num) + 1; a number of 5 or more takes the branch
+    // that multiplies it by 10, a smaller one the branch that negates it.
     for (file, flow) in [("03-choice-sample.yaml", "choice"), ("09-switch-sample.yaml", "switch")] {
-        let view = create_run(&server, flow, &corpus(file)?, json!({ "input_num": 3 })).await?;
-        assert_eq!(view["status"], "Failed", "{file}: {view}");
-        assert_statuses(&view, &[("startNode", "SUCCEED"), ("randomNode", "FAILED")], file);
-        let cause = task(&view, "randomNode")["error"]["cause"].as_str().unwrap_or_default().to_string();
-        assert_eq!(cause, "transform scripts are not supported:  return rand(source) + 1;  ", "{file}");
+        create_flow(&server, flow, &corpus(file)?).await?;
+        for _ in 0..4 {
+            let view = run(&server, flow, json!({ "input_num": 10 })).await?;
+            assert_eq!(view["status"], "Succeeded", "{file}: {view}");
+            let drawn = view["output"]["random_num"].as_i64().unwrap_or_default();
+            assert!((1..=10).contains(&drawn), "{file}: {view}");
+            let expected = if drawn >= 5 { drawn * 10 } else { -drawn };
+            assert_eq!(view["output"]["result"], expected, "{file}: {view}");
+        }
     }
     // Without the scripts random_num is input_num and choice_num is random_num.
     // 03: a `return` whose condition holds ends its branch; printNode joins both branches
@@ -250,17 +255,8 @@ async fn choice_03_and_switch_09_fail_on_their_transforms_and_branch_without_the
 #[tokio::test]
 async fn return_in_foreach_24_skips_per_iteration() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let yaml = corpus("24-test-return-in-foreach.yaml")?;
-    // As written the collection comes from `seq.list(0, 1, 2)`, a script.
-    let view = create_run(&server, "ret-each", &yaml, json!({})).await?;
-    assert_eq!(view["status"], "Failed", "{view}");
-    assert_eq!(task(&view, "foreach")["status"], "FAILED");
-    assert_eq!(
-        task(&view, "foreach")["error"]["cause"],
-        "transform scripts are not supported: return seq.list(0, 1, 2);"
-    );
-    let yaml = replaced(&yaml, "- transform: return seq.list(0, 1, 2);", "- source: [0, 1, 2]")?;
-    let view = create_run(&server, "ret-each-plain", &yaml, json!({})).await?;
+    // The collection comes from the script `return seq.list(0, 1, 2);`.
+    let view = create_run(&server, "ret-each", &corpus("24-test-return-in-foreach.yaml")?, json!({})).await?;
     assert_eq!(view["status"], "Succeeded", "{view}");
     // Iteration 0: returnB holds (B skipped); iteration 1: returnA holds (A skipped);
     // iteration 2: neither holds, both run.
@@ -354,12 +350,8 @@ async fn two_switches_28_run_a_join_with_one_live_upstream() -> anyhow::Result<(
 #[tokio::test]
 async fn switch_in_foreach_29_runs_only_the_matching_case_despite_next() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let yaml = corpus("29-test-switch-in-foreach.yaml")?;
-    let view = create_run(&server, "switch-each", &yaml, json!({})).await?;
-    assert_eq!(view["status"], "Failed", "{view}");
-    assert_eq!(task(&view, "foreach")["error"]["cause"], "transform scripts are not supported: return seq.list(0, 1);");
-    let yaml = replaced(&yaml, "- transform: return seq.list(0, 1);", "- source: [0, 1]")?;
-    let view = create_run(&server, "switch-each-plain", &yaml, json!({})).await?;
+    // The collection comes from the script `return seq.list(0, 1);`.
+    let view = create_run(&server, "switch-each", &corpus("29-test-switch-in-foreach.yaml")?, json!({})).await?;
     assert_eq!(view["status"], "Succeeded", "{view}");
     // The switch also lists `next: A,B`; still only the matching case's target runs.
     let expected = [

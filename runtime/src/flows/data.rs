@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
+pub mod aviator;
 mod condition;
 mod path_text;
 #[cfg(test)]
@@ -257,19 +258,32 @@ pub struct Mapping {
     pub source: Option<Source>,
     /// Where it goes (a singular path).
     pub target: Path,
-    /// A transform script (AviatorScript in Rill Flow); parsed but not run.
-    pub transform: Option<String>,
+    /// A transform script (Rill Flow's AviatorScript, the subset in [`aviator`]): its
+    /// `return` value is written instead, with `source` bound to the source's value.
+    pub transform: Option<std::sync::Arc<aviator::Script>>,
+}
+
+/// Parses a mapping's `transform` script (the error names what is outside the subset).
+pub fn transform_script(text: &str) -> Result<std::sync::Arc<aviator::Script>, String> {
+    aviator::Script::parse(text).map(std::sync::Arc::new).map_err(|e| format!("transform script {text:?}: {e}"))
 }
 
 /// Applies mappings in order onto doc (an object like {"context":..,"input":..,"output":..}).
 /// A source that selects nothing leaves the target unset (no error). A mapping with a
-/// `transform` fails with "transform scripts are not supported: <script>": scripts are
-/// parsed but not run.
+/// `transform` writes what its script returns, `source` being the source's value (`nil`
+/// when it selects nothing); a script that fails fails the mapping with its reason.
 pub fn apply_mappings(mappings: &[Mapping], doc: &mut Value) -> Result<(), DataError> {
     let mut budget = MAX_DATA_BYTES;
     for mapping in mappings {
         if let Some(script) = &mapping.transform {
-            return Err(DataError(format!("transform scripts are not supported: {script}")));
+            let source = mapping.source.as_ref().and_then(|source| source.eval(doc)).unwrap_or(Value::Null);
+            let value = script
+                .run(source)
+                .map_err(|e| DataError(format!("the transform script {:?} failed: {e}", script.text())))?;
+            check_limits(&value)?;
+            spend(&mut budget, &value)?;
+            mapping.target.set(doc, value)?;
+            continue;
         }
         let Some(value) = mapping.source.as_ref().and_then(|source| source.eval(doc)) else {
             continue;

@@ -97,9 +97,15 @@ fn mappings_apply_in_order() {
     ];
     apply_mappings(&mappings, &mut doc).unwrap();
     assert_eq!(doc["input"], json!({"left": 1, "meta": {"a": 1, "text": "value"}, "empty": {}, "five": 5}));
-    let transform = Mapping { source: None, target: path("$.input.x"), transform: Some("rand(1)".into()) };
-    let err = apply_mappings(&[transform], &mut doc).unwrap_err();
-    assert_eq!(err.0, "transform scripts are not supported: rand(1)");
+    let script = crate::flows::data::transform_script("return source * 2;").ok();
+    let doubled = Mapping { source: Some(Source::Const(json!(21))), target: path("$.input.x"), transform: script };
+    apply_mappings(&[doubled], &mut doc).unwrap();
+    assert_eq!(doc["input"]["x"], json!(42));
+    let script = crate::flows::data::transform_script("return 1 / source;").ok();
+    let failing = Mapping { source: None, target: path("$.input.y"), transform: script };
+    let err = apply_mappings(&[failing], &mut doc).unwrap_err();
+    assert!(err.0.contains("failed") && err.0.contains("not a number"), "{}", err.0);
+    assert!(crate::flows::data::transform_script("rand(1)").unwrap_err().contains("return"));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::DefinitionError;
-use crate::flows::data::{Condition, DataError, Mapping, Path, Source};
+use crate::flows::data::{Condition, DataError, Mapping, Path, Source, transform_script};
 use crate::flows::graph::{Resource, RetryRule};
 
 /// A JSON object being read, with the task it belongs to and the field path leading to
@@ -199,7 +199,10 @@ pub(super) fn mappings(
             Some(value) => Some(Source::Const(value.clone())),
             None => None,
         };
-        let transform = item.text("transform")?;
+        let transform = match item.text("transform")? {
+            Some(text) => Some(transform_script(&text).map_err(|e| fields.err(&field("transform"), e))?),
+            None => None,
+        };
         mappings.push(Mapping { source, target, transform });
     }
     Ok(mappings)

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 
 use super::DefinitionError;
 use super::common::{Fields, as_written, conditions, index_names, mappings, resolve, task_path, url_resource};
-use crate::flows::data::{Condition, Mapping, Path, Source};
+use crate::flows::data::{Condition, Mapping, Path, Source, transform_script};
 use crate::flows::graph::{
     Block, BlockMode, ChoiceRule, ChoiceSpec, ChoiceTarget, DataFlow, Degrade, FlowFormat, FlowGraph, ForeachOutput,
     ForeachSpec, HttpMethod, Node, NodeKind, Resource, RetryRule, TaskPattern, TaskSpec,
@@ -254,7 +254,8 @@ fn shorthand(f: &Fields<'_>, index: &HashMap<String, usize>) -> Result<Vec<Mappi
                 (Some(Source::Path(Path::parse(&text).map_err(f.data_err(&field))?)), None)
             }
             Json::Object(spec) if spec.contains_key("transform") => {
-                (None, spec.get("transform").and_then(Json::as_str).map(String::from))
+                let text = spec.get("transform").and_then(Json::as_str).unwrap_or_default();
+                (None, Some(transform_script(text).map_err(|e| f.err(&field, e))?))
             }
             other => (Some(Source::Const(other.clone())), None),
         };
