@@ -139,6 +139,14 @@ fn flow_deploy_start_get_and_history_work_against_a_server() -> anyhow::Result<(
         "TaskSucceeded",
         "ExecutionSucceeded",
     ])?;
+    // `flow watch` prints the same events from the server-sent stream and stops at the end.
+    server.cli(&["flow", "watch", &id])?.expect(0)?.shows(&[
+        "ExecutionStarted",
+        "TaskSucceeded",
+        "ExecutionSucceeded",
+        "ended: Succeeded",
+    ])?;
+    server.cli(&["flow", "watch", "nope"])?.expect(10)?;
     let started = server.cli(&["flow", "start", "demoFlowTest:demoTest", "--input", input])?.expect(0)?;
     assert!(started.stdout.starts_with("execution: "), "{started:#?}");
     server.cli(&["flow", "get", "nope"])?.expect(10)?;

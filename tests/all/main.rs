@@ -23,6 +23,7 @@ mod server;
 mod server_auth;
 mod server_bins;
 mod server_docs;
+mod server_flow_events;
 mod server_flow_nodes;
 mod server_flows;
 mod server_functions;

@@ -8,6 +8,7 @@ pub(crate) mod body;
 pub mod compat;
 pub mod error;
 pub(crate) mod extract;
+mod flow_events;
 pub(crate) mod flow_views;
 pub(crate) mod flows;
 mod functions;
@@ -147,6 +148,7 @@ pub fn native_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(flows::start, flows::executions))
         .routes(routes!(flows::execution))
         .routes(routes!(flows::history))
+        .routes(routes!(flow_events::events))
         .routes(routes!(flows::stop))
         .routes(routes!(flows::finish))
         .routes(routes!(jobs::get))

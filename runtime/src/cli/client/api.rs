@@ -109,6 +109,37 @@ impl Api {
         Ok(Answer { status, body: body.map_err(|e| self.unreachable(&e))? })
     }
 
+    /// Follows the server-sent events at `path`: calls `on_event(kind, data)` for each until
+    /// it answers `false` or the stream ends. A refusal is the server's error.
+    pub fn follow_events(&self, path: &str, mut on_event: impl FnMut(&str, &str) -> bool) -> Result<(), CliError> {
+        use std::io::BufRead;
+        let url = format!("{}{path}", self.base);
+        let bearer = format!("Bearer {}", self.token);
+        let request = self.agent.get(&url).header("authorization", &bearer).header("accept", "text/event-stream");
+        let response = request.call().map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        if status != 200 {
+            let text = body.with_config().limit(MAX_ANSWER_BYTES).read_to_string().unwrap_or_default();
+            return Err(self.refused(&Answer { status, body: text }));
+        }
+        let (mut kind, mut data) = (String::from("message"), String::new());
+        for line in std::io::BufReader::new(body.into_reader()).lines() {
+            let line = line.map_err(|e| internal(format!("the event stream broke off: {e}")))?;
+            if line.is_empty() {
+                if !data.is_empty() && !on_event(&kind, &data) {
+                    return Ok(());
+                }
+                (kind, data) = (String::from("message"), String::new());
+            } else if let Some(value) = line.strip_prefix("event:") {
+                kind = value.trim().to_string();
+            } else if let Some(value) = line.strip_prefix("data:") {
+                data.push_str(value.trim_start());
+            }
+        }
+        Ok(())
+    }
+
     /// A GET that must succeed, decoded.
     pub fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<(T, Answer), CliError> {
         let answer = self.send(path, query, Send::Get)?;

@@ -21,6 +21,9 @@ pub enum FlowCommand {
     Get(IdArgs),
     /// Print an execution's history.
     History(IdArgs),
+    /// Print an execution's history as it happens, until the execution ends (the
+    /// server-sent events of `GET /v1/executions/{id}/events`).
+    Watch(IdArgs),
     /// Run a flow locally, without a server: functions come from `--bind` wasm files.
     Run(crate::cli::flow_run::RunArgs),
 }
@@ -76,6 +79,7 @@ pub(in crate::cli) fn flow(command: FlowCommand) -> Result<ExitCode, CliError> {
         FlowCommand::Start(args) => start(args),
         FlowCommand::Get(args) => get(args),
         FlowCommand::History(args) => history(args),
+        FlowCommand::Watch(args) => watch(args),
         FlowCommand::Run(args) => crate::cli::flow_run::run(args),
     }
 }
@@ -186,16 +190,7 @@ fn history(args: IdArgs) -> Result<ExitCode, CliError> {
         let (page, answer) = api.get::<Value>(&path, &[("after", after.to_string()), ("limit", "1000".into())])?;
         let events = page["events"].as_array().cloned().unwrap_or_default();
         for event in &events {
-            match api.json {
-                true => println!("{event}"),
-                false => println!(
-                    "{:>5}  {}  {:<22} {}",
-                    event["seq"],
-                    event["time"].as_str().unwrap_or_default(),
-                    event["kind"].as_str().unwrap_or_default(),
-                    event["node"].as_str().unwrap_or_default()
-                ),
-            }
+            print_event(event, api.json);
         }
         let _ = answer;
         match page["next_after"].as_i64() {
@@ -203,4 +198,35 @@ fn history(args: IdArgs) -> Result<ExitCode, CliError> {
             None => return Ok(ExitCode::Ok),
         }
     }
+}
+
+/// One history event as `flow history` prints it.
+fn print_event(event: &Value, json: bool) {
+    match json {
+        true => println!("{event}"),
+        false => println!(
+            "{:>5}  {}  {:<22} {}",
+            event["seq"],
+            event["time"].as_str().unwrap_or_default(),
+            event["kind"].as_str().unwrap_or_default(),
+            event["node"].as_str().unwrap_or_default()
+        ),
+    }
+}
+
+fn watch(args: IdArgs) -> Result<ExitCode, CliError> {
+    let api = Api::new(&args.flags)?;
+    let path = format!("/v1/executions/{}/events", segment(&args.id));
+    api.follow_events(&path, |kind, data| {
+        let value: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+        if kind == "end" {
+            if !api.json {
+                println!("ended: {}", value["status"].as_str().unwrap_or_default());
+            }
+            return false;
+        }
+        print_event(&value, api.json);
+        true
+    })?;
+    Ok(ExitCode::Ok)
 }
