@@ -22,6 +22,7 @@ mod seed003_task_tokens;
 mod server;
 mod server_auth;
 mod server_bins;
+mod server_console;
 mod server_docs;
 mod server_flow_events;
 mod server_flow_nodes;

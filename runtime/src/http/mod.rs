@@ -6,6 +6,7 @@ pub(crate) mod auth;
 pub(crate) mod bins;
 pub(crate) mod body;
 pub mod compat;
+mod console;
 pub mod error;
 pub(crate) mod extract;
 mod flow_events;
@@ -109,6 +110,7 @@ fn routes() -> (Router<AppState>, openapi::Spec) {
         .route("/docs", get(openapi::docs))
         .route("/docs/swagger-ui-bundle.js", get(openapi::bundle))
         .route("/docs/swagger-ui.css", get(openapi::stylesheet))
+        .merge(console::routes())
         .merge(compat::seed000::routes())
         .merge(compat::seed001::routes())
         .merge(compat::seed002::routes())
