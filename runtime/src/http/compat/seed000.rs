@@ -10,9 +10,8 @@
 //! (403 in the `{"errmsg"}` shape elsewhere).
 
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{Router, get, post};
 use serde::Deserialize;
@@ -61,22 +60,6 @@ impl IntoResponse for SeedError {
 
 type SeedResult<T> = Result<T, SeedError>;
 
-/// An extractor whose refusal (no token, a bad one, a service user's token on a
-/// developer's route) is answered in the seed's `{"errmsg"}` shape.
-#[derive(Debug)]
-pub struct Seed<E>(pub E);
-
-impl<E> FromRequestParts<AppState> for Seed<E>
-where
-    E: FromRequestParts<AppState, Rejection = ApiError>,
-{
-    type Rejection = SeedError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(E::from_request_parts(parts, state).await?))
-    }
-}
-
 /// The seed 000 routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -105,7 +88,7 @@ fn int_field(body: &Value, name: &str) -> SeedResult<i64> {
 /// 3.1: create an execution instance from `binId`.
 async fn create(
     State(s): State<AppState>,
-    Seed(AppCaller(app)): Seed<AppCaller>,
+    AppCaller(app): AppCaller,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let (instance, bin) = s.bins.create_instance(app, field(&body, "binId")?).await?;
@@ -121,7 +104,7 @@ struct InstanceQuery {
 /// 3.2: query an instance: its status and variables.
 async fn query(
     State(s): State<AppState>,
-    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
+    InstanceCaller(app): InstanceCaller,
     Query(q): Query<InstanceQuery>,
 ) -> SeedResult<Json<Value>> {
     let instance = s.bins.instance(app, &q.execute_instance_id).await?;
@@ -142,7 +125,7 @@ fn run_answer(report: &RunReport) -> Json<Value> {
 /// 3.3: run an instance with `updateVarInfo`.
 async fn run(
     State(s): State<AppState>,
-    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
+    InstanceCaller(app): InstanceCaller,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let id = field(&body, "executeInstanceId")?;
@@ -165,7 +148,7 @@ async fn run(
 /// parameters of this DELETE; the query string (as GET takes it) works too.
 async fn destroy(
     State(s): State<AppState>,
-    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
+    InstanceCaller(app): InstanceCaller,
     uri: axum::http::Uri,
     body: ApiBytes,
 ) -> SeedResult<Json<Value>> {
@@ -191,7 +174,7 @@ struct PathQuery {
 /// 3.5: the path state machine N went through, as a string (`cart->ordered->paid`).
 async fn path(
     State(s): State<AppState>,
-    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
+    InstanceCaller(app): InstanceCaller,
     Query(q): Query<PathQuery>,
 ) -> SeedResult<Json<Value>> {
     let number: u32 =
@@ -218,7 +201,7 @@ fn same_app(app: i64, body: &Value) -> SeedResult<()> {
 /// 3.6: publish a bin under an alias.
 async fn publish(
     State(s): State<AppState>,
-    Seed(AppCaller(app)): Seed<AppCaller>,
+    AppCaller(app): AppCaller,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     same_app(app, &body)?;
@@ -231,7 +214,7 @@ async fn publish(
 /// 3.7: revoke a service.
 async fn revoke(
     State(s): State<AppState>,
-    Seed(AppCaller(app)): Seed<AppCaller>,
+    AppCaller(app): AppCaller,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     same_app(app, &body)?;
@@ -242,7 +225,7 @@ async fn revoke(
 /// 3.8: a run instance of a dynamic flow.
 async fn create_dynamic(
     State(s): State<AppState>,
-    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
+    InstanceCaller(app): InstanceCaller,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let id = s.bins.create_dynamic(app, field(&body, "alias")?).await?;
@@ -252,7 +235,7 @@ async fn create_dynamic(
 /// 3.9: run a static flow once: a fresh instance, kept for inspection.
 async fn run_static(
     State(s): State<AppState>,
-    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
+    InstanceCaller(app): InstanceCaller,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let updates = param_updates(body.get("param"))?;
@@ -265,7 +248,7 @@ async fn run_static(
 /// 3.10: run a dynamic flow's instance.
 async fn run_dynamic(
     State(s): State<AppState>,
-    Seed(InstanceCaller(app)): Seed<InstanceCaller>,
+    InstanceCaller(app): InstanceCaller,
     ApiJson(body): ApiJson<Value>,
 ) -> SeedResult<Json<Value>> {
     let updates = param_updates(body.get("param"))?;
