@@ -58,9 +58,7 @@ impl Engine {
             .instantiate(&mut store)
             .and_then(|function| function.call_handle(&mut store, &input))
             .map_err(|e| trap::classify(e, &store, limits.timeout, &log))
-            .and_then(|returned| {
-                returned.map(to_json).map_err(|e| EngineError::Guest { code: e.code, message: e.message })
-            });
+            .and_then(|returned| returned.map(to_json).map_err(|e| trap::guest_error(e, &store)));
         let peak_memory_bytes = store.data().limiter.peak();
         drop(store);
         Invocation { result, log: log.output(), peak_memory_bytes, duration: started.elapsed() }

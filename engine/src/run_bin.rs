@@ -74,11 +74,13 @@ impl Engine {
             .and_then(|instance| instance.call_run(&mut store, &wit_updates))
             .map_err(|e| trap::classify(e, &store, limits.timeout, &log));
         let peak_memory_bytes = store.data().limiter.peak();
+        let outcome = outcome.map(|returned| returned.map_err(|e| trap::guest_error(e, &store)));
         let finished = store.into_data().bin.map(|b| b.state);
         let (result, state) = match outcome {
             Ok(Ok(())) => (Ok(()), finished),
-            Ok(Err(e)) => (Err(EngineError::Guest { code: e.code, message: e.message }), finished),
-            Err(e) => (Err(e), None),
+            // The guest's own error keeps the state it chose; one forced by the memory cap does not.
+            Ok(Err(e @ EngineError::Guest { .. })) => (Err(e), finished),
+            Ok(Err(e)) | Err(e) => (Err(e), None),
         };
         BinRun { result, state, log: log.output(), peak_memory_bytes, duration: started.elapsed() }
     }

@@ -11,6 +11,17 @@ use super::host::HostState;
 /// Frames of the wasm backtrace kept in a trap error.
 const BACKTRACE_FRAMES: usize = 8;
 
+/// The error a guest returned, unless the memory cap refused it memory during the call:
+/// an interpreter (Python, JavaScript) turns a refused growth into an exception that the
+/// guest then reports as its own error, but the cause is the cap, as for a Rust guest.
+pub(crate) fn guest_error(e: crate::bindings::WitError, store: &Store<HostState>) -> EngineError {
+    let limiter = &store.data().limiter;
+    if limiter.denied() {
+        return EngineError::MemoryLimitExceeded { limit_bytes: limiter.cap() };
+    }
+    EngineError::Guest { code: e.code, message: e.message }
+}
+
 /// Classifies a failure of instantiation or a call: a full instance pool is `Busy`;
 /// then deadline (an interrupted guest may also have hit other limits), then memory (a
 /// refused growth makes a Rust guest abort with `unreachable`, so it must win over the

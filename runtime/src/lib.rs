@@ -6,6 +6,7 @@
 //! local wasm files for both.
 
 pub mod apps;
+pub mod authoring;
 pub mod bins;
 pub mod cache;
 pub mod cli;

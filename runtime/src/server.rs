@@ -20,7 +20,7 @@ use crate::flows::task_tokens::TaskTokens;
 use crate::functions::Functions;
 use crate::http::compat::seed001::links::{self, LogLinks};
 use crate::http::listener::{self, ConnectionLimits};
-use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, Services, router};
+use crate::http::{AppState, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES, Services, router};
 use crate::notices::Followers;
 use crate::runs::{JobRunner, RunnerConfig};
 use crate::store::postgres::PgStore;
@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub runner: RunnerConfig,
     /// Request body cap.
     pub max_body_bytes: usize,
+    /// Body cap of the routes that upload code (functions, bins): a module up to the
+    /// engine's cap, base64 in JSON, fits.
+    pub max_upload_bytes: usize,
     /// Connection cap and header/body read deadlines.
     pub connections: ConnectionLimits,
     /// Largest the database may grow; past it writes answer 503 `StorageFull`.
@@ -93,6 +96,7 @@ impl ServerConfig {
             app_token: None,
             runner: RunnerConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             connections: ConnectionLimits::default(),
             max_db_bytes: None,
             egress: EgressPolicy::default(),
@@ -183,6 +187,7 @@ impl Server {
             bins,
             flows,
             max_body_bytes: config.max_body_bytes,
+            max_upload_bytes: config.max_upload_bytes,
             body_timeout: config.connections.body_timeout,
             log_links,
         });

@@ -98,6 +98,7 @@ async fn every_compat_route_refuses_in_its_seeds_shape() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut config = config(dir.path());
     config.max_body_bytes = MAX_BODY;
+    config.max_upload_bytes = MAX_BODY;
     let server = TestServer::start_with(config).await?;
     for (seed, method, path) in routes() {
         let what = format!("{method} {path}");

@@ -11,6 +11,7 @@ mod flow_wasm_tasks;
 mod hostile;
 mod js_runtime;
 mod loading;
+mod python_guests;
 mod router;
 mod sandbox;
 mod seed000;

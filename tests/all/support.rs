@@ -50,3 +50,36 @@ pub fn fulfilled(output: serde_json::Value, log: &str) -> cloudexec::store::JobO
         log: log.into(),
     }
 }
+
+/// The component built from the Python example `examples/python/<name>` with the CLI's
+/// own build (`cloudexec::authoring`), installing componentize-py under target/ first
+/// when it is missing (`scripts/python-tools.sh`). Builds one at a time; a fresh
+/// component is not built again.
+pub fn python_guest(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    use cloudexec::authoring::Project;
+    use cloudexec::authoring::build::{BuildOptions, build};
+    static TOOL: OnceLock<Result<std::path::PathBuf, String>> = OnceLock::new();
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let root = cloudexec_tests::repo_root();
+    let tool = TOOL
+        .get_or_init(|| {
+            let out = std::process::Command::new("bash")
+                .arg(root.join("scripts/python-tools.sh"))
+                .output()
+                .map_err(|e| format!("running scripts/python-tools.sh: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("scripts/python-tools.sh failed: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).trim().into())
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)?;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let project = Project::load(&root.join("examples/python").join(name))?;
+    Ok(build(&project, &BuildOptions { quiet: true, componentize_py: Some(tool) })?)
+}
+
+/// The bytes of [`python_guest`].
+pub fn python_guest_bytes(name: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(std::fs::read(python_guest(name)?)?)
+}

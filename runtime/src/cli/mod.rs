@@ -1,6 +1,7 @@
 //! The `cloudexec` command line: run functions and bins locally on the same engine the
 //! server uses. Exit codes are stable so scripts can branch on them (see [`ExitCode`]).
 
+mod author;
 mod client;
 mod flow_run;
 mod invoke;
@@ -93,6 +94,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Make a new function or bin project (Rust or Python) that builds and tests as it is.
+    New(author::NewArgs),
+    /// Build the project in a directory (default: here) into a component.
+    Build(author::ProjectArgs),
+    /// Build the project and run the cases its cloudexec.toml lists, on the server's engine.
+    Test(author::ProjectArgs),
     /// Invoke a function component once and print its output, log, peak memory and time.
     Invoke(invoke::InvokeArgs),
     /// Run a bin component: each --vars is one run on the same instance.
@@ -180,6 +187,9 @@ fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, CliError> {
 /// Runs a parsed command line; returns the exit code to use.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::New(args) => author::create(args),
+        Command::Build(args) => author::build_project(args),
+        Command::Test(args) => author::test(args),
         Command::Invoke(args) => invoke::run(args),
         Command::RunBin(args) => run_bin::run(args),
         Command::Serve(args) => serve::serve(args),

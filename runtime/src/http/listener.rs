@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -112,10 +112,37 @@ pub async fn check_head(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The body caps: one for code uploads, one for every other request.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Every route but the uploads.
+    pub body: usize,
+    /// The routes that upload code ([`is_upload`]).
+    pub upload: usize,
+}
+
+/// Whether a request uploads code (a function or bin module, or seed 001's function
+/// source), and so gets the larger upload cap: interpreter components are tens of MB.
+pub fn is_upload(method: &Method, path: &str) -> bool {
+    use crate::http::compat::seed001::PREFIX as SEED001;
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let one_segment_below = |base: &str| {
+        path.strip_prefix(base)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|n| !n.is_empty() && !n.contains('/'))
+    };
+    match *method {
+        Method::POST => matches!(path, "/v1/functions" | "/v1/bins") || path == SEED001,
+        Method::PATCH => one_segment_below("/v1/functions") || one_segment_below(SEED001),
+        _ => false,
+    }
+}
+
 /// Middleware: reads the whole request body within `timeout` (408 `RequestTimeout`
-/// otherwise) and at most `limit` bytes (413 `EntityTooLarge`), before the handler runs.
-/// A client that sends its body a byte at a time cannot hold a handler for ever.
-pub async fn read_body_within(timeout: Duration, limit: usize, req: Request, next: Next) -> Response {
+/// otherwise) and at most the route's cap (413 `EntityTooLarge`), before the handler
+/// runs. A client that sends its body a byte at a time cannot hold a handler for ever.
+pub async fn read_body_within(timeout: Duration, limits: BodyLimits, req: Request, next: Next) -> Response {
+    let limit = if is_upload(req.method(), req.uri().path()) { limits.upload } else { limits.body };
     let (parts, body) = req.into_parts();
     let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => bytes,

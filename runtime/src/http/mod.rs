@@ -39,6 +39,10 @@ pub use error::ApiError;
 /// Default request body cap: 16 MiB (a base64 module in JSON is 4/3 of its size).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
 
+/// Default body cap of the routes that upload code: 48 MiB, so a module at the engine's
+/// 32 MiB cap (an interpreter component: Python, JavaScript) fits as base64 in JSON.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 48 << 20;
+
 /// The services and settings handlers share.
 #[derive(Debug)]
 pub struct Services {
@@ -54,6 +58,8 @@ pub struct Services {
     pub flows: Flows,
     /// Request body cap.
     pub max_body_bytes: usize,
+    /// Body cap of the routes that upload code ([`listener::is_upload`]).
+    pub max_upload_bytes: usize,
     /// Time a request's whole body may take to arrive.
     pub body_timeout: std::time::Duration,
     /// Seed 001's signed, expiring log links.
@@ -83,12 +89,13 @@ impl std::ops::Deref for AppState {
 
 /// The whole API, with its limits and state.
 pub fn router(state: AppState) -> Router {
-    let limit = state.max_body_bytes;
+    let limits = listener::BodyLimits { body: state.max_body_bytes, upload: state.max_upload_bytes };
     let body_timeout = state.body_timeout;
     routes()
         .0
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn(move |req, next| listener::read_body_within(body_timeout, limit, req, next)))
+        // `read_body_within` already enforced the route's cap; this only lifts axum's own.
+        .layer(DefaultBodyLimit::max(limits.body.max(limits.upload)))
+        .layer(axum::middleware::from_fn(move |req, next| listener::read_body_within(body_timeout, limits, req, next)))
         .layer(axum::middleware::from_fn(listener::check_head))
         // Outermost: the refusals of the layers above reach a seed's clients in its shape.
         .layer(axum::middleware::from_fn(compat::errors::reshape))

@@ -38,11 +38,13 @@ pub struct ClientFlags {
 /// Arguments of `cloudexec deploy`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// The function component (.wasm).
+    /// The function component (.wasm), or a project directory to build first.
+    #[arg(default_value = ".")]
     pub file: PathBuf,
-    /// The function's name; an existing function of that name gets the new code.
+    /// The function's name (default: a project's own); an existing function of that
+    /// name gets the new code.
     #[arg(long)]
-    pub name: String,
+    pub name: Option<String>,
     /// Free text.
     #[arg(long)]
     pub remark: Option<String>,
@@ -117,7 +119,14 @@ fn pairs<const N: usize>(options: [(&'static str, Option<String>); N]) -> Vec<(&
 }
 
 pub(super) fn deploy(args: DeployArgs) -> Result<ExitCode, CliError> {
-    let wasm = read_file(&args.file)?;
+    let (file, project) = super::author::built_component(&args.file)?;
+    let name = match (args.name, &project) {
+        (Some(name), _) => name,
+        (None, Some(project)) if project.spec.kind == crate::authoring::Kind::Function => project.spec.name.clone(),
+        (None, Some(_)) => return Err(CliError::input("the project is a bin: upload it with `cloudexec bin upload`")),
+        (None, None) => return Err(CliError::input("--name is required when deploying a .wasm file")),
+    };
+    let wasm = read_file(&file)?;
     let api = Api::new(&args.flags)?;
     let plan = args.plan.and_then(|p| p.to_possible_value()).map(|v| v.get_name().to_string());
     let metadata = pairs([
@@ -126,12 +135,12 @@ pub(super) fn deploy(args: DeployArgs) -> Result<ExitCode, CliError> {
         ("sync_timeout_ms", args.sync_timeout_ms.map(|v| v.to_string())),
         ("async_timeout_ms", args.async_timeout_ms.map(|v| v.to_string())),
     ]);
-    let mut create = vec![("name", args.name.clone())];
+    let mut create = vec![("name", name.clone())];
     create.extend(metadata.iter().cloned());
     let mut answer = api.send("/v1/functions", &create, Send::Post("application/wasm", &wasm))?;
     let mut verb = "created";
     if answer.status == 409 {
-        let path = format!("/v1/functions/{}", segment(&args.name));
+        let path = format!("/v1/functions/{}", segment(&name));
         answer = api.send(&path, &metadata, Send::Patch("application/wasm", &wasm))?;
         verb = "updated";
     }
