@@ -11,30 +11,39 @@ use std::sync::OnceLock;
 use anyhow::{Context, ensure};
 use common::{Run, Server, TOKEN, clean_env};
 
-/// componentize-py, installed under target/ when missing (scripts/python-tools.sh).
-fn componentize_py() -> anyhow::Result<String> {
-    static TOOL: OnceLock<Result<String, String>> = OnceLock::new();
-    TOOL.get_or_init(|| {
-        let script = cloudexec_tests::repo_root().join("scripts/python-tools.sh");
-        let out = Command::new("bash").arg(script).output().map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!("scripts/python-tools.sh failed: {}", String::from_utf8_lossy(&out.stderr)));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    })
-    .clone()
-    .map_err(anyhow::Error::msg)
+/// The languages `cloudexec new` knows.
+const LANGUAGES: [&str; 3] = ["python", "js", "rust"];
+
+/// What a tool script prints (the tool's path), installing it under target/ when missing.
+fn tool_from(script: &str) -> Result<String, String> {
+    let script = cloudexec_tests::repo_root().join("scripts").join(script);
+    let out = Command::new("bash").arg(&script).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// componentize-py and the JavaScript tools' directory (scripts/python-tools.sh, js-tools.sh).
+fn tools() -> anyhow::Result<(String, String)> {
+    static TOOLS: OnceLock<Result<(String, String), String>> = OnceLock::new();
+    TOOLS
+        .get_or_init(|| Ok((tool_from("python-tools.sh")?, tool_from("js-tools.sh")?)))
+        .clone()
+        .map_err(anyhow::Error::msg)
 }
 
 /// Runs the CLI in `dir`; Rust projects share the examples' target dir (compiled
 /// dependencies are reused; the projects' names differ from the examples').
 fn cloudexec_in(dir: &Path, args: &[&str]) -> anyhow::Result<Run> {
     let root = cloudexec_tests::repo_root();
+    let (componentize_py, js_tools) = tools()?;
     let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
     command
         .current_dir(dir)
         .args(args)
-        .env("CLOUDEXEC_COMPONENTIZE_PY", componentize_py()?)
+        .env("CLOUDEXEC_COMPONENTIZE_PY", componentize_py)
+        .env("CLOUDEXEC_JS_TOOLS", js_tools)
         .env("CARGO_TARGET_DIR", root.join("target/guests"))
         .env("CLOUDEXEC_CACHE_DIR", root.join("target/test-module-cache"));
     let out = clean_env(&mut command).output().context("running cloudexec")?;
@@ -58,7 +67,7 @@ fn new_and_build(parent: &Path, lang: &str, kind: &str) -> anyhow::Result<(PathB
 #[test]
 fn new_build_invoke_and_test_pass_for_every_language() -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
-    for lang in ["python", "rust"] {
+    for lang in LANGUAGES {
         let (dir, wasm) = new_and_build(temp.path(), lang, "function")?;
         cloudexec_in(&dir, &["invoke", &wasm, "--input", r#"{"name":"CLI"}"#])?
             .expect(0)?
@@ -78,7 +87,7 @@ fn new_build_invoke_and_test_pass_for_every_language() -> anyhow::Result<()> {
 #[test]
 fn new_bins_build_run_and_test_in_every_language() -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
-    for lang in ["python", "rust"] {
+    for lang in LANGUAGES {
         let (dir, wasm) = new_and_build(temp.path(), lang, "bin")?;
         cloudexec_in(&dir, &["run-bin", &wasm, "--vars", r#"{"add": 4}"#, "--vars", r#"{"add": 8}"#])?
             .expect(0)?
@@ -94,13 +103,18 @@ fn new_bins_build_run_and_test_in_every_language() -> anyhow::Result<()> {
 fn deploy_builds_and_uploads_a_project_directory() -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
     let server = Server::start(&temp.path().join("data"), temp.path(), Some(TOKEN), &[])?;
-    let (dir, _) = new_and_build(temp.path(), "python", "function")?;
-    let dir_arg = dir.display().to_string();
-    server.cli(&["deploy", &dir_arg])?.expect(0)?.shows(&["created function author-python-function", "version: 1"])?;
-    server
-        .cli(&["call", "author-python-function", "--input", r#"{"name":"server"}"#])?
-        .expect(0)?
-        .shows(&[r#"output: {"greeting":"Hello, server!"}"#, "[INFO] greeting server"])?;
+    for lang in ["python", "js"] {
+        let (dir, _) = new_and_build(temp.path(), lang, "function")?;
+        let name = format!("author-{lang}-function");
+        server
+            .cli(&["deploy", &dir.display().to_string()])?
+            .expect(0)?
+            .shows(&[&format!("created function {name}")])?;
+        server
+            .cli(&["call", &name, "--input", r#"{"name":"server"}"#])?
+            .expect(0)?
+            .shows(&[r#"output: {"greeting":"Hello, server!"}"#, "[INFO] greeting server"])?;
+    }
     let (bin_dir, _) = new_and_build(temp.path(), "python", "bin")?;
     let refused = server.cli(&["deploy", &bin_dir.display().to_string()])?.expect(7)?;
     ensure!(refused.stderr.contains("cloudexec bin upload"), "{refused:#?}");

@@ -51,35 +51,48 @@ pub fn fulfilled(output: serde_json::Value, log: &str) -> cloudexec::store::JobO
     }
 }
 
-/// The component built from the Python example `examples/python/<name>` with the CLI's
-/// own build (`cloudexec::authoring`), installing componentize-py under target/ first
-/// when it is missing (`scripts/python-tools.sh`). Builds one at a time; a fresh
-/// component is not built again.
-pub fn python_guest(name: &str) -> anyhow::Result<std::path::PathBuf> {
-    use cloudexec::authoring::Project;
-    use cloudexec::authoring::build::{BuildOptions, build};
-    static TOOL: OnceLock<Result<std::path::PathBuf, String>> = OnceLock::new();
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let root = cloudexec_tests::repo_root();
-    let tool = TOOL
-        .get_or_init(|| {
-            let out = std::process::Command::new("bash")
-                .arg(root.join("scripts/python-tools.sh"))
-                .output()
-                .map_err(|e| format!("running scripts/python-tools.sh: {e}"))?;
-            if !out.status.success() {
-                return Err(format!("scripts/python-tools.sh failed: {}", String::from_utf8_lossy(&out.stderr)));
-            }
-            Ok(String::from_utf8_lossy(&out.stdout).trim().into())
-        })
-        .clone()
-        .map_err(anyhow::Error::msg)?;
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let project = Project::load(&root.join("examples/python").join(name))?;
-    Ok(build(&project, &BuildOptions { quiet: true, componentize_py: Some(tool) })?)
+/// A guest language's build tool, installed under target/ when missing by its script
+/// (`scripts/python-tools.sh`, `scripts/js-tools.sh`), once per test process.
+fn language_tool(script: &'static str) -> anyhow::Result<std::path::PathBuf> {
+    static TOOLS: std::sync::Mutex<Vec<(&str, Result<std::path::PathBuf, String>)>> = std::sync::Mutex::new(Vec::new());
+    let mut tools = TOOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, tool)) = tools.iter().find(|(s, _)| *s == script) {
+        return tool.clone().map_err(anyhow::Error::msg);
+    }
+    let run = || -> Result<std::path::PathBuf, String> {
+        let out = std::process::Command::new("bash")
+            .arg(cloudexec_tests::repo_root().join("scripts").join(script))
+            .output()
+            .map_err(|e| format!("running scripts/{script}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("scripts/{script} failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().into())
+    };
+    let tool = run();
+    tools.push((script, tool.clone()));
+    tool.map_err(anyhow::Error::msg)
 }
 
-/// The bytes of [`python_guest`].
-pub fn python_guest_bytes(name: &str) -> anyhow::Result<Vec<u8>> {
-    Ok(std::fs::read(python_guest(name)?)?)
+/// The component built from the example `examples/<lang>/<name>` (`python` or `js`) with
+/// the CLI's own build (`cloudexec::authoring`). Builds one at a time; a fresh component
+/// is not built again.
+pub fn language_guest(lang: &str, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    use cloudexec::authoring::Project;
+    use cloudexec::authoring::build::{BuildOptions, build};
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let mut options = BuildOptions { quiet: true, ..BuildOptions::default() };
+    match lang {
+        "python" => options.componentize_py = Some(language_tool("python-tools.sh")?),
+        "js" => options.js_tools = Some(language_tool("js-tools.sh")?),
+        other => anyhow::bail!("no examples in {other}"),
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let project = Project::load(&cloudexec_tests::repo_root().join("examples").join(lang).join(name))?;
+    Ok(build(&project, &options)?)
+}
+
+/// The bytes of [`language_guest`].
+pub fn language_guest_bytes(lang: &str, name: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(std::fs::read(language_guest(lang, name)?)?)
 }

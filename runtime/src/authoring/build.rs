@@ -1,18 +1,21 @@
 //! `cloudexec build`: a project's sources into a component, with the language's own tool
-//! (cargo for Rust, componentize-py for Python). A missing tool is named with the command
-//! that installs it.
+//! (cargo for Rust, componentize-py for Python, esbuild then componentize-js for
+//! JavaScript). A missing tool is named with the command that installs it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
-use super::{AuthoringError, Lang, Project, io_at, python_sdk};
+use super::{AuthoringError, Kind, Lang, Project, io_at, sdk_files};
 
 /// The componentize-py release the Python SDK is tested with (`.ci/run` installs it).
 pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 
 /// How to install it.
 const INSTALL_COMPONENTIZE_PY: &str = "pip install componentize-py==0.25.1";
+
+/// How to install the JavaScript tools (`scripts/js-tools.sh` pins the same versions).
+const INSTALL_JS_TOOLS: &str = "npm install -g @bytecodealliance/componentize-js@0.23.0 esbuild@0.28.2";
 
 /// How to run the build tool.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +25,9 @@ pub struct BuildOptions {
     /// The componentize-py program (default: `$CLOUDEXEC_COMPONENTIZE_PY`, else
     /// `componentize-py` on PATH).
     pub componentize_py: Option<PathBuf>,
+    /// The directory holding `esbuild` and `componentize-js` (default:
+    /// `$CLOUDEXEC_JS_TOOLS`, else the project's `node_modules/.bin`, else PATH).
+    pub js_tools: Option<PathBuf>,
 }
 
 /// Builds `project` and returns the component's path ([`Project::output`]). A Python
@@ -30,12 +36,13 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<PathBuf, Autho
     match project.spec.lang {
         Lang::Rust => build_rust(project, options),
         Lang::Python => build_python(project, options),
+        Lang::Js => build_js(project, options),
     }
 }
 
 fn build_python(project: &Project, options: &BuildOptions) -> Result<PathBuf, AuthoringError> {
     let sdk = project.dir.join("target/cloudexec-sdk");
-    python_sdk::write(&sdk)?;
+    sdk_files::write_python(&sdk)?;
     let output = project.output();
     if is_fresh(&output, &[&project.dir, &sdk])? {
         return Ok(output);
@@ -58,6 +65,59 @@ fn build_python(project: &Project, options: &BuildOptions) -> Result<PathBuf, Au
         .arg(&output);
     run_tool(command, "componentize-py", INSTALL_COMPONENTIZE_PY, options)?;
     Ok(output)
+}
+
+fn build_js(project: &Project, options: &BuildOptions) -> Result<PathBuf, AuthoringError> {
+    let target = project.dir.join("target");
+    let sdk = target.join("cloudexec-sdk");
+    sdk_files::write_js(&sdk)?;
+    let output = project.output();
+    if is_fresh(&output, &[&project.dir, &sdk])? {
+        return Ok(output);
+    }
+    let module = project.spec.module.as_deref().unwrap_or("app");
+    let entry = target.join("entry.js");
+    sdk_files::write_file(&entry, &js_entry(module, project.spec.kind))?;
+    let tools = options
+        .js_tools
+        .clone()
+        .or_else(|| std::env::var_os("CLOUDEXEC_JS_TOOLS").map(PathBuf::from))
+        .or_else(|| Some(project.dir.join("node_modules/.bin")).filter(|d| d.join("componentize-js").exists()));
+    let tool = |name: &str| tools.as_ref().map_or_else(|| PathBuf::from(name), |dir| dir.join(name));
+    let bundle = target.join("bundle.js");
+    let mut esbuild = Command::new(tool("esbuild"));
+    esbuild
+        .arg(&entry)
+        .args(["--bundle", "--format=esm", "--platform=neutral", "--log-level=warning", "--external:cloudexec:*"])
+        .arg(format!("--alias:cloudexec={}", sdk.join("js/index.js").display()))
+        .arg(format!("--outfile={}", bundle.display()));
+    run_tool(esbuild, "esbuild", INSTALL_JS_TOOLS, options)?;
+    let mut componentize = Command::new(tool("componentize-js"));
+    componentize
+        .arg(&bundle)
+        .arg("--wit")
+        .arg(sdk.join("wit/runtime.wit"))
+        .args(["--world-name", project.spec.kind.world(), "--disable", "http", "fetch-event", "-o"])
+        .arg(&output);
+    run_tool(componentize, "componentize-js", INSTALL_JS_TOOLS, options)?;
+    Ok(output)
+}
+
+/// The module componentize-js builds: the project's module, its exports wrapped by the SDK.
+fn js_entry(module: &str, kind: Kind) -> String {
+    match kind {
+        Kind::Function => format!(
+            "import {{ handle as projectHandle }} from '../{module}.js';\n\
+             import {{ exportFunction }} from 'cloudexec';\n\
+             export const handle = exportFunction(projectHandle);\n"
+        ),
+        Kind::Bin => format!(
+            "import * as project from '../{module}.js';\n\
+             import {{ exportManifest, exportRun }} from 'cloudexec';\n\
+             export const manifest = exportManifest(project.manifest);\n\
+             export const run = exportRun(project.run);\n"
+        ),
+    }
 }
 
 fn build_rust(project: &Project, options: &BuildOptions) -> Result<PathBuf, AuthoringError> {

@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! name = "hello"
-//! lang = "python"     # rust | python
+//! lang = "python"     # rust | python | js
 //! kind = "function"   # function | bin
 //!
 //! [[test]]
@@ -15,7 +15,7 @@
 pub mod build;
 pub mod cases;
 pub mod new;
-mod python_sdk;
+mod sdk_files;
 mod templates;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +35,19 @@ pub enum Lang {
     Rust,
     /// Python with the `cloudexec` package, built by componentize-py.
     Python,
+    /// JavaScript with the `cloudexec` module, bundled by esbuild and built by componentize-js.
+    Js,
+}
+
+impl Lang {
+    /// The name `cloudexec.toml` and `--lang` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rust => "rust",
+            Self::Python => "python",
+            Self::Js => "js",
+        }
+    }
 }
 
 /// What a project builds.
@@ -76,7 +89,7 @@ pub struct ProjectSpec {
     pub lang: Lang,
     /// Function or bin.
     pub kind: Kind,
-    /// The Python module holding the decorated function (default `app`).
+    /// The module holding the function or bin (default `app`: `app.py`, `app.js`).
     #[serde(default)]
     pub module: Option<String>,
     /// Cases `cloudexec test` runs.
@@ -88,7 +101,7 @@ pub struct ProjectSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthoringError {
     /// No project file where one was expected.
-    #[error("no {PROJECT_FILE} in {0} (make a project with `cloudexec new NAME --lang rust|python`)")]
+    #[error("no {PROJECT_FILE} in {0} (make a project with `cloudexec new NAME --lang rust|python|js`)")]
     NoProject(PathBuf),
     /// The project file is not valid.
     #[error("{path}: {message}")]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::python_sdk::write_file;
+use super::sdk_files::write_file;
 use super::{AuthoringError, Kind, Lang, templates};
 
 /// Where the Rust SDK is when this binary was built from a checkout (the SDK is not on
@@ -31,18 +31,14 @@ pub fn create(dir: &Path, lang: Lang, kind: Kind, rust_sdk: Option<&Path>) -> Re
                 install: "pass --sdk-path to a checkout's guest-sdk directory",
             });
         }
-        (Lang::Python, _) => String::new(),
-    };
-    let lang_name = match lang {
-        Lang::Rust => "rust",
-        Lang::Python => "python",
+        (Lang::Python | Lang::Js, _) => String::new(),
     };
     for (path, template) in templates::files(lang, kind) {
         let text = template
             .replace("@NAME@", &name)
             .replace("@CRATE@", &name.replace('-', "_"))
             .replace("@SDK@", &sdk.replace('\\', "/"))
-            .replace("@LANG@", lang_name);
+            .replace("@LANG@", lang.name());
         write_file(&dir.join(path), &text)?;
     }
     Ok(())

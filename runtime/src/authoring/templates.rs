@@ -23,10 +23,14 @@ pub fn files(lang: Lang, kind: Kind) -> &'static [(&'static str, &'static str)] 
             &[("cloudexec.toml", FUNCTION_TOML), ("app.py", PYTHON_FUNCTION), (".gitignore", GITIGNORE)]
         }
         (Lang::Python, Kind::Bin) => &[("cloudexec.toml", BIN_TOML), ("app.py", PYTHON_BIN), (".gitignore", GITIGNORE)],
+        (Lang::Js, Kind::Function) => {
+            &[("cloudexec.toml", FUNCTION_TOML), ("app.js", JS_FUNCTION), (".gitignore", GITIGNORE)]
+        }
+        (Lang::Js, Kind::Bin) => &[("cloudexec.toml", BIN_TOML), ("app.js", JS_BIN), (".gitignore", GITIGNORE)],
     }
 }
 
-const GITIGNORE: &str = "target/\n__pycache__/\n";
+const GITIGNORE: &str = "target/\n__pycache__/\nnode_modules/\n";
 
 const FUNCTION_TOML: &str = r#"# cloudexec project: `cloudexec build`, `cloudexec test`, `cloudexec deploy`.
 name = "@NAME@"
@@ -192,4 +196,48 @@ def run(updates: Updates) -> None:
     next_state = "full" if count > 10 else "counting"
     if state_machine.current(1) != next_state:
         state_machine.transition(1, next_state)
+"#;
+
+const JS_FUNCTION: &str = r#"// `@NAME@`: `{"name": "Ada"}` -> `{"greeting": "Hello, Ada!"}`.
+
+import { CloudexecError, log } from 'cloudexec';
+
+export function handle(input) {
+  const name = input.name ?? 'world';
+  if (typeof name !== 'string') {
+    throw new CloudexecError('InvalidArgument', 'name must be text');
+  }
+  log.info(`greeting ${name}`);
+  return { greeting: `Hello, ${name}!` };
+}
+"#;
+
+const JS_BIN: &str = r#"// `@NAME@`: adds each run's `add` to the variable `count`; machine 1 goes from `idle`
+// to `counting`, and to `full` past 10.
+
+import { log, stateMachine, vars } from 'cloudexec';
+
+export const manifest = {
+  stateMachines: [
+    {
+      id: 1,
+      name: 'counter',
+      states: ['idle', 'counting', 'full'],
+      initial: 'idle',
+      transitions: [['idle', 'counting'], ['idle', 'full'], ['counting', 'full']],
+    },
+  ],
+};
+
+export function run(updates) {
+  const add = updates.get('add');
+  if (add === null) return;
+  const count = vars.get('count', 0) + add;
+  vars.set('count', count);
+  log.info(`count is ${count}`);
+  const next = count > 10 ? 'full' : 'counting';
+  if (stateMachine.current(1) !== next) {
+    stateMachine.transition(1, next);
+  }
+}
 "#;
