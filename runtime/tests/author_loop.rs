@@ -6,7 +6,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use anyhow::{Context, ensure};
 use common::{Run, Server, TOKEN, clean_env};
@@ -14,23 +13,9 @@ use common::{Run, Server, TOKEN, clean_env};
 /// The languages `cloudexec new` knows.
 const LANGUAGES: [&str; 3] = ["python", "js", "rust"];
 
-/// What a tool script prints (the tool's path), installing it under target/ when missing.
-fn tool_from(script: &str) -> Result<String, String> {
-    let script = cloudexec_tests::repo_root().join("scripts").join(script);
-    let out = Command::new("bash").arg(&script).output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
 /// componentize-py and the JavaScript tools' directory (scripts/python-tools.sh, js-tools.sh).
-fn tools() -> anyhow::Result<(String, String)> {
-    static TOOLS: OnceLock<Result<(String, String), String>> = OnceLock::new();
-    TOOLS
-        .get_or_init(|| Ok((tool_from("python-tools.sh")?, tool_from("js-tools.sh")?)))
-        .clone()
-        .map_err(anyhow::Error::msg)
+fn tools() -> anyhow::Result<(PathBuf, PathBuf)> {
+    Ok((cloudexec_tests::language_tool("python-tools.sh")?, cloudexec_tests::language_tool("js-tools.sh")?))
 }
 
 /// Runs the CLI in `dir`; Rust projects share the examples' target dir (compiled

@@ -51,29 +51,6 @@ pub fn fulfilled(output: serde_json::Value, log: &str) -> cloudexec::store::JobO
     }
 }
 
-/// A guest language's build tool, installed under target/ when missing by its script
-/// (`scripts/python-tools.sh`, `scripts/js-tools.sh`), once per test process.
-fn language_tool(script: &'static str) -> anyhow::Result<std::path::PathBuf> {
-    static TOOLS: std::sync::Mutex<Vec<(&str, Result<std::path::PathBuf, String>)>> = std::sync::Mutex::new(Vec::new());
-    let mut tools = TOOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, tool)) = tools.iter().find(|(s, _)| *s == script) {
-        return tool.clone().map_err(anyhow::Error::msg);
-    }
-    let run = || -> Result<std::path::PathBuf, String> {
-        let out = std::process::Command::new("bash")
-            .arg(cloudexec_tests::repo_root().join("scripts").join(script))
-            .output()
-            .map_err(|e| format!("running scripts/{script}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("scripts/{script} failed: {}", String::from_utf8_lossy(&out.stderr)));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().into())
-    };
-    let tool = run();
-    tools.push((script, tool.clone()));
-    tool.map_err(anyhow::Error::msg)
-}
-
 /// The component built from the example `examples/<lang>/<name>` (`python` or `js`) with
 /// the CLI's own build (`cloudexec::authoring`). Builds one at a time; a fresh component
 /// is not built again.
@@ -83,8 +60,8 @@ pub fn language_guest(lang: &str, name: &str) -> anyhow::Result<std::path::PathB
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let mut options = BuildOptions { quiet: true, ..BuildOptions::default() };
     match lang {
-        "python" => options.componentize_py = Some(language_tool("python-tools.sh")?),
-        "js" => options.js_tools = Some(language_tool("js-tools.sh")?),
+        "python" => options.componentize_py = Some(cloudexec_tests::language_tool("python-tools.sh")?),
+        "js" => options.js_tools = Some(cloudexec_tests::language_tool("js-tools.sh")?),
         other => anyhow::bail!("no examples in {other}"),
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

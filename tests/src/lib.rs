@@ -61,3 +61,28 @@ fn build() -> anyhow::Result<PathBuf> {
     }
     Ok(guest_dir())
 }
+
+/// A guest language's build tool, installed under target/ by its script when missing
+/// (`scripts/python-tools.sh` prints componentize-py's path, `scripts/js-tools.sh` the
+/// directory of esbuild and componentize-js); once per process and script.
+pub fn language_tool(script: &'static str) -> anyhow::Result<PathBuf> {
+    type Known = Vec<(&'static str, Result<PathBuf, String>)>;
+    static TOOLS: std::sync::Mutex<Known> = std::sync::Mutex::new(Vec::new());
+    let mut tools = TOOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, tool)) = tools.iter().find(|(s, _)| *s == script) {
+        return tool.clone().map_err(anyhow::Error::msg);
+    }
+    let run = || -> Result<PathBuf, String> {
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts").join(script))
+            .output()
+            .map_err(|e| format!("running scripts/{script}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("scripts/{script} failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().into())
+    };
+    let tool = run();
+    tools.push((script, tool.clone()));
+    tool.map_err(anyhow::Error::msg)
+}
