@@ -41,6 +41,9 @@ impl wit::vars::Host for BareState {
     fn get(&mut self, _key: String) -> Option<wit::types::TypedValue> {
         None
     }
+    fn fetch(&mut self, _key: String) -> Result<Option<wit::types::TypedValue>, wit::types::Error> {
+        Ok(None)
+    }
     fn set(&mut self, _key: String, _value: wit::types::Value) -> Result<(), wit::types::Error> {
         Ok(())
     }

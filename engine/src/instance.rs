@@ -106,6 +106,7 @@ mod tests {
                 initial: "cart".into(),
                 transitions: vec![t("cart", "ordered"), t("ordered", "paid")],
             }],
+            get_var_url: None,
         }
     }
 

@@ -45,7 +45,7 @@ pub use limits::{
 };
 pub use manifest::{FunctionDecl, Manifest, StateMachineDecl, TransitionDecl};
 pub use module::{BinModule, FunctionModule};
-pub use resolver::{CallError, FunctionCall, FunctionResolver};
+pub use resolver::{CallError, FunctionCall, FunctionResolver, VarFetch};
 pub use run_bin::{BinRun, RunOptions};
 pub use value::{TypedValue, check_typed};
 

@@ -54,6 +54,10 @@ pub struct Manifest {
     pub functions: Vec<FunctionDecl>,
     /// The bin's state machines.
     pub state_machines: Vec<StateMachineDecl>,
+    /// Where the engine layer answers reads of variables the instance does not hold
+    /// (seed 000, 4.3: the bin file's `getVarUrl` item); given at upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_var_url: Option<String>,
 }
 
 impl Manifest {
@@ -131,6 +135,7 @@ impl From<wit::Manifest> for Manifest {
                     transitions: s.transitions.into_iter().map(|t| TransitionDecl { from: t.from, to: t.to }).collect(),
                 })
                 .collect(),
+            get_var_url: None,
         }
     }
 }

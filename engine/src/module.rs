@@ -132,7 +132,11 @@ impl Engine {
     fn read_manifest(&self, pre: &BinPre<HostState>) -> Result<Manifest, EngineError> {
         let log = CapturedLog::new(MANIFEST_LOG_BYTES);
         let calls = Calls { resolver: None, deadline: Instant::now() + MANIFEST_TIMEOUT, instance_id: None };
-        let context = BinContext { state: InstanceState::default(), manifest: Arc::new(Manifest::default()) };
+        let context = BinContext {
+            state: InstanceState::default(),
+            manifest: Arc::new(Manifest::default()),
+            fetched: Default::default(),
+        };
         let mut store =
             self.new_store(HostState::new(log.clone(), FREE_PLAN_MEMORY, calls, Some(context)), MANIFEST_TIMEOUT);
         let result = pre

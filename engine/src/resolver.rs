@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 
+use crate::value::TypedValue;
+
 /// One call a guest makes through the `functions` import.
 #[derive(Debug, Clone, Copy)]
 pub struct FunctionCall<'a> {
@@ -36,9 +38,27 @@ impl CallError {
     }
 }
 
+/// A variable a bin reads that its instance does not hold (seed 000, 4.3).
+#[derive(Debug, Clone, Copy)]
+pub struct VarFetch<'a> {
+    /// The variable's key.
+    pub key: &'a str,
+    /// The execution instance reading it.
+    pub instance_id: Option<&'a str>,
+    /// When the run's deadline passes; the fetch must finish before it.
+    pub deadline: Instant,
+}
+
 /// Resolves `functionKey`s to something that runs. Called on the invoking thread, inside
 /// the caller's run; implementations must honour `call.deadline`.
 pub trait FunctionResolver: Send + Sync {
     /// Runs the function bound to `call.function_key` and returns its result.
     fn call(&self, call: &FunctionCall<'_>) -> Result<Json, CallError>;
+
+    /// The value of a variable the instance does not hold, from the engine layer (the
+    /// bin's `getVarUrl`); `Ok(None)` when there is no such source or no such variable.
+    fn fetch_var(&self, fetch: &VarFetch<'_>) -> Result<Option<TypedValue>, CallError> {
+        let _ = fetch;
+        Ok(None)
+    }
 }

@@ -65,7 +65,7 @@ impl Engine {
         let log = CapturedLog::new(limits.log_bytes);
         let calls =
             Calls { resolver: options.resolver, deadline: started + limits.timeout, instance_id: options.instance_id };
-        let context = BinContext { state, manifest: bin.manifest.clone() };
+        let context = BinContext { state, manifest: bin.manifest.clone(), fetched: Default::default() };
         let host = HostState::new(log.clone(), limits.memory_bytes, calls, Some(context));
         let mut store = self.new_store(host, limits.timeout);
         let outcome = bin

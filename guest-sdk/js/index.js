@@ -101,12 +101,16 @@ function typed(wit) {
 
 /** Variables of the current execution instance (bins only). */
 export const vars = {
-  /** The variable's value, or `fallback` when it is not set. */
+  /**
+   * The variable's value: the instance's own, else the engine layer's answer (the bin's
+   * getVarUrl, seed 000 4.3); `fallback` when neither has it. Throws CloudexecError when
+   * the engine layer's answer failed.
+   */
   get(key, fallback = null) {
-    const value = witVars.get(key);
+    const value = hostCall(() => witVars.fetch(key));
     return value === undefined || value === null ? fallback : hostJs(value.value);
   },
-  /** The variable with its seed 000 `len` and `typeCode`, or null. */
+  /** The instance's own variable with its seed 000 `len` and `typeCode`, or null. */
   getTyped(key) {
     const value = witVars.get(key);
     return value === undefined || value === null ? null : typed(value);

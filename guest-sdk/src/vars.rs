@@ -69,7 +69,9 @@ impl From<WitVariable> for Variable {
     }
 }
 
-/// Read a variable as `T`: `Ok(None)` if unset, an `InvalidData` error if it is not a `T`.
+/// Read a variable as `T`: the instance's own, else the engine layer's answer (the bin's
+/// `getVarUrl`, seed 000 4.3); `Ok(None)` if neither has it, an `InvalidData` error if it
+/// is not a `T`, the engine layer's error if its answer failed.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), cloudexec_sdk::Error> {
@@ -78,7 +80,7 @@ impl From<WitVariable> for Variable {
 /// # }
 /// ```
 pub fn get<T: DeserializeOwned>(key: &str) -> Result<Option<T>, Error> {
-    match get_typed(key) {
+    match fetch_typed(key)? {
         None => Ok(None),
         Some(typed) => T::deserialize(&typed.value)
             .map(Some)
@@ -86,7 +88,14 @@ pub fn get<T: DeserializeOwned>(key: &str) -> Result<Option<T>, Error> {
     }
 }
 
-/// Read a variable with its `len` and `type_code`; `None` if unset.
+/// Read a variable with its `len` and `type_code`, as [`get`] does (asking the engine
+/// layer for one the instance does not hold).
+pub fn fetch_typed(key: &str) -> Result<Option<TypedValue>, Error> {
+    Ok(imports::fetch(key)?.map(TypedValue::from))
+}
+
+/// Read the instance's own variable with its `len` and `type_code`; `None` if unset
+/// (the engine layer is not asked).
 ///
 /// ```no_run
 /// if let Some(v) = cloudexec_sdk::vars::get_typed("1") {

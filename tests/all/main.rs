@@ -15,6 +15,7 @@ mod loading;
 mod router;
 mod sandbox;
 mod seed000;
+mod seed000_engine_layer;
 mod seed000_roles;
 mod seed001;
 mod seed001_js;

@@ -125,7 +125,23 @@ fn router(seen: Arc<Seen>) -> Router {
         .route("/executor.json", post(executor))
         .route("/callback.json", post(callback))
         .route("/calculate.json", post(calculate))
+        .route("/vars", get(engine_layer_var))
         .with_state(seen)
+}
+
+/// Seed 000's engine layer answering 4.3 (`GET getVarUrl?instanceId=&varKey=`): `price`
+/// is `{data: 42, len: 4, type: 64}`, `plain` a bare JSON string, `whoami` the instance
+/// id asked for, `broken` a 500, anything else 404 (no such variable). Counted per key.
+async fn engine_layer_var(State(seen): State<Arc<Seen>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let key = q.get("varKey").cloned().unwrap_or_default();
+    seen.count(&format!("vars:{key}"));
+    match key.as_str() {
+        "price" => axum::Json(json!({"data": 42, "len": 4, "type": 64})).into_response(),
+        "plain" => axum::Json(json!("from the engine layer")).into_response(),
+        "whoami" => axum::Json(json!({"data": q.get("instanceId")})).into_response(),
+        "broken" => (StatusCode::INTERNAL_SERVER_ERROR, "engine layer down").into_response(),
+        _ => (StatusCode::NOT_FOUND, "no such variable").into_response(),
+    }
 }
 
 fn number(body: &Value, field: &str) -> i64 {

@@ -36,6 +36,9 @@ pub(crate) struct Calls {
 pub(crate) struct BinContext {
     pub(crate) state: InstanceState,
     pub(crate) manifest: Arc<Manifest>,
+    /// Variables fetched from the engine layer during this run (`vars.fetch`): reused by
+    /// later reads of the run, never committed to the instance.
+    pub(crate) fetched: std::collections::BTreeMap<String, crate::value::TypedValue>,
 }
 
 /// Everything one store holds for one invocation.

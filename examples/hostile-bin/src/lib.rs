@@ -2,7 +2,9 @@
 //! leaves no trace and that the host enforces the manifest.
 //!
 //! Each updated key is an instruction: `trap`, `loop`, `undeclared`, `echo`,
-//! `bad_transition`, `incr` (counter += 1) or `fail`; other keys are ignored. Never deploy it.
+//! `bad_transition`, `incr` (counter += 1), `read` (reads the variable its value names,
+//! which the engine layer may hold: `readValue`, `readAbsent` or `readError`) or `fail`;
+//! other keys are ignored. Never deploy it.
 
 use std::hint::black_box;
 
@@ -58,6 +60,14 @@ fn run(updates: Updates) -> Result<(), Error> {
                 // Read-modify-write: concurrent runs of one instance must not lose updates.
                 let counter: i64 = vars::get("counter")?.unwrap_or(0);
                 vars::set("counter", &(counter + 1))?;
+            }
+            "read" => {
+                let key = update.value.value.as_str().unwrap_or_default().to_owned();
+                match vars::get::<serde_json::Value>(&key) {
+                    Ok(Some(value)) => vars::set("readValue", &value)?,
+                    Ok(None) => vars::set("readAbsent", &key)?,
+                    Err(e) => vars::set("readError", &format!("{}: {}", e.code, e.message))?,
+                }
             }
             "fail" => {
                 vars::set("beforeFail", &true)?;

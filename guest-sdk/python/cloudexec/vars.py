@@ -32,13 +32,22 @@ def _typed(wit) -> TypedValue:
 
 
 def get(key: str, default: Any = None) -> Any:
-    """The variable's current value, or `default` when it is not set."""
-    typed = get_typed(key)
+    """The variable's value: the instance's own, else the engine layer's answer (the bin's
+    `getVarUrl`, seed 000 4.3); `default` when neither has it. Raises `Error` when the
+    engine layer's answer failed."""
+    typed = fetch_typed(key)
     return default if typed is None else typed.value
 
 
+def fetch_typed(key: str) -> Optional[TypedValue]:
+    """As `get`, with the seed 000 `len` and `type_code`."""
+    wit = _host_call(_vars.fetch, key)
+    return None if wit is None else _typed(wit)
+
+
 def get_typed(key: str) -> Optional[TypedValue]:
-    """The variable with its seed 000 `len` and `type_code`, or None."""
+    """The instance's own variable with its `len` and `type_code`, or None (the engine
+    layer is not asked)."""
     wit = _vars.get(key)
     return None if wit is None else _typed(wit)
 

@@ -80,15 +80,21 @@ impl Bins {
     }
 
     /// Validates the component as a bin, reads its manifest, stores it; returns its record.
-    pub async fn upload(&self, app_key: i64, wasm: Vec<u8>) -> Result<BinRecord, ServiceError> {
+    /// `get_var_url` is the bin's seed 000 `getVarUrl` (an http(s) URL), kept in its
+    /// manifest: reads of variables its instances lack are asked there (4.3).
+    pub async fn upload(
+        &self,
+        app_key: i64,
+        wasm: Vec<u8>,
+        get_var_url: Option<String>,
+    ) -> Result<BinRecord, ServiceError> {
+        if let Some(url) = &get_var_url {
+            check_url("getVarUrl", url).map_err(|e| ServiceError::InvalidArgument(e.0))?;
+        }
         let (sha, module) = load_and_store(self.store.as_ref(), &self.engine, wasm, Engine::load_bin).await?;
-        let bin = BinRecord {
-            id: new_id()?,
-            app_key,
-            module_sha256: sha,
-            manifest: module.manifest.as_ref().clone(),
-            created_at: now_us(),
-        };
+        let mut manifest = module.manifest.as_ref().clone();
+        manifest.get_var_url = get_var_url;
+        let bin = BinRecord { id: new_id()?, app_key, module_sha256: sha, manifest, created_at: now_us() };
         self.store.create_bin(bin.clone()).await?;
         Ok(bin)
     }
@@ -212,6 +218,7 @@ impl Bins {
             agent: self.agent.clone(),
             executor: self.executor.clone(),
             jobs: jobs.clone(),
+            get_var_url: bin.manifest.get_var_url.clone(),
         };
         let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
         let ticket = self.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;

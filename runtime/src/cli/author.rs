@@ -63,7 +63,7 @@ pub(super) fn build_project(args: ProjectArgs) -> Result<ExitCode, CliError> {
 }
 
 /// Builds the project in `dir` when it is one; the component's path and the project.
-pub(super) fn built_component(path: &Path) -> Result<(PathBuf, Option<Project>), CliError> {
+pub(in crate::cli) fn built_component(path: &Path) -> Result<(PathBuf, Option<Project>), CliError> {
     if !path.is_dir() {
         return Ok((path.to_path_buf(), None));
     }

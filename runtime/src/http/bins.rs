@@ -86,7 +86,7 @@ pub(super) async fn upload(
     Upload(f): Upload,
 ) -> Result<(StatusCode, Json<Json_>), ApiError> {
     let wasm = f.wasm.ok_or_else(|| ApiError::invalid("the wasm module is required"))?;
-    let bin = s.bins.upload(app, wasm).await?;
+    let bin = s.bins.upload(app, wasm, f.get_var_url).await?;
     Ok((StatusCode::CREATED, Json(bin_view(&bin))))
 }
 

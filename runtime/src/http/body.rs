@@ -61,10 +61,24 @@ pub struct UploadFields {
     /// JavaScript source instead of a module (`exports.main = function (event, callback)
     /// {...}`, seed 001's cloud functions); also a raw `application/javascript` body.
     pub javascript: Option<String>,
+    /// A bin's seed 000 `getVarUrl` (bins only): where reads of variables its instances
+    /// do not hold are asked.
+    #[serde(alias = "getVarUrl")]
+    pub get_var_url: Option<String>,
     /// The module's bytes, decoded.
     #[serde(skip)]
     #[schema(ignore)]
     pub wasm: Option<Vec<u8>>,
+}
+
+impl UploadFields {
+    /// Refuses the fields only bins take, in a function's upload.
+    pub fn function_only(self) -> Result<Self, ApiError> {
+        if self.get_var_url.is_some() {
+            return Err(ApiError::invalid("`get_var_url` is a bin's (POST /v1/bins), not a function's"));
+        }
+        Ok(self)
+    }
 }
 
 /// A function upload in any of the three shapes.
@@ -128,6 +142,7 @@ async fn multipart(req: Request, state: &AppState) -> Result<UploadFields, ApiEr
         match name.as_str() {
             "wasm" | "file" => fields.wasm = Some(data.to_vec()),
             "name" => fields.name = Some(text()),
+            "get_var_url" | "getVarUrl" => fields.get_var_url = Some(text()),
             "remark" => fields.remark = Some(text()),
             "plan" => fields.plan = Some(text()),
             "sync_timeout_ms" => fields.sync_timeout_ms = Some(number("sync_timeout_ms")?),

@@ -33,6 +33,7 @@ pub(super) async fn create(
     AppCaller(app): AppCaller,
     Upload(f): Upload,
 ) -> Result<Response, ApiError> {
+    let f = f.function_only()?;
     let name = f.name.ok_or_else(|| ApiError::invalid("`name` is required"))?;
     let (wasm, javascript) = match (f.wasm, f.javascript) {
         (_, Some(source)) => (Vec::new(), Some(source)),
@@ -87,6 +88,7 @@ pub(super) async fn update(
     Path(name): Path<String>,
     Upload(f): Upload,
 ) -> Result<Json<FunctionView>, ApiError> {
+    let f = f.function_only()?;
     let change = ChangeFunction {
         name: f.name,
         wasm: f.wasm,

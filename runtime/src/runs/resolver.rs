@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 
 use super::Executor;
 use super::run::{new_job, run_call};
-use crate::engine::{CallError, Engine, FunctionCall, FunctionModule, FunctionResolver, TypedValue};
+use crate::engine::{CallError, Engine, FunctionCall, FunctionModule, FunctionResolver, TypedValue, VarFetch};
 use crate::store::{BindingTarget, FunctionRecord, JobOutcome, NewJob};
 
 /// Longest an HTTP endpoint may take to answer one call.
@@ -37,6 +37,8 @@ pub(crate) struct AppResolver {
     pub(crate) executor: Arc<Executor>,
     /// The calls' job records, written by the caller once the run is over.
     pub(crate) jobs: Arc<Mutex<Vec<(NewJob, JobOutcome)>>>,
+    /// The bin's `getVarUrl` (seed 000, 4.3), asked for variables the instance lacks.
+    pub(crate) get_var_url: Option<String>,
 }
 
 impl FunctionResolver for AppResolver {
@@ -52,6 +54,11 @@ impl FunctionResolver for AppResolver {
             BindingTarget::Function(name) => self.call_function(name, call, remaining),
             BindingTarget::Url(url) => call_url(&self.agent, url, call, remaining),
         }
+    }
+
+    fn fetch_var(&self, fetch: &VarFetch<'_>) -> Result<Option<TypedValue>, CallError> {
+        let Some(url) = &self.get_var_url else { return Ok(None) };
+        fetch_var(&self.agent, url, fetch)
     }
 }
 
@@ -73,6 +80,46 @@ impl AppResolver {
 }
 
 /// POSTs the call to `url`; the answer's JSON body is the return value.
+/// Seed 000, 4.3: `GET getVarUrl?instanceId=&varKey=`. A 2xx answer is the variable:
+/// `{data, len, type}` kept as sent, any other JSON as its value; 404 or a `null` body
+/// means there is no such variable; any other answer is an error the bin can handle.
+fn fetch_var(agent: &ureq::Agent, url: &str, fetch: &VarFetch<'_>) -> Result<Option<TypedValue>, CallError> {
+    let remaining = fetch.deadline.saturating_duration_since(Instant::now());
+    if remaining.is_zero() {
+        return Err(CallError::new("DeadlineExceeded", "the run's deadline has passed"));
+    }
+    let timeout = remaining.saturating_sub(remaining / 10).min(MAX_ENDPOINT_TIMEOUT);
+    let request = agent
+        .get(url)
+        .query("instanceId", fetch.instance_id.unwrap_or_default())
+        .query("varKey", fetch.key)
+        .config()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build();
+    let mut response = request.call().map_err(|e| CallError::new("EndpointUnreachable", format!("GET {url}: {e}")))?;
+    let status = response.status();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| CallError::new("EndpointFailed", format!("reading the answer of {url}: {e}")))?;
+    if status.as_u16() == 404 {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(CallError::new("EndpointFailed", format!("{url} answered {status}: {text}")));
+    }
+    let answer: Json = serde_json::from_str(&text).unwrap_or(Json::String(text));
+    Ok(match answer {
+        Json::Null => None,
+        Json::Object(ref fields) if fields.contains_key("data") => Some(
+            serde_json::from_value::<TypedValue>(answer.clone())
+                .unwrap_or_else(|_| TypedValue::infer(answer["data"].clone())),
+        ),
+        other => Some(TypedValue::infer(other)),
+    })
+}
+
 fn call_url(agent: &ureq::Agent, url: &str, call: &FunctionCall<'_>, remaining: Duration) -> Result<Json, CallError> {
     if remaining.is_zero() {
         return Err(CallError::new("DeadlineExceeded", "the caller's deadline has passed"));

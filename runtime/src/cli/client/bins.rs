@@ -27,8 +27,13 @@ pub enum BinCommand {
 /// Arguments of `cloudexec bin upload`.
 #[derive(Debug, Args)]
 pub struct BinUploadArgs {
-    /// The bin component (.wasm).
+    /// The bin component (.wasm), or a bin project directory to build first.
+    #[arg(default_value = ".")]
     pub file: PathBuf,
+    /// The bin's seed 000 `getVarUrl`: where reads of variables its instances do not
+    /// hold are asked (`GET URL?instanceId=&varKey=`).
+    #[arg(long)]
+    pub get_var_url: Option<String>,
     /// Server, token, output.
     #[command(flatten)]
     pub flags: ClientFlags,
@@ -199,9 +204,11 @@ pub(in crate::cli) fn instance(command: InstanceCommand) -> Result<ExitCode, Cli
 }
 
 fn upload(args: BinUploadArgs) -> Result<ExitCode, CliError> {
-    let wasm = read_file(&args.file)?;
+    let (file, _) = crate::cli::author::built_component(&args.file)?;
+    let wasm = read_file(&file)?;
     let api = Api::new(&args.flags)?;
-    let answer = api.send("/v1/bins", &[], Send::Post("application/wasm", &wasm))?;
+    let query: Vec<(&str, String)> = args.get_var_url.into_iter().map(|url| ("get_var_url", url)).collect();
+    let answer = api.send("/v1/bins", &query, Send::Post("application/wasm", &wasm))?;
     if matches!(answer.status, 400 | 413) {
         return Err(CliError { code: ExitCode::ModuleRejected, ..api.refused(&answer) });
     }
