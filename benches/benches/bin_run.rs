@@ -123,7 +123,7 @@ impl Fixture {
     fn run_and_commit(&self, record: &mut InstanceRecord) {
         record.state = self.run(&record.state);
         record.status = InstanceStatus::Idle;
-        assert!(block_on(self.store.commit_run(record.clone())).expect("commit"), "no other run commits");
+        assert!(block_on(self.store.commit_run(record.clone(), Vec::new())).expect("commit"), "no other run commits");
         record.runs += 1;
     }
 }

@@ -174,6 +174,7 @@ impl Server {
         let jobs = JobRunner::new(dyn_store.clone(), engine.clone(), functions.clone(), config.runner, node);
         jobs.start().await?;
         let bins = Bins::new(dyn_store.clone(), engine, functions.clone(), jobs.executor(), &config.egress);
+        bins.start_deliveries();
         let tokens = TaskTokens::load(dyn_store.as_ref()).await?;
         let log_links = LogLinks::load(dyn_store.as_ref(), config.log_link_ttl).await?;
         let flows = Flows::new(dyn_store.clone(), jobs.clone(), config.flows.clone(), &config.egress, tokens);

@@ -3,6 +3,7 @@
 //! the schema keeps to types PostgreSQL has too, so a second implementation can follow.
 
 mod bins_types;
+mod deliveries_types;
 mod flows_types;
 mod jobs_types;
 mod notices;
@@ -13,6 +14,7 @@ mod types;
 use async_trait::async_trait;
 
 pub use bins_types::*;
+pub use deliveries_types::*;
 pub use flows_types::*;
 pub use jobs_types::*;
 pub use notices::*;
@@ -162,8 +164,22 @@ pub trait Store: Send + Sync + 'static {
     async fn create_instance(&self, instance: InstanceRecord) -> StoreResult<()>;
     /// A live (not destroyed) instance of the app.
     async fn get_instance(&self, app_key: i64, id: &str) -> StoreResult<Option<InstanceRecord>>;
-    /// Commits a run's state if no other run committed since `instance.runs`; false otherwise.
-    async fn commit_run(&self, instance: InstanceRecord) -> StoreResult<bool>;
+    /// Commits a run's state if no other run committed since `instance.runs`, with the
+    /// variable updates to deliver to the engine layer, atomically; false otherwise (and
+    /// nothing is written).
+    async fn commit_run(&self, instance: InstanceRecord, deliveries: Vec<NewVarDelivery>) -> StoreResult<bool>;
+    /// Sets (or clears) the app's engine-layer URL for variable updates (seed 000, 4.2).
+    async fn put_var_update_url(&self, app_key: i64, url: Option<String>) -> StoreResult<()>;
+    /// The app's engine-layer URL for variable updates.
+    async fn var_update_url(&self, app_key: i64) -> StoreResult<Option<String>>;
+    /// Claims up to `limit` due deliveries, each the oldest pending one of its instance
+    /// (so an instance's updates go out in order): their `next_at` becomes `lease_until`
+    /// (a claim a stopped node leaves lapses then) and `attempts` grows by one.
+    async fn claim_var_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<VarDelivery>>;
+    /// Records how an attempt ended.
+    async fn end_var_delivery(&self, id: i64, end: DeliveryEnd) -> StoreResult<()>;
+    /// The latest `limit` deliveries of an instance, newest first.
+    async fn list_var_deliveries(&self, app_key: i64, instance_id: &str, limit: i64) -> StoreResult<Vec<VarDelivery>>;
     /// Marks an instance destroyed; false when it was not live.
     async fn destroy_instance(&self, app_key: i64, id: &str) -> StoreResult<bool>;
     /// Binds (or rebinds) a function key of the app.

@@ -35,6 +35,7 @@ mod server_leases;
 mod server_notices;
 mod server_postgres;
 mod server_restart;
+mod store_deliveries;
 mod store_execution_leases;
 mod store_flows;
 mod store_postgres;

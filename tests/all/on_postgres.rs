@@ -14,6 +14,8 @@ mod flow_wasm_tasks;
 mod router;
 #[path = "seed000.rs"]
 mod seed000;
+#[path = "seed000_engine_layer.rs"]
+mod seed000_engine_layer;
 #[path = "seed000_roles.rs"]
 mod seed000_roles;
 #[path = "seed001.rs"]

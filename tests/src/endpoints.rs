@@ -126,6 +126,7 @@ fn router(seen: Arc<Seen>) -> Router {
         .route("/callback.json", post(callback))
         .route("/calculate.json", post(calculate))
         .route("/vars", get(engine_layer_var))
+        .route("/var-updates/{key}", post(engine_layer_update))
         .with_state(seen)
 }
 
@@ -142,6 +143,27 @@ async fn engine_layer_var(State(seen): State<Arc<Seen>>, Query(q): Query<HashMap
         "broken" => (StatusCode::INTERNAL_SERVER_ERROR, "engine layer down").into_response(),
         _ => (StatusCode::NOT_FOUND, "no such variable").into_response(),
     }
+}
+
+/// Seed 000's engine layer taking 4.2's variable updates at `/var-updates/{key}`: the first
+/// `fail_times` calls for `key` (default 0) answer 500, then `true`; `?answer=false`
+/// refuses every update. Taken updates are kept as sample calls of `/var-updates/{key}`.
+async fn engine_layer_update(
+    State(seen): State<Arc<Seen>>,
+    Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    let fail_times: u32 = q.get("fail_times").and_then(|v| v.parse().ok()).unwrap_or(0);
+    if seen.count(&format!("var-updates:{key}")) <= fail_times {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "engine layer down").into_response();
+    }
+    if q.get("answer").is_some_and(|a| a == "false") {
+        return axum::Json(json!(false)).into_response();
+    }
+    note(&seen, &format!("/var-updates/{key}"), &q, &headers, body.0);
+    axum::Json(json!(true)).into_response()
 }
 
 fn number(body: &Value, field: &str) -> i64 {

@@ -4,6 +4,7 @@
 //! destroy them; and the app's function-key bindings the runs call through.
 
 mod services;
+pub mod var_updates;
 
 pub use cloudexec_engine::updates::parse_updates;
 pub use services::category_of;
@@ -38,6 +39,8 @@ pub struct Bins {
     locks: Arc<DashMap<String, Arc<Mutex<()>>>>,
     /// The one pooled agent URL bindings are called with, under the egress policy.
     agent: ureq::Agent,
+    /// Delivers runs' variable updates to the apps' engine layers (seed 000, 4.2).
+    var_updates: Arc<var_updates::VarUpdates>,
 }
 
 impl std::fmt::Debug for Bins {
@@ -76,7 +79,33 @@ impl Bins {
         egress: &EgressPolicy,
     ) -> Self {
         let agent = egress.agent(ureq::Agent::config_builder().http_status_as_error(false).proxy(None).build());
-        Self { store, engine, functions, executor, locks: Arc::new(DashMap::new()), agent }
+        let client = egress.client(std::time::Duration::from_secs(5));
+        let var_updates = var_updates::VarUpdates::new(store.clone(), client, executor.clone());
+        Self { store, engine, functions, executor, locks: Arc::new(DashMap::new()), agent, var_updates }
+    }
+
+    /// Starts delivering variable updates (call once, inside the runtime).
+    pub fn start_deliveries(&self) {
+        self.var_updates.spawn();
+    }
+
+    /// Sets or clears the app's engine-layer URL for variable updates (seed 000, 4.2).
+    pub async fn set_var_update_url(&self, app_key: i64, url: Option<String>) -> Result<(), ServiceError> {
+        if let Some(url) = &url {
+            check_url("varUpdateUrl", url).map_err(|e| ServiceError::InvalidArgument(e.0))?;
+        }
+        Ok(self.store.put_var_update_url(app_key, url).await?)
+    }
+
+    /// The app's engine-layer URL for variable updates.
+    pub async fn var_update_url(&self, app_key: i64) -> Result<Option<String>, ServiceError> {
+        Ok(self.store.var_update_url(app_key).await?)
+    }
+
+    /// The latest variable-update deliveries of an instance of the app, newest first.
+    pub async fn deliveries(&self, app_key: i64, id: &str) -> Result<Vec<crate::store::VarDelivery>, ServiceError> {
+        self.instance(app_key, id).await?;
+        Ok(self.store.list_var_deliveries(app_key, id, 100).await?)
     }
 
     /// Validates the component as a bin, reads its manifest, stores it; returns its record.
@@ -221,9 +250,12 @@ impl Bins {
             get_var_url: bin.manifest.get_var_url.clone(),
         };
         let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
+        let var_update_url = self.store.var_update_url(app_key).await?;
+        let sent = if var_update_url.is_some() { updates.clone() } else { Vec::new() };
         let ticket = self.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
         let (engine, state) = (self.engine.clone(), instance.state.clone());
-        let run = self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
+        let mut run =
+            self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
         let (status, error) = match &run.result {
             Ok(_) => (JobStatus::Fulfilled, None),
             Err(e) => (JobStatus::ExecutionFailed, Some(e.kind())),
@@ -236,14 +268,28 @@ impl Bins {
                 tracing::error!(%error, "recording a bin's function call failed");
             }
         }
-        if let Some(state) = &run.state {
-            instance.state = state.clone();
+        if let Some(state) = run.state.clone() {
+            let queued = match &var_update_url {
+                Some(url) => {
+                    let changed = var_updates::changed(&instance.state.variables, &sent, &state.variables);
+                    var_updates::deliveries(app_key, id, url, &changed)
+                }
+                None => Vec::new(),
+            };
+            let count = queued.len();
+            instance.state = state;
             instance.status = if run.result.is_ok() { InstanceStatus::Idle } else { InstanceStatus::Failed };
             instance.last_error = run.result.as_ref().err().map(ToString::to_string);
-            if !self.store.commit_run(instance.clone()).await? {
+            if !self.store.commit_run(instance.clone(), queued).await? {
                 return Ok(None);
             }
             instance.runs += 1;
+            if let (true, Some(url)) = (count > 0, &var_update_url) {
+                self.var_updates.wake();
+                run.log
+                    .text
+                    .push_str(&format!("[INFO] {count} variable update(s) queued for the engine layer at {url}\n"));
+            }
         }
         Ok(Some(RunReport { instance, run }))
     }

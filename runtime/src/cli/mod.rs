@@ -125,6 +125,9 @@ pub enum Command {
     /// Execution instances of bins on a running server: create, run, get, path, destroy.
     #[command(subcommand)]
     Instance(client::bins::InstanceCommand),
+    /// The app's engine layer (seed 000, section 4): where variable updates are delivered.
+    #[command(subcommand)]
+    EngineLayer(client::engine_layer::EngineLayerCommand),
     /// Publish, revoke and run services (seed 000 static and dynamic flows) on a server.
     #[command(subcommand)]
     Service(client::services::ServiceCommand),
@@ -201,6 +204,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Bin(command) => client::bins::bin(command),
         Command::Bind(args) => client::bins::bind(args),
         Command::Instance(command) => client::bins::instance(command),
+        Command::EngineLayer(command) => client::engine_layer::engine_layer(command),
         Command::Service(command) => client::services::service(command),
         Command::Flow(command) => client::flows::flow(command),
     }

@@ -7,6 +7,7 @@ pub(crate) mod bins;
 pub(crate) mod body;
 pub mod compat;
 mod console;
+mod engine_layer;
 pub mod error;
 pub(crate) mod extract;
 mod flow_events;
@@ -148,6 +149,8 @@ pub fn native_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bins::run_instance))
         .routes(routes!(bins::instance_path))
         .routes(routes!(bins::variable))
+        .routes(routes!(engine_layer::get_engine_layer, engine_layer::put_engine_layer))
+        .routes(routes!(engine_layer::instance_deliveries))
         .routes(routes!(services::publish))
         .routes(routes!(services::revoke))
         .routes(routes!(services::run_static))

@@ -46,6 +46,13 @@ pub struct FailureLabels {
     pub kind: String,
 }
 
+/// Labels of a variable-update delivery attempt (seed 000, 4.2).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    /// `delivered`, `retried` or `failed` (given up).
+    pub outcome: &'static str,
+}
+
 /// The server's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -59,6 +66,7 @@ pub struct Metrics {
     claimed: Counter,
     reclaimed: Counter,
     store_calls: Family<StoreCallLabels, Histogram>,
+    deliveries: Family<DeliveryLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -107,6 +115,12 @@ impl Metrics {
             "Round trips to the store this node makes on a schedule (heartbeat) or when idle slots claim jobs",
             store_calls.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "var_update_deliveries",
+            "Attempts to deliver variable updates to apps' engine layers (seed 000, 4.2), by outcome",
+            deliveries.clone(),
+        );
         Self {
             registry,
             invocations,
@@ -118,7 +132,13 @@ impl Metrics {
             claimed,
             reclaimed,
             store_calls,
+            deliveries,
         }
+    }
+
+    /// Counts one attempt to deliver a variable update.
+    pub fn var_update_delivery(&self, outcome: &'static str) {
+        self.deliveries.get_or_create(&DeliveryLabels { outcome }).inc();
     }
 
     /// Counts one finished invocation.

@@ -9,8 +9,8 @@ use tokio_postgres::types::ToSql;
 use super::PgStore;
 use super::errors::db_error;
 use crate::{
-    BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, ServiceCategory, ServiceRecord, StoreError,
-    StoreResult,
+    BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, NewVarDelivery, ServiceCategory, ServiceRecord,
+    StoreError, StoreResult,
 };
 
 const INSTANCE_COLUMNS: &str = "id, app_key, bin_id, status, state, runs, last_error, created_at, updated_at, service";
@@ -114,11 +114,13 @@ impl PgStore {
         row.as_ref().map(instance).transpose()
     }
 
-    /// Commits a run: only if the instance is live and no other run committed since `runs`.
-    pub async fn commit_run(&self, i: InstanceRecord) -> StoreResult<bool> {
-        let client = self.client().await?;
+    /// Commits a run: only if the instance is live and no other run committed since
+    /// `runs`; its variable updates for the engine layer are queued in the same transaction.
+    pub async fn commit_run(&self, i: InstanceRecord, queued: Vec<NewVarDelivery>) -> StoreResult<bool> {
+        let mut client = self.client().await?;
         let (status, state) = (i.status.as_str(), to_json(&i.state)?);
-        let changed = client
+        let tx = client.transaction().await.map_err(db_error)?;
+        let changed = tx
             .execute(
                 "UPDATE instances SET status = $1, state = $2, runs = $3 + 1, last_error = $4, updated_at = $5
                  WHERE app_key = $6 AND id = $7 AND runs = $3 AND status <> 'destroyed'",
@@ -126,7 +128,12 @@ impl PgStore {
             )
             .await
             .map_err(db_error)?;
-        Ok(changed == 1)
+        if changed != 1 {
+            return Ok(false);
+        }
+        super::deliveries::insert(&tx, &queued).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
     }
 
     /// Marks an instance destroyed; false when it was not live.

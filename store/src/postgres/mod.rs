@@ -7,6 +7,7 @@
 mod apps;
 mod batch;
 mod bins;
+mod deliveries;
 mod errors;
 mod executions;
 mod flows;

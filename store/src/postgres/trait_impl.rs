@@ -7,9 +7,10 @@ use async_trait::async_trait;
 
 use super::PgStore;
 use crate::{
-    App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate, FlowRecord,
-    FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten, NewFlowVersion,
-    NewFunction, NewJob, PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
+    App, BinRecord, Binding, DeliveryEnd, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate,
+    FlowRecord, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten,
+    NewFlowVersion, NewFunction, NewJob, NewVarDelivery, PageRequest, ServiceCategory, ServiceRecord, Store,
+    StoreResult, TokenGrant, TokenInfo, VarDelivery,
 };
 
 #[async_trait]
@@ -171,8 +172,28 @@ impl Store for PgStore {
         PgStore::get_instance(self, app_key, id).await
     }
 
-    async fn commit_run(&self, instance: InstanceRecord) -> StoreResult<bool> {
-        PgStore::commit_run(self, instance).await
+    async fn commit_run(&self, instance: InstanceRecord, deliveries: Vec<NewVarDelivery>) -> StoreResult<bool> {
+        PgStore::commit_run(self, instance, deliveries).await
+    }
+
+    async fn put_var_update_url(&self, app_key: i64, url: Option<String>) -> StoreResult<()> {
+        PgStore::put_var_update_url(self, app_key, url).await
+    }
+
+    async fn var_update_url(&self, app_key: i64) -> StoreResult<Option<String>> {
+        PgStore::var_update_url(self, app_key).await
+    }
+
+    async fn claim_var_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<VarDelivery>> {
+        PgStore::claim_var_deliveries(self, now, lease_until, limit).await
+    }
+
+    async fn end_var_delivery(&self, id: i64, end: DeliveryEnd) -> StoreResult<()> {
+        PgStore::end_var_delivery(self, id, end).await
+    }
+
+    async fn list_var_deliveries(&self, app_key: i64, instance_id: &str, limit: i64) -> StoreResult<Vec<VarDelivery>> {
+        PgStore::list_var_deliveries(self, app_key, instance_id, limit).await
     }
 
     async fn destroy_instance(&self, app_key: i64, id: &str) -> StoreResult<bool> {

@@ -10,6 +10,7 @@
 mod apps;
 mod bins;
 mod checkpoint;
+mod deliveries;
 mod executions;
 mod flows;
 mod functions;

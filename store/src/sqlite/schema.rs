@@ -321,6 +321,30 @@ CREATE TABLE server_secrets (
     created_at  BIGINT NOT NULL
 );
 "#,
+    // Seed 000, 4.2: an app's engine-layer URL, and the outbox of variable updates to
+    // deliver there, written with the run that made them.
+    r#"
+CREATE TABLE engine_layers (
+    app_key         BIGINT PRIMARY KEY REFERENCES apps(app_key) ON DELETE CASCADE,
+    var_update_url  TEXT,
+    updated_at      BIGINT NOT NULL
+);
+CREATE TABLE var_deliveries (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_key       BIGINT NOT NULL REFERENCES apps(app_key) ON DELETE CASCADE,
+    instance_id   TEXT NOT NULL,
+    variable_key  TEXT NOT NULL,
+    url           TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       BIGINT NOT NULL,
+    last_error    TEXT,
+    created_at    BIGINT NOT NULL
+);
+CREATE INDEX var_deliveries_due ON var_deliveries (next_at) WHERE status = 'pending';
+CREATE INDEX var_deliveries_instance ON var_deliveries (app_key, instance_id, id);
+"#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -6,11 +6,12 @@ use async_trait::async_trait;
 
 use serde_json::Value as Json;
 
-use super::{SqliteStore, apps, bins, executions, flows, functions, jobs, signals};
+use super::{SqliteStore, apps, bins, deliveries, executions, flows, functions, jobs, signals};
 use crate::{
-    App, BinRecord, Binding, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate, FlowRecord,
-    FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten, NewFlowVersion,
-    NewFunction, NewJob, PageRequest, ServiceCategory, ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo,
+    App, BinRecord, Binding, DeliveryEnd, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate,
+    FlowRecord, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten,
+    NewFlowVersion, NewFunction, NewJob, NewVarDelivery, PageRequest, ServiceCategory, ServiceRecord, Store,
+    StoreResult, TokenGrant, TokenInfo, VarDelivery,
 };
 use cloudexec_engine::clock::now_us;
 
@@ -197,8 +198,36 @@ impl Store for SqliteStore {
         self.read(move |c| bins::get_instance(c, app_key, &id)).await
     }
 
-    async fn commit_run(&self, instance: InstanceRecord) -> StoreResult<bool> {
-        self.write(move |c| bins::commit_run(c, &instance)).await
+    async fn commit_run(&self, instance: InstanceRecord, queued: Vec<NewVarDelivery>) -> StoreResult<bool> {
+        self.write(move |c| {
+            let committed = bins::commit_run(c, &instance)?;
+            if committed {
+                deliveries::insert(c, &queued)?;
+            }
+            Ok(committed)
+        })
+        .await
+    }
+
+    async fn put_var_update_url(&self, app_key: i64, url: Option<String>) -> StoreResult<()> {
+        self.write(move |c| deliveries::put_url(c, app_key, url.as_deref())).await
+    }
+
+    async fn var_update_url(&self, app_key: i64) -> StoreResult<Option<String>> {
+        self.read(move |c| deliveries::url(c, app_key)).await
+    }
+
+    async fn claim_var_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<VarDelivery>> {
+        self.write(move |c| deliveries::claim(c, now, lease_until, limit)).await
+    }
+
+    async fn end_var_delivery(&self, id: i64, end: DeliveryEnd) -> StoreResult<()> {
+        self.write(move |c| deliveries::end(c, id, &end)).await
+    }
+
+    async fn list_var_deliveries(&self, app_key: i64, instance_id: &str, limit: i64) -> StoreResult<Vec<VarDelivery>> {
+        let instance_id = instance_id.to_string();
+        self.read(move |c| deliveries::list(c, app_key, &instance_id, limit)).await
     }
 
     async fn destroy_instance(&self, app_key: i64, id: &str) -> StoreResult<bool> {

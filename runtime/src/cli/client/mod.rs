@@ -3,6 +3,7 @@
 
 mod api;
 pub(super) mod bins;
+pub(super) mod engine_layer;
 pub(super) mod flows;
 mod render;
 pub(super) mod services;
