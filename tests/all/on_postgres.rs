@@ -24,8 +24,14 @@ mod seed001;
 mod seed001_js;
 #[path = "seed001_log_links.rs"]
 mod seed001_log_links;
+#[path = "seed002.rs"]
+mod seed002;
+#[path = "seed003.rs"]
+mod seed003;
 #[path = "seed003_task_tokens.rs"]
 mod seed003_task_tokens;
+#[path = "seed004.rs"]
+mod seed004;
 #[path = "server.rs"]
 mod server;
 #[path = "server_auth.rs"]
