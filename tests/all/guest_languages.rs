@@ -192,3 +192,38 @@ async fn a_python_bin_walks_the_shop_through_rust_and_python_functions() -> anyh
     server.stop().await?;
     Ok(())
 }
+
+/// The compiled artifacts in `dir`: name and modification time.
+fn artifacts(dir: &std::path::Path) -> anyhow::Result<Vec<(String, std::time::SystemTime)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".cwasm") {
+            found.push((name, entry.metadata()?.modified()?));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_component_is_compiled_once_and_its_artifact_serves_after_a_restart() -> anyhow::Result<()> {
+    let temp = tempfile::tempdir()?;
+    let mut config = crate::server::config(temp.path());
+    let cache = temp.path().join("artifacts");
+    config.engine.cache_dir = Some(cache.clone());
+    let server = TestServer::start_with(config.clone()).await?;
+    deploy(&server, "hello-py", &language_guest_bytes("python", "hello")?, json!({})).await?;
+    assert_eq!(invoke(&server, "hello-py", json!({"name": "Ada"})).await?["status"], "fulfilled");
+    let compiled = artifacts(&cache)?;
+    assert_eq!(compiled.len(), 1, "one artifact for the one component: {compiled:?}");
+    server.stop().await?;
+
+    let again = TestServer::start_with(config).await?;
+    let answer = invoke(&again, "hello-py", json!({"name": "again"})).await?;
+    assert_eq!(answer["output"], json!({"greeting": "Hello, again!"}), "{answer}");
+    assert_eq!(artifacts(&cache)?, compiled, "the restarted server loaded the artifact, it did not compile again");
+    again.stop().await?;
+    Ok(())
+}
