@@ -42,8 +42,21 @@ pub(super) struct EventsQuery {
 /// number, `event` its kind, `data` the event as `GET …/history` shows it; an `end` event
 /// (data: the final status) closes the stream once the execution ended. Resume with
 /// `Last-Event-ID` or `?after=`.
+/// One server-sent event of the stream, as its fields (OpenAPI's way of describing an
+/// event stream: each event is checked against this).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code, reason = "describes the stream for /openapi.json; the events are built by axum's Event")]
+pub(super) struct SseEvent {
+    /// The history event's `seq` (absent on `end`).
+    id: Option<String>,
+    /// The history event's kind, or `end` after the last one.
+    event: String,
+    /// The history event as JSON (`EventView`), or `{"status"}` on `end`.
+    data: String,
+}
+
 #[utoipa::path(get, path = "/v1/executions/{id}/events", tag = "flows", params(("id" = String, Path), EventsQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String,
+    responses((status = 200, content_type = "text/event-stream", body = SseEvent,
         description = "`id: <seq>`, `event: <kind>`, `data: <EventView>`; last `event: end`"),
         (status = 404, body = ErrorView)))]
 pub(super) async fn events(
