@@ -23,7 +23,10 @@ use crate::functions::Functions;
 use crate::ids::new_id;
 use crate::modules::{load_and_store, load_stored};
 use crate::runs::{Caller, Executor, resolver};
-use crate::store::{BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, JobStatus, ServiceType, Store};
+use crate::store::{
+    BinRecord, Binding, BindingTarget, InstanceRecord, InstanceStatus, JobOutcome, JobStatus, NewJob, ServiceType,
+    Store,
+};
 use crate::time::now_us;
 
 pub use resolver::SOURCE_BIN;
@@ -236,9 +239,32 @@ impl Bins {
         }
         let bin = self.bin(app_key, &instance.bin_id).await?;
         let module = self.module(&bin.module_sha256).await?;
+        let jobs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let options = self.run_options(app_key, id, &bin, jobs.clone()).await?;
+        let var_update_url = self.store.var_update_url(app_key).await?;
+        let sent = if var_update_url.is_some() { updates.clone() } else { Vec::new() };
+        let ticket = self.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
+        let (engine, state) = (self.engine.clone(), instance.state.clone());
+        let mut run =
+            self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
+        self.record(&run, &jobs).await;
+        if run.state.is_some() && !self.commit(&mut instance, &mut run, &sent, var_update_url.as_deref()).await? {
+            return Ok(None);
+        }
+        Ok(Some(RunReport { instance, run }))
+    }
+
+    /// A run's options: the app's bindings, the functions they name, the bin's `getVarUrl`;
+    /// the calls' job records go to `jobs`.
+    async fn run_options(
+        &self,
+        app_key: i64,
+        id: &str,
+        bin: &BinRecord,
+        jobs: Arc<std::sync::Mutex<Vec<(NewJob, JobOutcome)>>>,
+    ) -> Result<RunOptions, ServiceError> {
         let bindings: HashMap<_, _> =
             self.store.list_bindings(app_key).await?.into_iter().map(|b| (b.function_key, b.target)).collect();
-        let jobs = Arc::new(std::sync::Mutex::new(Vec::new()));
         let resolver = resolver::AppResolver {
             app_key,
             functions: self.bound_functions(app_key, &bindings).await,
@@ -246,16 +272,14 @@ impl Bins {
             engine: self.engine.clone(),
             agent: self.agent.clone(),
             executor: self.executor.clone(),
-            jobs: jobs.clone(),
+            jobs,
             get_var_url: bin.manifest.get_var_url.clone(),
         };
-        let options = RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) };
-        let var_update_url = self.store.var_update_url(app_key).await?;
-        let sent = if var_update_url.is_some() { updates.clone() } else { Vec::new() };
-        let ticket = self.executor.try_enter(app_key).map_err(|t| ServiceError::Throttled(t.to_string()))?;
-        let (engine, state) = (self.engine.clone(), instance.state.clone());
-        let mut run =
-            self.executor.run(ticket, move || engine.run_bin(&module, &state, updates, options, &limits)).await;
+        Ok(RunOptions { resolver: Some(Arc::new(resolver)), instance_id: Some(id.to_string()) })
+    }
+
+    /// Counts the run in `/metrics` and writes the job records of its function calls.
+    async fn record(&self, run: &BinRun, jobs: &std::sync::Mutex<Vec<(NewJob, JobOutcome)>>) {
         let (status, error) = match &run.result {
             Ok(_) => (JobStatus::Fulfilled, None),
             Err(e) => (JobStatus::ExecutionFailed, Some(e.kind())),
@@ -268,30 +292,39 @@ impl Bins {
                 tracing::error!(%error, "recording a bin's function call failed");
             }
         }
-        if let Some(state) = run.state.clone() {
-            let queued = match &var_update_url {
-                Some(url) => {
-                    let changed = var_updates::changed(&instance.state.variables, &sent, &state.variables);
-                    var_updates::deliveries(app_key, id, url, &changed)
-                }
-                None => Vec::new(),
-            };
-            let count = queued.len();
-            instance.state = state;
-            instance.status = if run.result.is_ok() { InstanceStatus::Idle } else { InstanceStatus::Failed };
-            instance.last_error = run.result.as_ref().err().map(ToString::to_string);
-            if !self.store.commit_run(instance.clone(), queued).await? {
-                return Ok(None);
+    }
+
+    /// Commits the state the run left (`run.state`, present) with the variable updates it
+    /// made for the engine layer at `url`; false when another run committed first.
+    async fn commit(
+        &self,
+        instance: &mut InstanceRecord,
+        run: &mut BinRun,
+        sent: &[(String, TypedValue)],
+        url: Option<&str>,
+    ) -> Result<bool, ServiceError> {
+        let Some(state) = run.state.clone() else { return Ok(false) };
+        let queued = match url {
+            Some(url) => {
+                let changed = var_updates::changed(&instance.state.variables, sent, &state.variables);
+                var_updates::deliveries(instance.app_key, &instance.id, url, &changed)
             }
-            instance.runs += 1;
-            if let (true, Some(url)) = (count > 0, &var_update_url) {
-                self.var_updates.wake();
-                run.log
-                    .text
-                    .push_str(&format!("[INFO] {count} variable update(s) queued for the engine layer at {url}\n"));
-            }
+            None => Vec::new(),
+        };
+        let count = queued.len();
+        instance.state = state;
+        instance.status = if run.result.is_ok() { InstanceStatus::Idle } else { InstanceStatus::Failed };
+        instance.last_error = run.result.as_ref().err().map(ToString::to_string);
+        if !self.store.commit_run(instance.clone(), queued).await? {
+            return Ok(false);
         }
-        Ok(Some(RunReport { instance, run }))
+        instance.runs += 1;
+        if let (true, Some(url)) = (count > 0, url) {
+            self.var_updates.wake();
+            let line = format!("[INFO] {count} variable update(s) queued for the engine layer at {url}\n");
+            run.log.text.push_str(&line);
+        }
+        Ok(true)
     }
 
     /// The functions `bindings` name, with their modules, looked up now so that the run's
