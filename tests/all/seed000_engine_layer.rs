@@ -15,6 +15,13 @@ async fn upload_bin(server: &TestServer, query: &str) -> anyhow::Result<reqwest:
     Ok(server.as_app(Method::POST, &path).header("content-type", "application/wasm").body(wasm).send().await?)
 }
 
+/// A new instance of the uploaded `bin` (its upload answer); its id.
+async fn instance_of(server: &TestServer, bin: &Value) -> anyhow::Result<String> {
+    let body = json!({"binId": bin["binId"]});
+    let response = server.as_app(Method::POST, "/v1/instances").json(&body).send().await?.error_for_status()?;
+    Ok(response.json::<Value>().await?["executeInstanceId"].as_str().unwrap_or_default().to_string())
+}
+
 async fn run(server: &TestServer, id: &str, updates: Value) -> anyhow::Result<Value> {
     let response = server.as_app(Method::POST, &format!("/v1/instances/{id}/runs")).json(&updates).send().await?;
     anyhow::ensure!(response.status() == 200, "run answered {}", response.status());
@@ -37,16 +44,7 @@ async fn a_bin_reads_variables_it_lacks_from_its_get_var_url() -> anyhow::Result
     assert_eq!(uploaded.status(), 201);
     let bin: Value = uploaded.json().await?;
     assert_eq!(bin["manifest"]["getVarUrl"], url.as_str(), "the bin keeps its getVarUrl: {bin}");
-    let bin_id = bin["binId"].as_str().unwrap_or_default();
-    let created: Value = server
-        .as_app(Method::POST, "/v1/instances")
-        .json(&json!({"binId": bin_id}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = created["executeInstanceId"].as_str().unwrap_or_default().to_string();
+    let id = instance_of(&server, &bin).await?;
 
     run(&server, &id, json!({"read": "price"})).await?;
     assert_eq!(var(&server, &id, "readValue").await?, json!({"data": 42, "len": 4, "type": 64}));
@@ -82,15 +80,7 @@ async fn without_a_get_var_url_a_missing_variable_is_absent_and_bad_urls_are_ref
     let server = TestServer::start().await?;
     let bin: Value = upload_bin(&server, "").await?.json().await?;
     assert!(bin["manifest"].get("getVarUrl").is_none(), "{bin}");
-    let created: Value = server
-        .as_app(Method::POST, "/v1/instances")
-        .json(&json!({"binId": bin["binId"]}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = created["executeInstanceId"].as_str().unwrap_or_default().to_string();
+    let id = instance_of(&server, &bin).await?;
     run(&server, &id, json!({"read": "price"})).await?;
     assert_eq!(var(&server, &id, "readAbsent").await?["data"], "price");
 
@@ -117,15 +107,7 @@ async fn set_var_update_url(server: &TestServer, url: Value) -> anyhow::Result<r
 
 async fn new_shop_like_instance(server: &TestServer) -> anyhow::Result<String> {
     let bin: Value = upload_bin(server, "").await?.json().await?;
-    let created: Value = server
-        .as_app(Method::POST, "/v1/instances")
-        .json(&json!({"binId": bin["binId"]}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(created["executeInstanceId"].as_str().unwrap_or_default().to_string())
+    instance_of(server, &bin).await
 }
 
 async fn deliveries(server: &TestServer, id: &str) -> anyhow::Result<Vec<Value>> {
