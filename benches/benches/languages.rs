@@ -14,8 +14,13 @@ use cloudexec::authoring::build::{BuildOptions, build};
 use cloudexec::engine::{Engine, EngineConfig, FunctionModule, Limits};
 use serde_json::json;
 
-/// Calls measured per guest (after the warm-up).
+/// Calls measured per guest (after the warm-up); `CALLS=n` changes it.
 const CALLS: usize = 2000;
+
+fn calls() -> usize {
+    std::env::var("CALLS").ok().and_then(|n| n.parse().ok()).unwrap_or(CALLS)
+}
+
 /// Seed 001's own example `function_code`.
 const SEED_001_SOURCE: &str =
     "exports.main = function functionName(event, callback) {\n callback(null, \"hello world\")\n}";
@@ -42,10 +47,11 @@ fn measure(name: &str, bytes: usize, compile: Duration, engine: &Engine, module:
     for _ in 0..100 {
         engine.invoke(module, &input, &limits);
     }
-    let mut times = Vec::with_capacity(CALLS);
+    let calls = calls();
+    let mut times = Vec::with_capacity(calls);
     let mut peak = 0;
     let started = Instant::now();
-    for _ in 0..CALLS {
+    for _ in 0..calls {
         let call = Instant::now();
         let out = engine.invoke(module, &input, &limits);
         times.push(call.elapsed());
@@ -60,7 +66,7 @@ fn measure(name: &str, bytes: usize, compile: Duration, engine: &Engine, module:
         first.as_secs_f64() * 1e3,
         percentile(&times, 0.50).as_secs_f64() * 1e6,
         percentile(&times, 0.99).as_secs_f64() * 1e6,
-        CALLS as f64 / total.as_secs_f64(),
+        calls as f64 / total.as_secs_f64(),
         peak as f64 / (1 << 20) as f64,
         out.result.map(|o| o.to_string()).unwrap_or_default(),
     );
@@ -82,10 +88,15 @@ fn main() {
     ];
     // No cache dir: every component is compiled here, as a fresh upload is.
     let engine = Engine::new(EngineConfig::default()).expect("engine starts");
-    for (name, bytes) in &guests {
+    // `ONLY=python` measures only the guests whose name contains it (e.g. for a profile).
+    let only = std::env::var("ONLY").unwrap_or_default();
+    for (name, bytes) in guests.iter().filter(|(name, _)| name.contains(only.as_str())) {
         let compile = Instant::now();
         let module = engine.load_function(bytes).expect("the component loads");
         measure(name, bytes.len(), compile.elapsed(), &engine, &module);
+    }
+    if !"seed 001 source (boa)".contains(only.as_str()) {
+        return;
     }
     let runtime_bytes = cloudexec_tests::guest_bytes("js-runtime").expect("the JavaScript runtime builds");
     let compile = Instant::now();
