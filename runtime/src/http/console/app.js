@@ -84,7 +84,7 @@ async function functionPage(name) {
   const jobs = await api("/v1/functions/" + encodeURIComponent(name) + "/jobs?limit=20");
   const input = el("textarea", { id: "input" }, "{}");
   const result = el("pre", { id: "result" });
-  const invoke = el("button", { type: "button", onclick: async () => {
+  const invoke = el("button", { type: "button", id: "invoke", onclick: async () => {
     try {
       const body = JSON.stringify(JSON.parse(input.value));
       const job = await api("/v1/functions/" + encodeURIComponent(name) + "/invoke", { method: "POST", body, headers: { "Content-Type": "application/json" } });
@@ -113,17 +113,77 @@ async function flowPage(name) {
     [el("a", { href: "#/executions/" + x.execution_id }, x.execution_id), status(x.status), x.started_time || ""])));
 }
 
+// The SVG namespace, read off the empty <svg> of the page (so no URL is written here).
+const SVG = () => document.getElementById("svg-namespace").namespaceURI;
+
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG(), tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+// The execution's top-level tasks as a graph, left to right: a task's column is one past
+// the furthest task leading to it; each node is coloured by its status.
+function graph(tasks) {
+  const top = tasks.filter((t) => t.key === t.name);
+  const byName = new Map(top.map((t) => [t.name, t]));
+  const column = new Map();
+  const depth = (t, seen = new Set()) => {
+    if (column.has(t.name)) return column.get(t.name);
+    if (seen.has(t.name)) return 0;
+    seen.add(t.name);
+    const before = top.filter((p) => (p.next || []).includes(t.name));
+    const d = before.length ? Math.max(...before.map((p) => depth(p, seen) + 1)) : 0;
+    column.set(t.name, d);
+    return d;
+  };
+  top.forEach((t) => depth(t));
+  const rows = new Map();
+  const place = new Map();
+  for (const t of top) {
+    const c = column.get(t.name) || 0;
+    const r = rows.get(c) || 0;
+    rows.set(c, r + 1);
+    place.set(t.name, { x: 20 + c * 200, y: 20 + r * 70 });
+  }
+  const width = 40 + 200 * Math.max(1, ...[...rows.keys()].map((c) => c + 1));
+  const height = 40 + 70 * Math.max(1, ...rows.values());
+  const picture = svg("svg", { id: "graph", width, height, role: "img", "aria-label": "the execution's tasks as a graph" },
+    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "6", markerHeight: "6", orient: "auto" },
+      svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#8a93a3" }))));
+  for (const t of top) {
+    const from = place.get(t.name);
+    for (const n of t.next || []) {
+      const to = place.get(n);
+      if (!to || !byName.has(n)) continue;
+      picture.append(svg("line", { x1: from.x + 150, y1: from.y + 20, x2: to.x, y2: to.y + 20, stroke: "#8a93a3", "marker-end": "url(#arrow)" }));
+    }
+  }
+  for (const t of top) {
+    const at = place.get(t.name);
+    const link = svg("a", { href: "#task-" + encodeURIComponent(t.key) },
+      svg("rect", { x: at.x, y: at.y, width: 150, height: 40, rx: 6 }),
+      svg("text", { x: at.x + 75, y: at.y + 25, "text-anchor": "middle" }, t.name),
+      svg("title", {}, t.name + ": " + t.status));
+    picture.append(svg("g", { class: "node " + t.status, "data-task": t.key, "data-status": t.status }, link));
+  }
+  return picture;
+}
+
 async function executionPage(id) {
+  const pictured = el("div", { id: "graph-box" });
   const tasks = el("div", { id: "tasks" });
   const events = el("table", { id: "events" }, el("tr", {}, el("th", {}, "seq"), el("th", {}, "kind"), el("th", {}, "task")));
   const head = el("p", { id: "execution-status" });
   async function refresh() {
     const x = await api("/v1/executions/" + id);
     head.replaceChildren(status(x.status), " " + (x.process ?? "") + "%");
+    pictured.replaceChildren(graph(x.tasks));
     tasks.replaceChildren(table(["task", "status", "attempts", "error"], x.tasks.map((t) =>
-      [t.key, status(t.status), t.attempt, t.error ? t.error.error + ": " + t.error.cause : ""])));
+      [el("span", { id: "task-" + t.key }, t.key), status(t.status), t.attempt, t.error ? t.error.error + ": " + t.error.cause : ""])));
   }
-  show(el("h1", {}, "Execution " + id), head, tasks, el("h2", {}, "Events (live)"), events);
+  show(el("h1", {}, "Execution " + id), head, pictured, tasks, el("h2", {}, "Events (live)"), events);
   await refresh();
   following = new AbortController();
   const response = await fetch("/v1/executions/" + id + "/events", { headers: { "Authorization": "Bearer " + token() }, signal: following.signal });
