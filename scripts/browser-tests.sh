@@ -30,7 +30,8 @@ server=$!
 for _ in $(seq 1 100); do curl -fs -o /dev/null "$base/healthz" && break; sleep 0.1; done
 
 client=(--server "$base" --token "$token")
-for pair in hello:hello hostile:hostile flow-start-node:flow_start_node flow-end-node:flow_end_node; do
+for pair in hello:hello hostile:hostile flow-start-node:flow_start_node flow-end-node:flow_end_node \
+  cart:shop_cart order:shop_order pay:shop_pay; do
   "$bin" deploy "$guests/${pair#*:}.wasm" --name "${pair%%:*}" "${client[@]}" >/dev/null
 done
 "$bin" flow deploy examples/flows/sample.yaml --name sample "${client[@]}" >/dev/null
@@ -51,4 +52,4 @@ YAML
 "$bin" flow deploy "$data/broken.yaml" --name broken "${client[@]}" >/dev/null
 
 mkdir -p target/browser-screenshots
-BROWSER_TOOLS="$PWD/$tools" node tests/browser/console.test.mjs "$base" "$token" "$chromium" target/browser-screenshots
+GUESTS_DIR="$guests" BROWSER_TOOLS="$PWD/$tools" node tests/browser/console.test.mjs "$base" "$token" "$chromium" target/browser-screenshots

@@ -1,8 +1,9 @@
 // The console in a real browser (scripts/browser-tests.sh runs it against a real server):
 // sign-in with a wrong and a right token, the functions, an invocation from the page, a
-// failed job's log, the seed 002 sample flow's graph turning green and a failed task in
-// red. No request leaves the server; no error reaches the browser console.
+// failed job's log, a shop instance's path cart -> ordered -> paid, the seed 002 sample
+// flow's graph turning green and a failed task in red. No request leaves the server; no error reaches the browser console.
 // Arguments: base URL, app token, Chromium path, screenshot directory.
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -78,6 +79,27 @@ try {
   const jobText = await page.textContent("#view");
   check(jobText.includes("execution_failed") && jobText.includes("guest chose to fail"), "a failed job shows its status and error");
   await shot("failed-job");
+
+  // The shop bin walked cart -> ordered -> paid through the example functions.
+  const key = "utcook.jar:com.ut.BuzMethod.";
+  for (const [name, fn] of [["shoppingCart", "cart"], ["order", "order"], ["payOrder", "pay"]]) {
+    await api("PUT", "/v1/bindings/" + key + name, { function: fn });
+  }
+  const wasm = readFileSync(path.join(process.env.GUESTS_DIR, "shop.wasm"));
+  const uploaded = await (await fetch(base + "/v1/bins", {
+    method: "POST", headers: { Authorization: "Bearer " + token, "Content-Type": "application/wasm" }, body: wasm,
+  })).json();
+  const instance = await api("POST", "/v1/instances", { binId: uploaded.binId });
+  const id = instance.executeInstanceId;
+  for (const updates of [{ item: "apple" }, { amount: 2.5 }, { pay: true }]) {
+    await api("POST", "/v1/instances/" + id + "/runs", updates);
+  }
+  await page.goto(base + "/console/#/instances/" + id);
+  await page.waitForSelector(".path li");
+  const states = await page.$$eval('.machine[data-machine="1"] .path li', (lis) => lis.map((li) => li.getAttribute("data-state")));
+  check(states.join(",") === "cart,ordered,paid", "the shop instance's path is cart, ordered, paid: " + states.join(","));
+  check((await page.textContent("#view")).includes("order-apple-250"), "its variables are shown");
+  await shot("instance");
 
   const started = await api("POST", "/v1/flows/sample/executions", { input: { left: 512, right: 512 } });
   await page.goto(base + "/console/#/executions/" + started.execution_id);

@@ -208,6 +208,23 @@ async function executionPage(id) {
   }
 }
 
+// Milliseconds since the epoch, in the browser's zone, with the UTC value on hover.
+function when(ms) {
+  const at = new Date(ms);
+  return el("time", { datetime: at.toISOString(), title: at.toISOString() }, at.toLocaleString());
+}
+
+async function instancePage(id) {
+  const x = await api("/v1/instances/" + encodeURIComponent(id));
+  const variables = table(["variable", "data", "len", "type"], Object.entries(x.variables).map(([key, v]) =>
+    [key, JSON.stringify(v.data), v.len, v.type]));
+  const machines = Object.entries(x.stateMachines).map(([number, m]) => el("section", { class: "machine", "data-machine": number },
+    el("h3", {}, "State machine " + number + ": " + m.current),
+    el("ol", { class: "path" }, ...m.path.map((p) => el("li", { "data-state": p.state }, el("b", {}, p.state), " ", when(p.at_ms))))));
+  show(el("h1", {}, "Instance " + id), el("p", {}, status(x.status), " runs: " + x.runs + ", bin " + x.binId),
+    el("h2", {}, "Variables"), variables, el("h2", {}, "State paths"), ...machines);
+}
+
 async function route() {
   if (following) { following.abort(); following = null; }
   if (!token()) return signOut();
@@ -221,6 +238,7 @@ async function route() {
     else if (parts[0] === "flows" && parts[1]) await flowPage(parts[1]);
     else if (parts[0] === "flows") await flowsPage();
     else if (parts[0] === "executions" && parts[1]) await executionPage(parts[1]);
+    else if (parts[0] === "instances" && parts[1]) await instancePage(parts[1]);
     else await overview();
   } catch (error) { if (error.name !== "AbortError" && error.message !== "unauthorized") failed(error); }
 }
