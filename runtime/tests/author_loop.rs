@@ -124,5 +124,10 @@ fn a_missing_tool_or_project_is_named_with_what_to_do() -> anyhow::Result<()> {
     ensure!(again.stderr.contains("already exists"), "{again:#?}");
     let bad = cloudexec_in(temp.path(), &["new", "bad name", "--lang", "python"])?.expect(7)?;
     ensure!(bad.stderr.contains("letters, digits"), "{bad:#?}");
+    let broken = temp.path().join("broken");
+    std::fs::create_dir(&broken)?;
+    std::fs::write(broken.join("cloudexec.toml"), "name = \"x\"\nlang = \"cobol\"\nkind = \"function\"\n")?;
+    let refused = cloudexec_in(&broken, &["test"])?.expect(7)?;
+    ensure!(refused.stderr.contains("cloudexec.toml") && refused.stderr.contains("cobol"), "{refused:#?}");
     Ok(())
 }

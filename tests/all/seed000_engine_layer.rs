@@ -200,6 +200,15 @@ async fn an_engine_layer_that_refuses_is_given_up_on_and_bad_urls_are_refused() 
     assert!(items[0]["lastError"].as_str().unwrap_or_default().contains("did not take"), "{items:?}");
     assert!(ep.seen.sample_calls("/var-updates/refusing").is_empty());
 
+    // Unknown instances and another app's are 404, and nothing of theirs is shown.
+    let unknown = server.as_app(Method::GET, "/v1/instances/nope/deliveries").send().await?;
+    assert_eq!(unknown.status(), 404);
+    let (_, other) = server.new_app("other").await?;
+    let theirs = server.with_token(&other, Method::GET, &format!("/v1/instances/{id}/deliveries")).send().await?;
+    assert_eq!(theirs.status(), 404, "another app's token does not see this instance's deliveries");
+    let their_layer: Value = server.with_token(&other, Method::GET, "/v1/engine-layer").send().await?.json().await?;
+    assert_eq!(their_layer["varUpdateUrl"], Value::Null, "each app has its own engine layer");
+
     set_var_update_url(&server, Value::Null).await?.error_for_status()?;
     let layer: Value = server.as_app(Method::GET, "/v1/engine-layer").send().await?.json().await?;
     assert_eq!(layer["varUpdateUrl"], Value::Null);

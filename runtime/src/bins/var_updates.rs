@@ -30,8 +30,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a claim holds a delivery (a node stopped mid-delivery leaves it due again).
 const CLAIM_LEASE: Duration = Duration::from_secs(30);
-/// How often an idle deliverer looks for due deliveries (commits on this node wake it).
+/// How soon an idle deliverer looks again for due deliveries; each empty look doubles
+/// the wait up to [`MAX_POLL`], so an idle node claims (a write on SQLite) rarely. A
+/// commit on this node wakes it at once; other nodes' updates wait at most `MAX_POLL`.
 const POLL: Duration = Duration::from_millis(500);
+/// Longest wait of an idle deliverer.
+const MAX_POLL: Duration = Duration::from_secs(5);
 /// Deliveries claimed at once.
 const BATCH: i64 = 32;
 
@@ -96,10 +100,16 @@ impl VarUpdates {
     pub fn spawn(self: &Arc<Self>) {
         let this = self.clone();
         tokio::spawn(async move {
+            let mut idle = POLL;
             loop {
-                let worked = this.deliver_due().await;
-                if !worked {
-                    let _ = tokio::time::timeout(POLL, this.wake.notified()).await;
+                if this.deliver_due().await {
+                    idle = POLL;
+                    continue;
+                }
+                if tokio::time::timeout(idle, this.wake.notified()).await.is_ok() {
+                    idle = POLL;
+                } else {
+                    idle = (idle * 2).min(MAX_POLL);
                 }
             }
         });

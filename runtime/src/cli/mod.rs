@@ -1,7 +1,7 @@
 //! The `cloudexec` command line: run functions and bins locally on the same engine the
 //! server uses. Exit codes are stable so scripts can branch on them (see [`ExitCode`]).
 
-pub(crate) mod author;
+mod author;
 mod client;
 mod flow_run;
 mod invoke;
