@@ -50,6 +50,55 @@ tasks:
         source: $.context.action
 YAML
 "$bin" flow deploy "$data/broken.yaml" --name broken "${client[@]}" >/dev/null
+# Stopped from the page while it waits.
+cat > "$data/pause.yaml" <<'YAML'
+Type: StateMachine
+SpecVersion: v1
+Name: pause
+StartAt: Nap
+States:
+  - {Name: Nap, Type: Wait, Seconds: 600, Next: Done}
+  - {Name: Done, Type: Succeed}
+YAML
+"$bin" flow deploy "$data/pause.yaml" --name pause "${client[@]}" >/dev/null
+# Drawn, not run: a Choice with a default, a Map body, a Parallel with a Catch.
+cat > "$data/shapes.yaml" <<'YAML'
+Type: StateMachine
+SpecVersion: v1
+Name: shapes
+StartAt: Route
+States:
+  - Name: Route
+    Type: Choice
+    Choices:
+      - Condition: $.kind == "many"
+        Next: EachItem
+    Default: Both
+  - Name: EachItem
+    Type: Map
+    ItemsPath: $.items
+    Processor:
+      StartAt: Greet
+      States:
+        - {Name: Greet, Type: Task, Resource: function://hello, End: true}
+    Next: Done
+  - Name: Both
+    Type: Parallel
+    Branches:
+      - StartAt: Left
+        States:
+          - {Name: Left, Type: Pass, End: true}
+      - StartAt: Right
+        States:
+          - {Name: Right, Type: Task, Resource: function://hostile, End: true}
+    Catch:
+      - Errors: [States.ALL]
+        Next: Recover
+    Next: Done
+  - {Name: Recover, Type: Pass, Next: Done}
+  - {Name: Done, Type: Succeed}
+YAML
+"$bin" flow deploy "$data/shapes.yaml" --name shapes "${client[@]}" >/dev/null
 
 mkdir -p target/browser-screenshots
 GUESTS_DIR="$guests" BROWSER_TOOLS="$PWD/$tools" node tests/browser/console.test.mjs "$base" "$token" "$chromium" target/browser-screenshots

@@ -5,13 +5,16 @@
 //! issue asks for percentiles. See BENCHMARKS.md ("Guest languages").
 //!
 //! cargo bench -p cloudexec-benches --bench languages
+//!
+//! `TIERED=1` turns tiered compilation on (as the server has it): large components are
+//! measured on Winch's code first, then again once Cranelift's is swapped in.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cloudexec::authoring::Project;
 use cloudexec::authoring::build::{BuildOptions, build};
-use cloudexec::engine::{Engine, EngineConfig, FunctionModule, Limits};
+use cloudexec::engine::{DEFAULT_BASELINE_TIER_MIN_BYTES, Engine, EngineConfig, FunctionModule, Limits, Tier};
 use serde_json::json;
 
 /// Calls measured per guest (after the warm-up); `CALLS=n` changes it.
@@ -37,6 +40,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
+fn tier(module: &FunctionModule) -> &'static str {
+    module.tier().as_str()
+}
+
+/// Waits until the background compile has swapped optimized code in; how long it took.
+fn wait_optimized(module: &FunctionModule) -> Duration {
+    let started = Instant::now();
+    while module.tier() != Tier::Optimized && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    started.elapsed()
+}
+
 fn measure(name: &str, bytes: usize, compile: Duration, engine: &Engine, module: &Arc<FunctionModule>) {
     let input = json!({"name": "Ada"});
     let limits = Limits::default();
@@ -60,7 +76,8 @@ fn measure(name: &str, bytes: usize, compile: Duration, engine: &Engine, module:
     let total = started.elapsed();
     times.sort();
     println!(
-        "{name:<22} {:>6.1} MB  compile {:>7.2} s  first call {:>7.2} ms  p50 {:>8.1} µs  p99 {:>8.1} µs  {:>7.0} calls/s  peak {:>5.1} MiB  output {}",
+        "{name:<22} {:<9} {:>6.1} MB  compile {:>7.2} s  first call {:>7.2} ms  p50 {:>8.1} µs  p99 {:>8.1} µs  {:>7.0} calls/s  peak {:>5.1} MiB  output {}",
+        tier(module),
         bytes as f64 / 1e6,
         compile.as_secs_f64(),
         first.as_secs_f64() * 1e3,
@@ -87,13 +104,22 @@ fn main() {
         ("js hello (componentize-js)", built("js", BuildOptions { js_tools: Some(js_tools), ..Default::default() })),
     ];
     // No cache dir: every component is compiled here, as a fresh upload is.
-    let engine = Engine::new(EngineConfig::default()).expect("engine starts");
+    let tiered = std::env::var_os("TIERED").is_some();
+    let config = EngineConfig {
+        baseline_tier_min_bytes: tiered.then_some(DEFAULT_BASELINE_TIER_MIN_BYTES),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(config).expect("engine starts");
     // `ONLY=python` measures only the guests whose name contains it (e.g. for a profile).
     let only = std::env::var("ONLY").unwrap_or_default();
     for (name, bytes) in guests.iter().filter(|(name, _)| name.contains(only.as_str())) {
         let compile = Instant::now();
         let module = engine.load_function(bytes).expect("the component loads");
         measure(name, bytes.len(), compile.elapsed(), &engine, &module);
+        if module.tier() == Tier::Baseline {
+            let waited = wait_optimized(&module);
+            measure(name, bytes.len(), waited, &engine, &module);
+        }
     }
     if !"seed 001 source (boa)".contains(only.as_str()) {
         return;

@@ -59,6 +59,11 @@ impl Compiler {
         Ok(component)
     }
 
+    /// The artifact of identical bytes compiled earlier, if one is on disk.
+    pub(crate) fn cached(&self, hash: &str) -> Option<Component> {
+        self.artifact_path(hash).and_then(|path| self.load_artifact(&path))
+    }
+
     fn artifact_path(&self, hash: &str) -> Option<PathBuf> {
         self.cache_dir.as_ref().map(|dir| dir.join(format!("{hash}-{}.cwasm", self.compat)))
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig, Strategy};
 
 use super::limits::PERSONAL_PLAN_MEMORY;
 
@@ -14,6 +14,10 @@ pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 pub const DEFAULT_POOL_INSTANCES: u32 = 256;
 /// Largest module accepted: 32 MiB, well above a Rust guest (100 KB – 5 MB).
 pub const DEFAULT_MAX_MODULE_BYTES: usize = 32 << 20;
+/// Components at least this large are compiled by Winch first (see [`crate::tiers`]) when
+/// tiering is on: Cranelift compiles about 4.5 MB of component per second on these
+/// cores, so smaller ones are ready in under half a second anyway.
+pub const DEFAULT_BASELINE_TIER_MIN_BYTES: usize = 2 << 20;
 /// Wasm stack a guest may use before deep recursion traps with a stack overflow.
 pub const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
 /// Bytes of each linear memory and table reset with `memset` instead of `madvise` when
@@ -52,6 +56,11 @@ pub struct EngineConfig {
     pub max_module_bytes: usize,
     /// Epoch tick interval.
     pub epoch_tick: Duration,
+    /// Tiered compilation: components of at least this many bytes run Winch's code
+    /// until Cranelift's is ready. `None` (the default, right for one-shot processes
+    /// such as the CLI, which cache Cranelift's code on disk once) compiles with
+    /// Cranelift only; the server turns it on.
+    pub baseline_tier_min_bytes: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -63,6 +72,7 @@ impl Default for EngineConfig {
             max_memory_bytes: PERSONAL_PLAN_MEMORY,
             max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
             epoch_tick: DEFAULT_EPOCH_TICK,
+            baseline_tier_min_bytes: None,
         }
     }
 }
@@ -79,6 +89,15 @@ impl EngineConfig {
         if pooling {
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(self.pool_config()));
         }
+        config
+    }
+
+    /// The baseline tier's configuration: Winch, on-demand allocation (its code only runs
+    /// until Cranelift's is ready, so it does not get a pool reservation of its own), the
+    /// same sandbox settings otherwise.
+    pub(crate) fn baseline_config(&self) -> Config {
+        let mut config = self.wasmtime_config(false);
+        config.strategy(Strategy::Winch);
         config
     }
 

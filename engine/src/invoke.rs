@@ -47,14 +47,15 @@ impl Engine {
         let started = Instant::now();
         let log = CapturedLog::new(limits.log_bytes);
         let calls = Calls { resolver, deadline: started + limits.timeout, instance_id: None };
-        let mut store = self.new_store(HostState::new(log.clone(), limits.memory_bytes, calls, None), limits.timeout);
+        let pre = module.pre.current();
+        let state = HostState::new(log.clone(), limits.memory_bytes, calls, None);
+        let mut store = self.new_store(pre.engine(), state, limits.timeout);
         // A script's `main` gets seed 001's event: the call's input as its `data`.
         let input = match &module.script {
             Some(source) => from_json(&serde_json::json!({ "source": &**source, "event": { "data": input } })),
             None => from_json(input),
         };
-        let result = module
-            .pre
+        let result = pre
             .instantiate(&mut store)
             .and_then(|function| function.call_handle(&mut store, &input))
             .map_err(|e| trap::classify(e, &store, limits.timeout, &log))
@@ -64,9 +65,10 @@ impl Engine {
         Invocation { result, log: log.output(), peak_memory_bytes, duration: started.elapsed() }
     }
 
-    /// A store with the memory limiter and an epoch deadline of `timeout`.
-    pub(crate) fn new_store(&self, state: HostState, timeout: Duration) -> Store<HostState> {
-        let mut store = Store::new(&self.inner.wasmtime, state);
+    /// A store of `engine` (the one that compiled the code it will run) with the memory
+    /// limiter and an epoch deadline of `timeout`.
+    pub(crate) fn new_store(&self, engine: &wasmtime::Engine, state: HostState, timeout: Duration) -> Store<HostState> {
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(self.deadline_ticks(timeout));
         store.epoch_deadline_trap();

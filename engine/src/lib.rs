@@ -21,6 +21,7 @@ mod module;
 mod resolver;
 mod run_bin;
 mod ticker;
+mod tiers;
 mod trap;
 pub mod value;
 
@@ -36,7 +37,7 @@ use wasmtime::component::Linker;
 
 pub use capture::LogOutput;
 pub use compile::module_hash;
-pub use config::{Allocator, EngineConfig};
+pub use config::{Allocator, DEFAULT_BASELINE_TIER_MIN_BYTES, EngineConfig};
 pub use error::EngineError;
 pub use instance::{InstanceState, MAX_VARIABLES, MachineState, PathEntry};
 pub use invoke::Invocation;
@@ -47,11 +48,13 @@ pub use manifest::{FunctionDecl, Manifest, StateMachineDecl, TransitionDecl};
 pub use module::{BinModule, FunctionModule};
 pub use resolver::{CallError, FunctionCall, FunctionResolver, VarFetch};
 pub use run_bin::{BinRun, RunOptions};
+pub use tiers::Tier;
 pub use value::{TypedValue, check_typed};
 
 use compile::Compiler;
 use host::HostState;
 use ticker::EpochTicker;
+use tiers::Optimizer;
 
 /// The engine every invocation runs on. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -63,11 +66,22 @@ struct Inner {
     wasmtime: wasmtime::Engine,
     linker: Linker<HostState>,
     compiler: Compiler,
+    /// Winch's engine, when tiered compilation is on.
+    baseline: Option<Baseline>,
     functions: DashMap<String, Arc<FunctionModule>>,
     bins: DashMap<String, Arc<BinModule>>,
     config: EngineConfig,
     pooling: bool,
     _ticker: EpochTicker,
+}
+
+/// The baseline tier: Winch's engine, its linker and compiler, and the thread that
+/// compiles the optimized code of what it loaded.
+struct Baseline {
+    min_bytes: usize,
+    linker: Linker<HostState>,
+    compiler: Compiler,
+    optimizer: Optimizer,
 }
 
 impl std::fmt::Debug for Engine {
@@ -82,12 +96,16 @@ impl Engine {
         let (wasmtime, pooling) = build_wasmtime(&config)?;
         let linker = host::linker(&wasmtime)?;
         let compiler = Compiler::new(wasmtime.clone(), config.cache_dir.clone(), config.max_module_bytes)?;
-        let ticker = EpochTicker::start(wasmtime.clone(), config.epoch_tick)
+        let baseline = config.baseline_tier_min_bytes.map(|min_bytes| Baseline::new(&config, min_bytes)).transpose()?;
+        let mut ticked = vec![wasmtime.clone()];
+        ticked.extend(baseline.as_ref().map(|b| b.linker.engine().clone()));
+        let ticker = EpochTicker::start(ticked, config.epoch_tick)
             .map_err(|e| EngineError::Internal(format!("cannot start the epoch ticker: {e}")))?;
         let inner = Inner {
             wasmtime,
             linker,
             compiler,
+            baseline,
             functions: DashMap::new(),
             bins: DashMap::new(),
             config,
@@ -110,6 +128,19 @@ impl Engine {
     /// The underlying wasmtime engine, for benchmarks that compare against it.
     pub fn wasmtime(&self) -> &wasmtime::Engine {
         &self.inner.wasmtime
+    }
+}
+
+impl Baseline {
+    fn new(config: &EngineConfig, min_bytes: usize) -> Result<Self, EngineError> {
+        let internal = |e: String| EngineError::Internal(format!("cannot create the baseline engine: {e}"));
+        let engine = wasmtime::Engine::new(&config.baseline_config()).map_err(|e| internal(format!("{e:#}")))?;
+        let linker = host::linker(&engine)?;
+        // No artifact cache: Winch's code is only worth keeping until Cranelift's is ready,
+        // and writing it would delay the first call.
+        let compiler = Compiler::new(engine, None, config.max_module_bytes)?;
+        let optimizer = Optimizer::start().map_err(|e| internal(e.to_string()))?;
+        Ok(Self { min_bytes, linker, compiler, optimizer })
     }
 }
 

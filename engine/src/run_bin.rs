@@ -67,9 +67,9 @@ impl Engine {
             Calls { resolver: options.resolver, deadline: started + limits.timeout, instance_id: options.instance_id };
         let context = BinContext { state, manifest: bin.manifest.clone(), fetched: Default::default() };
         let host = HostState::new(log.clone(), limits.memory_bytes, calls, Some(context));
-        let mut store = self.new_store(host, limits.timeout);
-        let outcome = bin
-            .pre
+        let pre = bin.pre.current();
+        let mut store = self.new_store(pre.engine(), host, limits.timeout);
+        let outcome = pre
             .instantiate(&mut store)
             .and_then(|instance| instance.call_run(&mut store, &wit_updates))
             .map_err(|e| trap::classify(e, &store, limits.timeout, &log));

@@ -1,4 +1,4 @@
-//! The epoch ticker: a thread that advances the engine's epoch so deadlines fire.
+//! The epoch ticker: a thread that advances the engines' epochs so deadlines fire.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,13 +13,15 @@ pub(crate) struct EpochTicker {
 }
 
 impl EpochTicker {
-    pub(crate) fn start(engine: wasmtime::Engine, tick: Duration) -> std::io::Result<Self> {
+    pub(crate) fn start(engines: Vec<wasmtime::Engine>, tick: Duration) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new().name("cloudexec-epoch".into()).spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(tick);
-                engine.increment_epoch();
+                for engine in &engines {
+                    engine.increment_epoch();
+                }
             }
         })?;
         Ok(Self { stop, thread: Some(thread) })

@@ -100,7 +100,11 @@ impl ServerConfig {
             connections: ConnectionLimits::default(),
             max_db_bytes: None,
             egress: EgressPolicy::default(),
-            engine: EngineConfig::default(),
+            // The server keeps running after a large upload, so tiered compilation pays.
+            engine: EngineConfig {
+                baseline_tier_min_bytes: Some(crate::engine::DEFAULT_BASELINE_TIER_MIN_BYTES),
+                ..EngineConfig::default()
+            },
             flows: FlowsConfig::default(),
             public_url: None,
             node_id: None,

@@ -192,6 +192,17 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_service(&self, app_key: i64, alias: &str, category: ServiceCategory) -> StoreResult<bool>;
     /// A service of the app (live or revoked).
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>>;
+    /// A page of the app's bins, newest first, and how many there are.
+    async fn list_bins(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<BinRecord>, i64)>;
+    /// A page of the app's live instances (of one bin when given), newest first, and how many.
+    async fn list_instances(
+        &self,
+        app_key: i64,
+        bin_id: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<InstanceRecord>, i64)>;
+    /// The app's services, live and revoked, by alias.
+    async fn list_services(&self, app_key: i64) -> StoreResult<Vec<ServiceRecord>>;
 
     /// Creates a flow with its first version; `AlreadyExists` when the app has one of that name.
     async fn create_flow(&self, new: NewFlowVersion) -> StoreResult<FlowRecord>;

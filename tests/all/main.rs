@@ -41,6 +41,8 @@ mod server_restart;
 mod store_deliveries;
 mod store_execution_leases;
 mod store_flows;
+mod store_listings;
 mod store_postgres;
 mod store_wal;
 mod support;
+mod tiered_compile;

@@ -30,7 +30,7 @@ pub fn config(data_dir: &Path) -> ServerConfig {
     config.app_token = Some(APP_TOKEN.into());
     config.engine = EngineConfig {
         cache_dir: Some(cloudexec_tests::repo_root().join("target/test-module-cache")),
-        ..EngineConfig::default()
+        ..config.engine
     };
     // The tests' HTTP task endpoints listen on loopback, which the default policy refuses.
     config.egress = EgressPolicy::with_allowed(&["127.0.0.0/8".into()]).expect("a network");

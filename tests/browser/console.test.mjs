@@ -1,7 +1,11 @@
 // The console in a real browser (scripts/browser-tests.sh runs it against a real server):
-// sign-in with a wrong and a right token, the functions, an invocation from the page, a
-// failed job's log, a shop instance's path cart -> ordered -> paid, the seed 002 sample
-// flow's graph turning green and a failed task in red. No request leaves the server; no error reaches the browser console.
+// sign-in with a wrong and a right token, the functions, an invocation from the page with
+// its output, log and copy button, jobs filtered by status, a failed job's log, a function
+// deployed by choosing a file, a shop instance run from the page cart -> ordered -> paid,
+// the seed 002 sample flow drawn, started from the page and turning green live, a task's
+// detail, a failed task in red, a state machine's Choice/Map/Parallel/Catch drawn, a
+// waiting execution stopped from the page. No request leaves the server; no error
+// reaches the browser console.
 // Arguments: base URL, app token, Chromium path, screenshot directory.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -31,7 +35,9 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync"],
 });
-const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+const page = await context.newPage();
 const outside = [];
 const consoleErrors = [];
 page.on("request", (request) => {
@@ -56,7 +62,8 @@ try {
   await page.fill("#token", token);
   await page.click("#sign-in button[type=submit]");
   await page.waitForSelector(".counts");
-  check((await page.textContent(".counts")).includes("functions"), "the overview counts functions and flows");
+  const counted = await page.$$eval(".counts [data-count]", (ds) => ds.map((d) => d.getAttribute("data-count")));
+  check(counted.join(",") === "functions,flows,bins,instances", "the overview counts functions, flows, bins and instances");
   await shot("overview");
 
   await page.goto(base + "/console/#/functions");
@@ -69,18 +76,44 @@ try {
   await page.waitForSelector("#input");
   await page.fill("#input", '{"name": "Ada"}');
   await page.click("#invoke");
-  await page.waitForFunction(() => document.getElementById("result").textContent.includes("Hello"));
-  check((await page.textContent("#result")).includes("Hello, Ada!"), "invoking hello from the page shows its output");
+  await page.waitForSelector("#invoke-log");
+  check((await page.textContent("#output")).includes("Hello, Ada!"), "invoking hello from the page shows its output");
+  check((await page.textContent("#invoke-log")).includes("Ada"), "and its log: " + await page.textContent("#invoke-log"));
+  await page.click("#result .copy");
+  check(JSON.parse(await page.evaluate(() => navigator.clipboard.readText())).greeting === "Hello, Ada!", "the copy button copies the output");
   await shot("invoke");
 
   const failedJob = await api("POST", "/v1/functions/hostile/invoke", { action: "error" });
-  await page.goto(base + "/console/#/jobs/" + failedJob.id);
-  await page.waitForSelector("#view pre");
+  await api("POST", "/v1/functions/hostile/invoke", { action: "echo" });
+  await page.goto(base + "/console/#/functions/hostile");
+  await page.waitForSelector("#jobs table");
+  await page.selectOption("#job-status", "execution_failed");
+  await page.click("#job-filters button[type=submit]");
+  await page.waitForSelector('#jobs[data-query*="status=execution_failed"]');
+  const statuses = await page.$$eval("#jobs table .status", (s) => s.map((x) => x.textContent));
+  check(statuses.length > 0 && statuses.every((x) => x === "execution_failed"), "the jobs filter keeps only failed jobs: " + statuses.join(","));
+  await shot("jobs-filtered");
+  await page.click(`#jobs a[href="#/jobs/${failedJob.id}"]`);
+  await page.waitForSelector("#log");
   const jobText = await page.textContent("#view");
   check(jobText.includes("execution_failed") && jobText.includes("guest chose to fail"), "a failed job shows its status and error");
   await shot("failed-job");
 
-  // The shop bin walked cart -> ordered -> paid through the example functions.
+  // A function deployed by choosing a file, then a new version of it.
+  await page.goto(base + "/console/#/functions");
+  await page.waitForSelector("#deploy-file");
+  await page.fill("#deploy-name", "chosen");
+  await page.setInputFiles("#deploy-file", path.join(process.env.GUESTS_DIR, "hello.wasm"));
+  await page.click("#deploy button[type=submit]");
+  await page.waitForFunction(() => location.hash === "#/functions/chosen" && document.querySelector("#deploy-file"));
+  await page.setInputFiles("#deploy-file", path.join(process.env.GUESTS_DIR, "flow_end_node.wasm"));
+  await page.click("#deploy button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("version")?.textContent === "2");
+  check((await page.textContent("#deploy-message")).includes("version 2"), "the page says which version it deployed");
+  check((await api("GET", "/v1/functions/chosen")).version === 2, "a chosen .wasm file deploys a function and a new version");
+  await shot("function");
+
+  // The shop bin walked cart -> ordered -> paid through the example functions, from the page.
   const key = "utcook.jar:com.ut.BuzMethod.";
   for (const [name, fn] of [["shoppingCart", "cart"], ["order", "order"], ["payOrder", "pay"]]) {
     await api("PUT", "/v1/bindings/" + key + name, { function: fn });
@@ -91,25 +124,60 @@ try {
   })).json();
   const instance = await api("POST", "/v1/instances", { binId: uploaded.binId });
   const id = instance.executeInstanceId;
-  for (const updates of [{ item: "apple" }, { amount: 2.5 }, { pay: true }]) {
-    await api("POST", "/v1/instances/" + id + "/runs", updates);
-  }
   await page.goto(base + "/console/#/instances/" + id);
-  await page.waitForSelector(".path li");
+  for (const [run, updates] of [{ item: "apple" }, { amount: 2.5 }, { pay: true }].entries()) {
+    await page.waitForSelector("#updates");
+    await page.fill("#updates", JSON.stringify(updates));
+    await page.click("#run");
+    await page.waitForFunction((n) => document.getElementById("runs")?.textContent === String(n), run + 1);
+  }
   const states = await page.$$eval('.machine[data-machine="1"] .path li', (lis) => lis.map((li) => li.getAttribute("data-state")));
-  check(states.join(",") === "cart,ordered,paid", "the shop instance's path is cart, ordered, paid: " + states.join(","));
-  check((await page.textContent("#view")).includes("order-apple-250"), "its variables are shown");
+  check(states.join(",") === "cart,ordered,paid", "runs from the page walk the shop instance cart, ordered, paid: " + states.join(","));
+  check((await page.textContent("#variables")).includes("order-apple-250"), "its variables are shown");
   await shot("instance");
 
-  const started = await api("POST", "/v1/flows/sample/executions", { input: { left: 512, right: 512 } });
-  await page.goto(base + "/console/#/executions/" + started.execution_id);
+  // The bin, its manifest and instances; the instances and services lists.
+  await api("POST", "/v1/services", { alias: "shop", category: 1, binId: uploaded.binId });
+  await page.goto(base + "/console/#/bins");
+  await page.waitForSelector("#bins");
+  await page.click(`#bins a[href="#/bins/${uploaded.binId}"]`);
+  await page.waitForSelector("#function-keys");
+  const keys = await page.textContent("#function-keys");
+  check(["shoppingCart", "order", "payOrder"].every((k) => keys.includes(key + k)), "the bin's page lists its function keys");
+  check(await page.$('.machine[data-machine="1"]') !== null, "and its state machine");
+  check((await page.textContent("#instances")).includes(id), "and its instances");
+  await shot("bin");
+  await page.goto(base + "/console/#/instances");
+  await page.waitForSelector("#instances");
+  check((await page.textContent("#instances")).includes("1: paid"), "the instances list shows each one's current state");
+  await page.goto(base + "/console/#/services");
+  await page.waitForSelector("#services");
+  check((await page.textContent("#services")).includes("dynamic flow (1)"), "the services list shows the category");
+  check((await page.textContent("#bindings")).includes(key + "payOrder"), "and the bindings");
+  await shot("services");
+
+  // The seed 002 sample flow, drawn from its definition, started from the page, turning green live.
+  await page.goto(base + "/console/#/flows/sample");
+  await page.waitForSelector("#outline svg .node");
+  const drawn = await page.$$eval("#outline svg .node", (gs) => gs.map((g) => g.getAttribute("data-node")));
+  check(drawn.join(",") === "startNode,endNode", "the sample flow's definition is drawn: " + drawn.join(","));
+  await page.fill("#start-input", '{"left": 512, "right": 512}');
+  await page.click("#start");
   await page.waitForSelector("#graph g.node");
   await page.waitForFunction(() => document.querySelectorAll('#graph g.node[data-status="SUCCEED"]').length === 2,
     null, { timeout: 30000 });
   const nodes = await page.$$eval("#graph g.node", (gs) => gs.map((g) => g.getAttribute("data-task")));
-  check(nodes.join(",") === "startNode,endNode", "the sample flow is drawn as its two nodes, both succeeded");
-  check(await page.$$eval("#graph line", (ls) => ls.length) === 1, "one edge: startNode to endNode");
+  check(nodes.join(",") === "startNode,endNode", "the started flow is drawn as its two nodes, both succeeded");
+  check(await page.$$eval("#graph .edge", (ls) => ls.length) === 1, "one edge: startNode to endNode");
+  await page.waitForSelector("#events tbody tr");
+  await page.click('#graph g.node[data-task="endNode"] a');
+  await page.waitForSelector('#task-detail[data-task="endNode"]');
+  check((await page.textContent("#task-output")).includes("1024"), "a task's detail shows its output: " + await page.textContent("#task-output"));
+  check(page.url().includes("/tasks/endNode"), "the task's detail has its own URL");
   await shot("execution-succeeded");
+  await page.reload();
+  await page.waitForSelector('#task-detail[data-task="endNode"]');
+  check(true, "reloading the task's URL shows the same task");
 
   const broken = await api("POST", "/v1/flows/broken/executions", { input: { action: "error" } });
   await page.goto(base + "/console/#/executions/" + broken.execution_id);
@@ -117,11 +185,37 @@ try {
   check((await page.textContent("#tasks")).includes("guest chose to fail"), "the failed task shows its error");
   await shot("execution-failed");
 
+  // A state machine with a Choice, a Map body, Parallel branches and a Catch, drawn.
+  await page.goto(base + "/console/#/flows/shapes");
+  await page.waitForSelector("#outline svg .node");
+  const kinds = await page.$$eval("#outline svg .node", (gs) => gs.map((g) => g.getAttribute("data-node") + ":" + g.getAttribute("data-kind")));
+  check(["Route:choice", "EachItem:map", "Both:parallel", "Greet:task", "Left:pass", "Right:task"].every((k) => kinds.includes(k)),
+    "Choice, Map, Parallel and their nested nodes are drawn: " + kinds.join(","));
+  const edgeKinds = await page.$$eval("#outline .edge", (es) => es.map((e) => e.getAttribute("class")));
+  check(["choice", "default", "catch"].every((k) => edgeKinds.some((c) => c.includes(k))), "choice, default and catch edges are drawn");
+  check((await page.$$eval("figure.block figcaption", (fs) => fs.map((f) => f.textContent))).includes("Both: branch 2"), "each Parallel branch is titled");
+  await shot("flow-outline");
+
+  // A waiting execution stopped from the page.
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.goto(base + "/console/#/flows/pause");
+  await page.waitForSelector("#start");
+  await page.click("#start");
+  await page.waitForSelector("#stop");
+  await page.click("#stop");
+  await page.waitForFunction(() => document.querySelector("#execution-status .status")?.textContent === "Stopped", null, { timeout: 30000 });
+  check(!(await page.$("#stop")), "a stopped execution shows Stopped and no stop button");
+  await shot("execution-stopped");
+
+  await page.goto(base + "/console/#/flows");
+  await page.waitForSelector("#flows");
+  await shot("flows");
+
   check(outside.length === 0, "no request leaves the server: " + outside.join(", "));
   check(consoleErrors.length === 0, "no error in the browser console: " + consoleErrors.join(" | "));
 } catch (error) {
   failures.push(String(error));
-  console.log("FAILED " + error);
+  console.log("FAILED " + error + (consoleErrors.length ? "; browser console: " + consoleErrors.join(" | ") : ""));
   await shot("failure").catch(() => {});
 } finally {
   await browser.close();

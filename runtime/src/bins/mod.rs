@@ -3,6 +3,7 @@
 //! instance, committed whole or not at all), read variables and state-machine paths,
 //! destroy them; and the app's function-key bindings the runs call through.
 
+mod lists;
 mod services;
 pub mod var_updates;
 
@@ -129,6 +130,11 @@ impl Bins {
         let bin = BinRecord { id: new_id()?, app_key, module_sha256: sha, manifest, created_at: now_us() };
         self.store.create_bin(bin.clone()).await?;
         Ok(bin)
+    }
+
+    /// Which compiler's code of `bin` runs on this node, if it is loaded here.
+    pub fn code_tier(&self, bin: &BinRecord) -> Option<&'static str> {
+        self.engine.cached_bin(&bin.module_sha256).map(|module| module.tier().as_str())
     }
 
     /// A bin of the app.

@@ -81,6 +81,12 @@ pub struct ServeArgs {
     /// token) stays valid.
     #[arg(long, default_value_t = crate::http::compat::seed001::links::DEFAULT_TTL.as_secs())]
     pub log_link_secs: u64,
+    /// Components of at least this many MiB (Python and JavaScript guests are tens of MB)
+    /// first run code from Winch, the baseline compiler, which compiles about three times
+    /// faster than Cranelift; Cranelift's faster code is compiled in the background and
+    /// swapped in. 0 compiles everything with Cranelift before its first call.
+    #[arg(long, default_value_t = (crate::engine::DEFAULT_BASELINE_TIER_MIN_BYTES >> 20) as u64)]
+    pub baseline_tier_min_mib: u64,
 }
 
 /// Arguments of `cloudexec token`: alone, it prints the default app's token from the data
@@ -128,6 +134,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
         };
         config.log_link_ttl = Duration::from_secs(args.log_link_secs.max(1));
+        config.engine.baseline_tier_min_bytes = (args.baseline_tier_min_mib > 0)
+            .then(|| usize::try_from(args.baseline_tier_min_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX));
         let internal = |e: &dyn std::fmt::Display| CliError { message: e.to_string(), code: ExitCode::Internal };
         let server = Server::open(config).await.map_err(|e| internal(&e))?;
         let b = &server.bootstrap;

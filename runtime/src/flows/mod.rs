@@ -14,6 +14,7 @@ mod headers;
 pub mod http_task;
 mod live;
 pub mod outbound;
+pub mod outline;
 pub mod running;
 pub mod scheduler;
 pub mod service;

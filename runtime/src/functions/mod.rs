@@ -148,6 +148,12 @@ impl Functions {
         Ok(updated)
     }
 
+    /// Which compiler's code of `function`'s current version runs on this node, if it
+    /// is loaded here.
+    pub fn code_tier(&self, function: &FunctionRecord) -> Option<&'static str> {
+        self.engine.cached_function(&function.module_sha256).map(|module| module.tier().as_str())
+    }
+
     /// The app's function by name if the cache has it (no store read; `None` may only
     /// mean it is not cached yet).
     pub fn cached(&self, app_key: i64, name: &str) -> Option<FunctionRecord> {

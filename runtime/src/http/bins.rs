@@ -36,8 +36,16 @@ pub fn app_data(manifest: &Manifest) -> Json_ {
     json!({"executionData": {"appFunction": functions}})
 }
 
-fn bin_view(bin: &BinRecord) -> Json_ {
-    json!({"binId": bin.id, "moduleSha256": bin.module_sha256, "manifest": bin.manifest, "appData": app_data(&bin.manifest)})
+/// A bin, with `codeTier`: which compiler's code of it this node runs (`baseline` while
+/// a large component's optimized code compiles, `optimized`, or `null` if not loaded here).
+pub(super) fn bin_view(s: &AppState, bin: &BinRecord) -> Json_ {
+    json!({
+        "binId": bin.id,
+        "moduleSha256": bin.module_sha256,
+        "codeTier": s.bins.code_tier(bin),
+        "manifest": bin.manifest,
+        "appData": app_data(&bin.manifest),
+    })
 }
 
 /// An instance with its variables (seed shape `{data, len, type}`) and state machines.
@@ -78,7 +86,7 @@ pub fn run_view(report: &RunReport) -> Json_ {
 /// Uploads a bin: a wasm component with its manifest of state machines and functions.
 #[utoipa::path(post, path = "/v1/bins", tag = "bins",
     request_body(content = UploadFields, description = "JSON shape; raw `application/wasm` and multipart work too"),
-    responses((status = 201, body = Object, description = "binId, moduleSha256, manifest, appData"),
+    responses((status = 201, body = Object, description = "binId, moduleSha256, codeTier, manifest, appData"),
         (status = 400, body = ErrorView)))]
 pub(super) async fn upload(
     State(s): State<AppState>,
@@ -87,19 +95,19 @@ pub(super) async fn upload(
 ) -> Result<(StatusCode, Json<Json_>), ApiError> {
     let wasm = f.wasm.ok_or_else(|| ApiError::invalid("the wasm module is required"))?;
     let bin = s.bins.upload(app, wasm, f.get_var_url).await?;
-    Ok((StatusCode::CREATED, Json(bin_view(&bin))))
+    Ok((StatusCode::CREATED, Json(bin_view(&s, &bin))))
 }
 
 /// A bin of the app.
 #[utoipa::path(get, path = "/v1/bins/{id}", tag = "bins", params(("id" = String, Path)),
-    responses((status = 200, body = Object, description = "binId, moduleSha256, manifest, appData"),
+    responses((status = 200, body = Object, description = "binId, moduleSha256, codeTier, manifest, appData"),
         (status = 404, body = ErrorView)))]
 pub(super) async fn get_bin(
     State(s): State<AppState>,
     AppCaller(app): AppCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Json_>, ApiError> {
-    Ok(Json(bin_view(&s.bins.bin(app, &id).await?)))
+    Ok(Json(bin_view(&s, &s.bins.bin(app, &id).await?)))
 }
 
 /// Body of instance creation.

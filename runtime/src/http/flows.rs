@@ -21,7 +21,8 @@ use super::flow_views::{
 };
 use super::views::{ErrorView, Paging};
 use crate::flows::callbacks::finish_result;
-use crate::flows::service::{NewFlow, StartExecution};
+use crate::flows::outline::OutlineBlock;
+use crate::flows::service::{NewFlow, StartExecution, parse_definition_off_thread};
 
 /// Default wait of a sync execution.
 pub const DEFAULT_SYNC_WAIT: Duration = Duration::from_secs(30);
@@ -96,6 +97,22 @@ pub(super) async fn get(
     Query(query): Query<VersionQuery>,
 ) -> Result<Json<FlowView>, ApiError> {
     Ok(Json(FlowView::from(&s.flows.get(app, &name, query.version).await?)))
+}
+
+/// One flow version's definition as a graph (both formats alike): nodes with their kind,
+/// edges labelled next, choice, default or catch, and nested blocks (Map bodies,
+/// Parallel branches, choice blocks). The latest version, or `?version=`.
+#[utoipa::path(get, path = "/v1/flows/{name}/outline", tag = "flows", params(("name" = String, Path), VersionQuery),
+    responses((status = 200, body = OutlineBlock), (status = 404, body = ErrorView)))]
+pub(super) async fn outline(
+    State(s): State<AppState>,
+    AppCaller(app): AppCaller,
+    Path(name): Path<String>,
+    Query(query): Query<VersionQuery>,
+) -> Result<Json<OutlineBlock>, ApiError> {
+    let flow = s.flows.get(app, &name, query.version).await?;
+    let graph = parse_definition_off_thread(&flow.definition).await?;
+    Ok(Json(crate::flows::outline::outline(&graph)))
 }
 
 /// Add a version; running executions keep theirs.

@@ -16,6 +16,12 @@ use super::body::{ApiBytes, Upload, UploadFields, parse_json};
 use super::error::ApiError;
 use super::views::{AcceptedView, ErrorView, FunctionPage, FunctionView, JobPage, JobQuery, JobView, Paging};
 use crate::functions::{ChangeFunction, CreateFunction};
+use crate::store::FunctionRecord;
+
+/// A function as shown, with the tier of its code on this node.
+fn view(s: &AppState, f: &FunctionRecord) -> FunctionView {
+    FunctionView { code_tier: s.functions.code_tier(f), ..FunctionView::from(f) }
+}
 
 /// The source recorded for calls over the plain HTTP API (seed 001's `open_api`).
 pub const SOURCE_OPEN_API: &str = "open_api";
@@ -50,7 +56,7 @@ pub(super) async fn create(
         async_timeout_ms: f.async_timeout_ms,
     };
     let created = s.functions.create(app, req).await?;
-    Ok((StatusCode::CREATED, Json(FunctionView::from(&created))).into_response())
+    Ok((StatusCode::CREATED, Json(view(&s, &created))).into_response())
 }
 
 /// List the app's functions by name.
@@ -63,7 +69,7 @@ pub(super) async fn list(
 ) -> Result<Json<FunctionPage>, ApiError> {
     let page = paging.page()?;
     let (items, total) = s.functions.list(app, page).await?;
-    let items = items.iter().map(FunctionView::from).collect();
+    let items = items.iter().map(|f| view(&s, f)).collect();
     Ok(Json(FunctionPage { items, total, limit: page.limit, offset: page.offset }))
 }
 
@@ -75,7 +81,7 @@ pub(super) async fn get(
     AppCaller(app): AppCaller,
     Path(name): Path<String>,
 ) -> Result<Json<FunctionView>, ApiError> {
-    Ok(Json(FunctionView::from(&s.functions.get(app, &name).await?)))
+    Ok(Json(view(&s, &s.functions.get(app, &name).await?)))
 }
 
 /// Change a function's metadata and/or code; new code is a new version.
@@ -98,7 +104,7 @@ pub(super) async fn update(
         sync_timeout_ms: f.sync_timeout_ms,
         async_timeout_ms: f.async_timeout_ms,
     };
-    Ok(Json(FunctionView::from(&s.functions.update(app, &name, change).await?)))
+    Ok(Json(view(&s, &s.functions.update(app, &name, change).await?)))
 }
 
 /// Delete a function with its versions, jobs and logs.

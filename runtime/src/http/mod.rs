@@ -16,6 +16,7 @@ pub(crate) mod flows;
 mod functions;
 mod jobs;
 pub mod listener;
+mod listings;
 pub mod openapi;
 pub(crate) mod services;
 pub(crate) mod views;
@@ -140,23 +141,24 @@ pub fn native_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(functions::get, functions::update, functions::delete))
         .routes(routes!(functions::invoke))
         .routes(routes!(functions::jobs))
-        .routes(routes!(bins::upload))
+        .routes(routes!(bins::upload, listings::list_bins))
         .routes(routes!(bins::get_bin))
         .routes(routes!(bins::list_bindings))
         .routes(routes!(bins::put_binding))
-        .routes(routes!(bins::create_instance))
+        .routes(routes!(bins::create_instance, listings::list_instances))
         .routes(routes!(bins::get_instance, bins::destroy_instance))
         .routes(routes!(bins::run_instance))
         .routes(routes!(bins::instance_path))
         .routes(routes!(bins::variable))
         .routes(routes!(engine_layer::get_engine_layer, engine_layer::put_engine_layer))
         .routes(routes!(engine_layer::instance_deliveries))
-        .routes(routes!(services::publish))
+        .routes(routes!(services::publish, listings::list_services))
         .routes(routes!(services::revoke))
         .routes(routes!(services::run_static))
         .routes(routes!(services::create_dynamic))
         .routes(routes!(flows::create, flows::list))
         .routes(routes!(flows::get, flows::update, flows::delete))
+        .routes(routes!(flows::outline))
         .routes(routes!(flows::start, flows::executions))
         .routes(routes!(flows::execution))
         .routes(routes!(flows::history))

@@ -20,6 +20,7 @@ use super::{flow_views, views};
         flow_views::FlowView, flow_views::FlowPage, flow_views::FlowBody, flow_views::StartBody,
         flow_views::ExecutionView, flow_views::ExecutionPage, flow_views::SyncExecutionView, flow_views::StartAnswer,
         flow_views::NodeErrorView, flow_views::EventView, flow_views::HistoryPage, flow_views::FinishBody,
+        crate::flows::outline::OutlineBlock, crate::flows::outline::OutlineNode, crate::flows::outline::OutlineEdge,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

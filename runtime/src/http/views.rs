@@ -35,6 +35,10 @@ pub struct FunctionView {
     pub version: i64,
     /// sha256 of the current version's module.
     pub module_sha256: String,
+    /// Which compiler's code of the current version this node runs: `baseline` (Winch's,
+    /// while Cranelift compiles a large component in the background) or `optimized`;
+    /// `null` when this node has not loaded it yet.
+    pub code_tier: Option<&'static str>,
     /// Epoch seconds.
     pub created_at: f64,
     /// Epoch seconds.
@@ -51,6 +55,7 @@ impl From<&FunctionRecord> for FunctionView {
             async_timeout_ms: f.async_timeout_ms,
             version: f.version,
             module_sha256: f.module_sha256.clone(),
+            code_tier: None,
             created_at: seconds(f.created_at),
             updated_at: seconds(f.updated_at),
         }

@@ -13,7 +13,8 @@ use crate::{
     StoreError, StoreResult,
 };
 
-const INSTANCE_COLUMNS: &str = "id, app_key, bin_id, status, state, runs, last_error, created_at, updated_at, service";
+pub(super) const INSTANCE_COLUMNS: &str =
+    "id, app_key, bin_id, status, state, runs, last_error, created_at, updated_at, service";
 
 fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(db_error)
@@ -23,7 +24,7 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Database(format!("stored JSON does not parse: {e}")))
 }
 
-fn instance(r: &Row) -> StoreResult<InstanceRecord> {
+pub(super) fn instance(r: &Row) -> StoreResult<InstanceRecord> {
     let (status, state): (String, String) = (r.try_get(3).map_err(db_error)?, r.try_get(4).map_err(db_error)?);
     Ok(InstanceRecord {
         id: r.try_get(0).map_err(db_error)?,
@@ -37,6 +38,33 @@ fn instance(r: &Row) -> StoreResult<InstanceRecord> {
         created_at: r.try_get(7).map_err(db_error)?,
         updated_at: r.try_get(8).map_err(db_error)?,
         service: r.try_get(9).map_err(db_error)?,
+    })
+}
+
+pub(super) const BIN_COLUMNS: &str = "id, app_key, module_sha256, manifest, created_at";
+
+pub(super) fn bin(r: &Row) -> StoreResult<BinRecord> {
+    let manifest: String = r.try_get(3).map_err(db_error)?;
+    Ok(BinRecord {
+        id: r.try_get(0).map_err(db_error)?,
+        app_key: r.try_get(1).map_err(db_error)?,
+        module_sha256: r.try_get(2).map_err(db_error)?,
+        manifest: from_json(&manifest)?,
+        created_at: r.try_get(4).map_err(db_error)?,
+    })
+}
+
+pub(super) const SERVICE_COLUMNS: &str = "app_key, alias, category, bin_id, revoked";
+
+pub(super) fn service(r: &Row) -> StoreResult<ServiceRecord> {
+    let code: i64 = r.try_get(2).map_err(db_error)?;
+    Ok(ServiceRecord {
+        app_key: r.try_get(0).map_err(db_error)?,
+        alias: r.try_get(1).map_err(db_error)?,
+        category: ServiceCategory::from_code(code)
+            .ok_or_else(|| StoreError::Database(format!("unknown service category {code}")))?,
+        bin_id: r.try_get(3).map_err(db_error)?,
+        revoked: r.try_get(4).map_err(db_error)?,
     })
 }
 
@@ -59,23 +87,10 @@ impl PgStore {
     pub async fn get_bin(&self, app_key: i64, id: &str) -> StoreResult<Option<BinRecord>> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
-                "SELECT id, app_key, module_sha256, manifest, created_at FROM bins WHERE app_key = $1 AND id = $2",
-                &[&app_key, &id],
-            )
+            .query_opt(&format!("SELECT {BIN_COLUMNS} FROM bins WHERE app_key = $1 AND id = $2"), &[&app_key, &id])
             .await
             .map_err(db_error)?;
-        row.map(|r| {
-            let manifest: String = r.try_get(3).map_err(db_error)?;
-            Ok(BinRecord {
-                id: r.try_get(0).map_err(db_error)?,
-                app_key: r.try_get(1).map_err(db_error)?,
-                module_sha256: r.try_get(2).map_err(db_error)?,
-                manifest: from_json(&manifest)?,
-                created_at: r.try_get(4).map_err(db_error)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(bin).transpose()
     }
 
     /// Stores a new instance.
@@ -230,22 +245,11 @@ impl PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT app_key, alias, category, bin_id, revoked FROM services WHERE app_key = $1 AND alias = $2",
+                &format!("SELECT {SERVICE_COLUMNS} FROM services WHERE app_key = $1 AND alias = $2"),
                 &[&app_key, &alias],
             )
             .await
             .map_err(db_error)?;
-        row.map(|r| {
-            let code: i64 = r.try_get(2).map_err(db_error)?;
-            Ok(ServiceRecord {
-                app_key: r.try_get(0).map_err(db_error)?,
-                alias: r.try_get(1).map_err(db_error)?,
-                category: ServiceCategory::from_code(code)
-                    .ok_or_else(|| StoreError::Database(format!("unknown service category {code}")))?,
-                bin_id: r.try_get(3).map_err(db_error)?,
-                revoked: r.try_get(4).map_err(db_error)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(service).transpose()
     }
 }

@@ -15,6 +15,7 @@ mod functions;
 mod job_batch;
 mod jobs;
 mod listen;
+mod listings;
 mod schema;
 mod signals;
 mod trait_impl;

@@ -241,6 +241,11 @@ CREATE TABLE var_deliveries (
 CREATE INDEX var_deliveries_due ON var_deliveries (next_at) WHERE status = 'pending';
 CREATE INDEX var_deliveries_instance ON var_deliveries (app_key, instance_id, id);
 "#,
+    // The console's lists of an app's bins and instances, newest first.
+    r#"
+CREATE INDEX bins_by_app ON bins (app_key, created_at);
+CREATE INDEX instances_by_app ON instances (app_key, created_at);
+"#,
 ];
 
 /// The schema version this code writes.

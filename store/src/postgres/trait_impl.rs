@@ -220,6 +220,23 @@ impl Store for PgStore {
         PgStore::get_service(self, app_key, alias).await
     }
 
+    async fn list_bins(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<BinRecord>, i64)> {
+        PgStore::list_bins(self, app_key, page).await
+    }
+
+    async fn list_instances(
+        &self,
+        app_key: i64,
+        bin_id: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<InstanceRecord>, i64)> {
+        PgStore::list_instances(self, app_key, bin_id, page).await
+    }
+
+    async fn list_services(&self, app_key: i64) -> StoreResult<Vec<ServiceRecord>> {
+        PgStore::list_services(self, app_key).await
+    }
+
     async fn create_flow(&self, new: NewFlowVersion) -> StoreResult<FlowRecord> {
         PgStore::create_flow(self, new).await
     }

@@ -27,27 +27,28 @@ pub(super) fn create_bin(conn: &Connection, bin: &BinRecord) -> Result<(), Store
     Ok(())
 }
 
-pub(super) fn get_bin(conn: &Connection, app_key: i64, id: &str) -> rusqlite::Result<Option<BinRecord>> {
-    conn.query_row(
-        "SELECT id, app_key, module_sha256, manifest, created_at FROM bins WHERE app_key = ?1 AND id = ?2",
-        params![app_key, id],
-        |r| {
-            let manifest: String = r.get(3)?;
-            Ok(BinRecord {
-                id: r.get(0)?,
-                app_key: r.get(1)?,
-                module_sha256: r.get(2)?,
-                manifest: from_json(3, &manifest)?,
-                created_at: r.get(4)?,
-            })
-        },
-    )
-    .optional()
+pub(super) const BIN_COLUMNS: &str = "id, app_key, module_sha256, manifest, created_at";
+
+pub(super) fn bin(r: &Row<'_>) -> rusqlite::Result<BinRecord> {
+    let manifest: String = r.get(3)?;
+    Ok(BinRecord {
+        id: r.get(0)?,
+        app_key: r.get(1)?,
+        module_sha256: r.get(2)?,
+        manifest: from_json(3, &manifest)?,
+        created_at: r.get(4)?,
+    })
 }
 
-const INSTANCE_COLUMNS: &str = "id, app_key, bin_id, status, state, runs, last_error, created_at, updated_at, service";
+pub(super) fn get_bin(conn: &Connection, app_key: i64, id: &str) -> rusqlite::Result<Option<BinRecord>> {
+    let sql = format!("SELECT {BIN_COLUMNS} FROM bins WHERE app_key = ?1 AND id = ?2");
+    conn.query_row(&sql, params![app_key, id], bin).optional()
+}
 
-fn instance(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
+pub(super) const INSTANCE_COLUMNS: &str =
+    "id, app_key, bin_id, status, state, runs, last_error, created_at, updated_at, service";
+
+pub(super) fn instance(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
     let state: String = r.get(4)?;
     Ok(InstanceRecord {
         id: r.get(0)?,
@@ -168,19 +169,19 @@ pub(super) fn revoke(conn: &Connection, app_key: i64, alias: &str, category: i64
     Ok(changed == 1)
 }
 
+pub(super) const SERVICE_COLUMNS: &str = "app_key, alias, category, bin_id, revoked";
+
+pub(super) fn service(r: &Row<'_>) -> rusqlite::Result<ServiceRecord> {
+    Ok(ServiceRecord {
+        app_key: r.get(0)?,
+        alias: r.get(1)?,
+        category: decoded(r, 2, "service category", |code: &i64| ServiceCategory::from_code(*code))?,
+        bin_id: r.get(3)?,
+        revoked: r.get::<_, i64>(4)? != 0,
+    })
+}
+
 pub(super) fn get_service(conn: &Connection, app_key: i64, alias: &str) -> rusqlite::Result<Option<ServiceRecord>> {
-    conn.query_row(
-        "SELECT app_key, alias, category, bin_id, revoked FROM services WHERE app_key = ?1 AND alias = ?2",
-        params![app_key, alias],
-        |r| {
-            Ok(ServiceRecord {
-                app_key: r.get(0)?,
-                alias: r.get(1)?,
-                category: decoded(r, 2, "service category", |code: &i64| ServiceCategory::from_code(*code))?,
-                bin_id: r.get(3)?,
-                revoked: r.get::<_, i64>(4)? != 0,
-            })
-        },
-    )
-    .optional()
+    let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE app_key = ?1 AND alias = ?2");
+    conn.query_row(&sql, params![app_key, alias], service).optional()
 }

@@ -15,6 +15,7 @@ mod executions;
 mod flows;
 mod functions;
 mod jobs;
+mod listings;
 mod rows;
 mod schema;
 mod signals;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use serde_json::Value as Json;
 
-use super::{SqliteStore, apps, bins, deliveries, executions, flows, functions, jobs, signals};
+use super::{SqliteStore, apps, bins, deliveries, executions, flows, functions, jobs, listings, signals};
 use crate::{
     App, BinRecord, Binding, DeliveryEnd, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate,
     FlowRecord, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten,
@@ -255,6 +255,24 @@ impl Store for SqliteStore {
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>> {
         let alias = alias.to_string();
         self.read(move |c| bins::get_service(c, app_key, &alias)).await
+    }
+
+    async fn list_bins(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<BinRecord>, i64)> {
+        self.read(move |c| listings::list_bins(c, app_key, page)).await
+    }
+
+    async fn list_instances(
+        &self,
+        app_key: i64,
+        bin_id: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<InstanceRecord>, i64)> {
+        let bin_id = bin_id.map(str::to_string);
+        self.read(move |c| listings::list_instances(c, app_key, bin_id.as_deref(), page)).await
+    }
+
+    async fn list_services(&self, app_key: i64) -> StoreResult<Vec<ServiceRecord>> {
+        self.read(move |c| listings::list_services(c, app_key)).await
     }
 
     async fn create_flow(&self, new: NewFlowVersion) -> StoreResult<FlowRecord> {

@@ -54,6 +54,11 @@ enum Token {
 }
 
 impl Condition {
+    /// The condition as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Parses a Jayway filter on an object or array (`$.input.[?(@.status == "ok")]`: true
     /// when the object itself, or any array element, matches), or an expression of paths,
     /// literals (numbers, `"strings"`, `'strings'`, `true`, `false`, `null`), `== != < <= >

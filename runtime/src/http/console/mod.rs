@@ -11,21 +11,35 @@ use axum::routing::get;
 use super::AppState;
 
 const INDEX: &str = include_str!("index.html");
-const SCRIPT: &str = include_str!("app.js");
 const STYLE: &str = include_str!("app.css");
+/// The page's script modules: the router, its building blocks, the graphs and the pages.
+const SCRIPTS: [(&str, &str); 6] = [
+    ("app.js", include_str!("app.js")),
+    ("core.js", include_str!("core.js")),
+    ("graphs.js", include_str!("graphs.js")),
+    ("pages.js", include_str!("pages.js")),
+    ("flow_pages.js", include_str!("flow_pages.js")),
+    ("bin_pages.js", include_str!("bin_pages.js")),
+];
 
 /// What the page may load: its own assets and API only.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// `/` and `/console` lead to `/console/`, which serves the page and its two assets.
+/// `/` and `/console` lead to `/console/`, which serves the page, its style and scripts.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))
         .route("/console", get(|| async { Redirect::to("/console/") }))
         .route("/console/", get(|| async { asset("text/html; charset=utf-8", INDEX) }))
-        .route("/console/app.js", get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
-        .route("/console/app.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
+        .route("/console/app.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }));
+    for (name, body) in SCRIPTS {
+        router = router.route(
+            &format!("/console/{name}"),
+            get(move || async move { asset("text/javascript; charset=utf-8", body) }),
+        );
+    }
+    router
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
