@@ -63,7 +63,10 @@ function hostJs(value) {
   }
 }
 
-/** A JavaScript value as a WIT value. */
+/**
+ * A JavaScript value as a WIT value.
+ * @returns {import('cloudexec:runtime/types@0.1.0').Value}
+ */
 function fromJs(value) {
   if (value === null || value === undefined) return { tag: 'null' };
   switch (typeof value) {
@@ -185,7 +188,7 @@ function asWitError(e) {
 }
 
 function failWith(e) {
-  const error = new Error(e.message);
+  const error = /** @type {Error & {payload?: unknown}} */ (new Error(e.message));
   error.payload = e;
   throw error;
 }

@@ -7,6 +7,7 @@ mod deliveries_types;
 mod flows_types;
 mod jobs_types;
 mod notices;
+mod overview_types;
 pub mod postgres;
 pub mod sqlite;
 mod types;
@@ -18,6 +19,7 @@ pub use deliveries_types::*;
 pub use flows_types::*;
 pub use jobs_types::*;
 pub use notices::*;
+pub use overview_types::*;
 pub use types::*;
 
 /// What can go wrong in the store.
@@ -102,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_function(&self, app_key: i64, name: &str) -> StoreResult<Option<FunctionRecord>>;
     /// A page of an app's functions by name, and the total count.
     async fn list_functions(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<FunctionRecord>, i64)>;
+    /// A function's versions, newest first.
+    async fn list_function_versions(&self, function_id: i64) -> StoreResult<Vec<FunctionVersion>>;
     /// Changes metadata and, with new code, adds a version.
     async fn update_function(&self, app_key: i64, name: &str, update: FunctionUpdate) -> StoreResult<FunctionRecord>;
     /// Deletes a function, its versions, jobs and logs. False when there was none.
@@ -155,6 +159,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Vec<JobRecord>, i64)>;
     /// A job's captured log.
     async fn job_log(&self, app_key: i64, id: i64) -> StoreResult<Option<String>>;
+    /// The app's latest jobs at a glance: counts by status of those created since `since`
+    /// (µs) and the latest `failures` failed ones, within its latest [`OVERVIEW_WINDOW`] jobs.
+    async fn job_overview(&self, app_key: i64, since: i64, failures: i64) -> StoreResult<JobOverview>;
 
     /// Records an uploaded bin.
     async fn create_bin(&self, bin: BinRecord) -> StoreResult<()>;

@@ -127,6 +127,17 @@ pub struct TokenInfo {
     pub created_at: i64,
 }
 
+/// One version of a function's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionVersion {
+    /// 1 at creation, +1 per code change.
+    pub version: i64,
+    /// sha256 of its module (of the script, for a JavaScript function).
+    pub module_sha256: String,
+    /// µs since the epoch.
+    pub created_at: i64,
+}
+
 /// A cloud function and its current version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionRecord {

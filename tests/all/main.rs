@@ -11,6 +11,7 @@ mod flow_wasm_tasks;
 mod guest_languages;
 mod hostile;
 mod js_runtime;
+mod js_sdk_types;
 mod loading;
 mod router;
 mod sandbox;

@@ -98,6 +98,13 @@ try {
   const jobText = await page.textContent("#view");
   check(jobText.includes("execution_failed") && jobText.includes("guest chose to fail"), "a failed job shows its status and error");
   await shot("failed-job");
+  await page.goto(base + "/console/#/");
+  await page.waitForSelector("#failures");
+  check(Number(await page.textContent('#jobs-by-status [data-status="execution_failed"] b')) >= 1, "the overview counts the last hour's jobs by status");
+  await page.click(`#failures a[href="#/jobs/${failedJob.id}"]`);
+  await page.waitForSelector("#log");
+  check(page.url().endsWith("#/jobs/" + failedJob.id), "a recent failure is one click from its job and log");
+  await shot("overview-failures");
 
   // A function deployed by choosing a file, then a new version of it.
   await page.goto(base + "/console/#/functions");
@@ -111,6 +118,7 @@ try {
   await page.waitForFunction(() => document.getElementById("version")?.textContent === "2");
   check((await page.textContent("#deploy-message")).includes("version 2"), "the page says which version it deployed");
   check((await api("GET", "/v1/functions/chosen")).version === 2, "a chosen .wasm file deploys a function and a new version");
+  check(await page.$$eval("#versions tr", (rows) => rows.length) === 3, "the function's page lists both versions");
   await shot("function");
 
   // The shop bin walked cart -> ordered -> paid through the example functions, from the page.

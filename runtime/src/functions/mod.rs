@@ -10,7 +10,7 @@ use crate::cache::GuardedCache;
 use crate::engine::{ASYNC_TIMEOUT, Engine, FunctionModule, Plan, SYNC_TIMEOUT};
 use crate::error::ServiceError;
 use crate::modules::{load_and_store, load_stored};
-use crate::store::{FunctionRecord, FunctionUpdate, NewFunction, PageRequest, Store};
+use crate::store::{FunctionRecord, FunctionUpdate, FunctionVersion, NewFunction, PageRequest, Store};
 use crate::time::now_us;
 
 /// Longest function name accepted.
@@ -166,6 +166,12 @@ impl Functions {
             self.store.get_function(app_key, name).await?.ok_or_else(|| ServiceError::function_not_found(name))
         };
         self.cache.get_or_load((app_key, name.to_string()), load).await
+    }
+
+    /// A function's versions, newest first.
+    pub async fn versions(&self, app_key: i64, name: &str) -> Result<Vec<FunctionVersion>, ServiceError> {
+        let function = self.get(app_key, name).await?;
+        Ok(self.store.list_function_versions(function.id).await?)
     }
 
     /// A page of the app's functions and the total.

@@ -84,6 +84,29 @@ pub(super) async fn get(
     Ok(Json(view(&s, &s.functions.get(app, &name).await?)))
 }
 
+/// A function's versions, newest first: each code change is one.
+#[utoipa::path(get, path = "/v1/functions/{name}/versions", tag = "functions", params(("name" = String, Path)),
+    responses((status = 200, body = Object, description = "items: version, module_sha256, created_at (epoch seconds)"),
+        (status = 404, body = ErrorView)))]
+pub(super) async fn versions(
+    State(s): State<AppState>,
+    AppCaller(app): AppCaller,
+    Path(name): Path<String>,
+) -> Result<Json<Json_>, ApiError> {
+    let versions = s.functions.versions(app, &name).await?;
+    let items: Vec<Json_> = versions
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "version": v.version,
+                "module_sha256": v.module_sha256,
+                "created_at": super::views::seconds(v.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
 /// Change a function's metadata and/or code; new code is a new version.
 #[utoipa::path(patch, path = "/v1/functions/{name}", tag = "functions", params(("name" = String, Path)),
     request_body = UploadFields,

@@ -141,6 +141,7 @@ pub fn native_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(functions::get, functions::update, functions::delete))
         .routes(routes!(functions::invoke))
         .routes(routes!(functions::jobs))
+        .routes(routes!(functions::versions))
         .routes(routes!(bins::upload, listings::list_bins))
         .routes(routes!(bins::get_bin))
         .routes(routes!(bins::list_bindings))
@@ -167,6 +168,7 @@ pub fn native_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(flows::finish))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::log))
+        .routes(routes!(jobs::overview))
 }
 
 /// 200 `{"status": "ok", "node", "store"}` while the server can store what it accepts;

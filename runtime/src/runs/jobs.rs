@@ -21,7 +21,9 @@ use super::{AppLimits, Executor};
 use crate::engine::{Engine, FunctionModule};
 use crate::error::ServiceError;
 use crate::functions::{Functions, millis};
-use crate::store::{FailedStatus, JobEnd, JobFailure, JobFilter, JobOutcome, JobRecord, NewJob, PageRequest, Store};
+use crate::store::{
+    FailedStatus, JobEnd, JobFailure, JobFilter, JobOutcome, JobOverview, JobRecord, NewJob, PageRequest, Store,
+};
 use crate::time::now_us;
 
 /// Where a sync call hears its recorded job.
@@ -442,6 +444,11 @@ impl JobRunner {
     ) -> Result<(Vec<JobRecord>, i64), ServiceError> {
         let function = self.inner.functions.get(app_key, name).await?;
         Ok(self.inner.store.list_jobs(function.id, filter, page).await?)
+    }
+
+    /// The app's latest jobs at a glance: counts by status since `since` (µs), the latest failures.
+    pub async fn overview(&self, app_key: i64, since: i64, failures: i64) -> Result<JobOverview, ServiceError> {
+        Ok(self.inner.store.job_overview(app_key, since, failures).await?)
     }
 
     /// The Prometheus text exposition of the runner's metrics.

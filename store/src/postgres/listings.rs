@@ -1,10 +1,10 @@
-//! Lists of an app's bins, live instances and services, for the console and the API,
+//! Lists of a function's versions and of an app's bins, live instances and services, for the console and the API,
 //! newest first and paged where they can grow large.
 
 use super::PgStore;
 use super::bins::{BIN_COLUMNS, INSTANCE_COLUMNS, SERVICE_COLUMNS, bin, instance, service};
 use super::errors::db_error;
-use crate::{BinRecord, InstanceRecord, PageRequest, ServiceRecord, StoreResult};
+use crate::{BinRecord, FunctionVersion, InstanceRecord, PageRequest, ServiceRecord, StoreResult};
 
 impl PgStore {
     /// A page of the app's bins, newest first, and how many there are.
@@ -48,5 +48,26 @@ impl PgStore {
         let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE app_key = $1 ORDER BY alias");
         let rows = client.query(&sql, &[&app_key]).await.map_err(db_error)?;
         rows.iter().map(service).collect()
+    }
+
+    /// A function's versions, newest first.
+    pub async fn list_function_versions(&self, function_id: i64) -> StoreResult<Vec<FunctionVersion>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT version, module_sha256, created_at FROM function_versions WHERE function_id = $1 ORDER BY version DESC",
+                &[&function_id],
+            )
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FunctionVersion {
+                    version: r.try_get(0).map_err(db_error)?,
+                    module_sha256: r.try_get(1).map_err(db_error)?,
+                    created_at: r.try_get(2).map_err(db_error)?,
+                })
+            })
+            .collect()
     }
 }

@@ -16,6 +16,7 @@ mod job_batch;
 mod jobs;
 mod listen;
 mod listings;
+mod overview;
 mod schema;
 mod signals;
 mod trait_impl;

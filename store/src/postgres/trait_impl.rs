@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use super::PgStore;
 use crate::{
     App, BinRecord, Binding, DeliveryEnd, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate,
-    FlowRecord, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten,
-    NewFlowVersion, NewFunction, NewJob, NewVarDelivery, PageRequest, ServiceCategory, ServiceRecord, Store,
-    StoreResult, TokenGrant, TokenInfo, VarDelivery,
+    FlowRecord, FunctionRecord, FunctionUpdate, FunctionVersion, InstanceRecord, JobFilter, JobOutcome, JobOverview,
+    JobRecord, JobWritten, NewFlowVersion, NewFunction, NewJob, NewVarDelivery, PageRequest, ServiceCategory,
+    ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo, VarDelivery,
 };
 
 #[async_trait]
@@ -156,6 +156,10 @@ impl Store for PgStore {
         PgStore::job_log(self, app_key, id).await
     }
 
+    async fn job_overview(&self, app_key: i64, since: i64, failures: i64) -> StoreResult<JobOverview> {
+        PgStore::job_overview(self, app_key, since, failures).await
+    }
+
     async fn create_bin(&self, bin: BinRecord) -> StoreResult<()> {
         PgStore::create_bin(self, bin).await
     }
@@ -218,6 +222,10 @@ impl Store for PgStore {
 
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>> {
         PgStore::get_service(self, app_key, alias).await
+    }
+
+    async fn list_function_versions(&self, function_id: i64) -> StoreResult<Vec<FunctionVersion>> {
+        PgStore::list_function_versions(self, function_id).await
     }
 
     async fn list_bins(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<BinRecord>, i64)> {

@@ -1,10 +1,10 @@
-//! Lists of an app's bins, live instances and services, for the console and the API,
+//! Lists of a function's versions and of an app's bins, live instances and services, for the console and the API,
 //! newest first and paged where they can grow large.
 
 use rusqlite::{Connection, params};
 
 use super::bins::{BIN_COLUMNS, INSTANCE_COLUMNS, SERVICE_COLUMNS, bin, instance, service};
-use crate::{BinRecord, InstanceRecord, PageRequest, ServiceRecord};
+use crate::{BinRecord, FunctionVersion, InstanceRecord, PageRequest, ServiceRecord};
 
 pub(super) fn list_bins(conn: &Connection, app_key: i64, page: PageRequest) -> rusqlite::Result<(Vec<BinRecord>, i64)> {
     let sql =
@@ -35,4 +35,14 @@ pub(super) fn list_instances(
 pub(super) fn list_services(conn: &Connection, app_key: i64) -> rusqlite::Result<Vec<ServiceRecord>> {
     let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE app_key = ?1 ORDER BY alias");
     conn.prepare_cached(&sql)?.query_map([app_key], service)?.collect()
+}
+
+pub(super) fn list_function_versions(conn: &Connection, function_id: i64) -> rusqlite::Result<Vec<FunctionVersion>> {
+    conn.prepare_cached(
+        "SELECT version, module_sha256, created_at FROM function_versions WHERE function_id = ?1 ORDER BY version DESC",
+    )?
+    .query_map([function_id], |r| {
+        Ok(FunctionVersion { version: r.get(0)?, module_sha256: r.get(1)?, created_at: r.get(2)? })
+    })?
+    .collect()
 }

@@ -16,6 +16,7 @@ mod flows;
 mod functions;
 mod jobs;
 mod listings;
+mod overview;
 mod rows;
 mod schema;
 mod signals;

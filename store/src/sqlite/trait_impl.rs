@@ -6,12 +6,12 @@ use async_trait::async_trait;
 
 use serde_json::Value as Json;
 
-use super::{SqliteStore, apps, bins, deliveries, executions, flows, functions, jobs, listings, signals};
+use super::{SqliteStore, apps, bins, deliveries, executions, flows, functions, jobs, listings, overview, signals};
 use crate::{
     App, BinRecord, Binding, DeliveryEnd, ExecutionEvent, ExecutionRecord, ExecutionSignal, ExecutionUpdate,
-    FlowRecord, FunctionRecord, FunctionUpdate, InstanceRecord, JobFilter, JobOutcome, JobRecord, JobWritten,
-    NewFlowVersion, NewFunction, NewJob, NewVarDelivery, PageRequest, ServiceCategory, ServiceRecord, Store,
-    StoreResult, TokenGrant, TokenInfo, VarDelivery,
+    FlowRecord, FunctionRecord, FunctionUpdate, FunctionVersion, InstanceRecord, JobFilter, JobOutcome, JobOverview,
+    JobRecord, JobWritten, NewFlowVersion, NewFunction, NewJob, NewVarDelivery, PageRequest, ServiceCategory,
+    ServiceRecord, Store, StoreResult, TokenGrant, TokenInfo, VarDelivery,
 };
 use cloudexec_engine::clock::now_us;
 
@@ -180,6 +180,10 @@ impl Store for SqliteStore {
         self.read(move |c| jobs::log(c, app_key, id)).await
     }
 
+    async fn job_overview(&self, app_key: i64, since: i64, failures: i64) -> StoreResult<JobOverview> {
+        self.read(move |c| overview::job_overview(c, app_key, since, failures)).await
+    }
+
     async fn create_bin(&self, bin: BinRecord) -> StoreResult<()> {
         self.write(move |c| bins::create_bin(c, &bin)).await
     }
@@ -255,6 +259,10 @@ impl Store for SqliteStore {
     async fn get_service(&self, app_key: i64, alias: &str) -> StoreResult<Option<ServiceRecord>> {
         let alias = alias.to_string();
         self.read(move |c| bins::get_service(c, app_key, &alias)).await
+    }
+
+    async fn list_function_versions(&self, function_id: i64) -> StoreResult<Vec<FunctionVersion>> {
+        self.read(move |c| listings::list_function_versions(c, function_id)).await
     }
 
     async fn list_bins(&self, app_key: i64, page: PageRequest) -> StoreResult<(Vec<BinRecord>, i64)> {

@@ -11,9 +11,21 @@ export async function overview() {
     const apps = await api("/v1/apps");
     return show(el("h1", {}, "Apps"), table(["key", "name"], apps.items.map((a) => [a.appKey, a.name])));
   }
-  const counts = await Promise.all(["functions", "flows", "bins", "instances"].map((what) => api("/v1/" + what + "?limit=1")));
-  show(el("h1", {}, "Overview"), el("div", { class: "counts" }, ...["functions", "flows", "bins", "instances"].map((what, i) =>
-    el("div", { "data-count": what }, el("b", {}, counts[i].total), link("#/" + what, what)))));
+  const kinds = ["functions", "flows", "bins", "instances"];
+  const [recent, ...counts] = await Promise.all([api("/v1/overview?since_seconds=3600&failures=10"),
+    ...kinds.map((what) => api("/v1/" + what + "?limit=1"))]);
+  const byStatus = Object.entries(recent.jobs_by_status);
+  const capped = recent.scanned >= recent.window ? ` (of the latest ${recent.window} jobs)` : "";
+  show(el("h1", {}, "Overview"), el("div", { class: "counts" }, ...kinds.map((what, i) =>
+    el("div", { "data-count": what }, el("b", {}, counts[i].total), link("#/" + what, what)))),
+  el("h2", {}, "Jobs in the last hour" + capped),
+  byStatus.length ? el("div", { class: "counts", id: "jobs-by-status" }, ...byStatus.map(([name, n]) =>
+    el("div", { "data-status": name }, el("b", {}, n), status(name)))) : empty("No jobs in the last hour: invoke a function on its page."),
+  el("h2", {}, "Recent failures"),
+  recent.recent_failures.length ? table(["job", "function", "status", "error", "created"], recent.recent_failures.map((f) =>
+    [link("#/jobs/" + f.id, f.id), link("#/functions/" + encodeURIComponent(f.function), f.function), status(f.status),
+      (f.error.code || "") + (f.error.message ? ": " + f.error.message : ""), whenSeconds(f.created_at)]), { id: "failures" })
+    : empty("No failed jobs among the latest ones."));
 }
 
 /// Uploads a chosen .wasm file as a new function, or as a new version of `name`.
@@ -81,20 +93,24 @@ function jobsSection(name, query) {
 }
 
 export async function functionPage(name, query) {
-  const f = await api("/v1/functions/" + enc(name));
+  const [f, versions] = await Promise.all([api("/v1/functions/" + enc(name)), api("/v1/functions/" + enc(name) + "/versions")]);
   const input = el("textarea", { id: "input", "aria-label": "Input (JSON)" }, "{}");
   const result = el("div", { id: "result", role: "status" });
   const invoke = el("button", { type: "button", id: "invoke", onclick: async () => {
     try {
       const job = await postJson("/v1/functions/" + enc(name) + "/invoke", parseInput(input.value));
       const log = await api("/v1/jobs/" + job.id + "/log");
-      result.replaceChildren(el("p", {}, status(job.status), " job ", link("#/jobs/" + job.id, job.id), ` · ${job.mem_usage} bytes peak`),
+      const took = job.started_at && job.finished_at ? ` · ${((job.finished_at - job.started_at) * 1000).toFixed(1)} ms` : "";
+      result.replaceChildren(el("p", {}, status(job.status), " job ", link("#/jobs/" + job.id, job.id), ` · ${job.mem_usage} bytes peak${took}`),
         el("h3", {}, "Output"), pretty(job.output ?? job.error, { id: "output" }), el("h3", {}, "Log"), pretty(log || "(empty)", { id: "invoke-log", class: "log" }));
     } catch (error) { result.replaceChildren(el("p", { class: "error" }, error.message)); }
   } }, "Invoke");
   const facts = table(["version", "plan", "code", "sync deadline", "async deadline", "sha256", "created", "updated"],
     [[el("span", { id: "version" }, f.version), f.plan, f.code_tier || "not loaded", f.sync_timeout_ms + " ms", f.async_timeout_ms + " ms", el("code", {}, f.module_sha256.slice(0, 16) + "…"), whenSeconds(f.created_at), whenSeconds(f.updated_at)]]);
-  show(el("h1", {}, name), facts, deployForm(name, () => functionPage(name, query)),
+  const history = table(["version", "sha256", "created"], versions.items.map((v) =>
+    [v.version, el("code", {}, v.module_sha256.slice(0, 16) + "…"), whenSeconds(v.created_at)]), { id: "versions" });
+  show(el("h1", {}, name), facts, el("details", {}, el("summary", {}, `Versions (${versions.items.length})`), history),
+    deployForm(name, () => functionPage(name, query)),
     el("h2", {}, "Invoke"), field("Input (JSON)", input), invoke, result, jobsSection(name, query));
 }
 

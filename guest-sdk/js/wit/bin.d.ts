@@ -1,0 +1,20 @@
+/// <reference path="./interfaces/cloudexec-runtime-functions.d.ts" />
+/// <reference path="./interfaces/cloudexec-runtime-log.d.ts" />
+/// <reference path="./interfaces/cloudexec-runtime-manifest-types.d.ts" />
+/// <reference path="./interfaces/cloudexec-runtime-state-machine.d.ts" />
+/// <reference path="./interfaces/cloudexec-runtime-types.d.ts" />
+/// <reference path="./interfaces/cloudexec-runtime-vars.d.ts" />
+declare module 'cloudexec:runtime/bin@0.1.0' {
+  export type Manifest = import('cloudexec:runtime/manifest-types@0.1.0').Manifest;
+  export type Variable = import('cloudexec:runtime/types@0.1.0').Variable;
+  export type Error = import('cloudexec:runtime/types@0.1.0').Error;
+  export type * as CloudexecRuntimeFunctions010 from 'cloudexec:runtime/functions@0.1.0'; // import cloudexec:runtime/functions@0.1.0
+  export type * as CloudexecRuntimeLog010 from 'cloudexec:runtime/log@0.1.0'; // import cloudexec:runtime/log@0.1.0
+  export type * as CloudexecRuntimeManifestTypes010 from 'cloudexec:runtime/manifest-types@0.1.0'; // import cloudexec:runtime/manifest-types@0.1.0
+  export type * as CloudexecRuntimeStateMachine010 from 'cloudexec:runtime/state-machine@0.1.0'; // import cloudexec:runtime/state-machine@0.1.0
+  export type * as CloudexecRuntimeTypes010 from 'cloudexec:runtime/types@0.1.0'; // import cloudexec:runtime/types@0.1.0
+  export type * as CloudexecRuntimeVars010 from 'cloudexec:runtime/vars@0.1.0'; // import cloudexec:runtime/vars@0.1.0
+  export function manifest(): Manifest;
+  export function run(updates: Array<Variable>): void;
+  export type Result<T, E> = { tag: 'ok', val: T } | { tag: 'err', val: E };
+}
