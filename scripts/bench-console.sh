@@ -60,9 +60,9 @@ execution=$(curl -fs -H "Authorization: Bearer $token" "$base/v1/flows/sample/ex
 echo "hello has $total jobs" >&2
 
 BROWSER_TOOLS="$PWD/$tools" node tests/browser/console.bench.mjs "$base" "$token" "$chromium" "$runs" \
-  "overview=#/=#failures,.empty" \
-  "function jobs (hello)=#/functions/hello=#jobs table" \
-  "jobs, filtered fulfilled=#/functions/hello?status=fulfilled=#jobs table" \
-  "jobs, page 50=#/functions/hello?offset=1000=#jobs table" \
-  "executions (sample flow)=#/flows/sample=#executions" \
-  "one execution=#/executions/$execution=#graph .node"
+  "overview|#/|#failures,.empty" \
+  "function jobs (hello)|#/functions/hello|#jobs table" \
+  "jobs, filtered fulfilled|#/functions/hello?status=fulfilled|#jobs table" \
+  "jobs, page 50|#/functions/hello?offset=1000|#jobs table" \
+  "executions (sample flow)|#/flows/sample|#executions" \
+  "one execution|#/executions/$execution|#graph .node"

@@ -2,7 +2,7 @@
 // scripts/bench-console.sh, which fills the store first). For each page: a fresh tab with
 // the token already in the session, navigation timed from its start to the first
 // contentful paint and to the page's content (its table or graph) being in the DOM.
-// Arguments: base URL, app token, Chromium path, runs, then "name=hash=selector" pages.
+// Arguments: base URL, app token, Chromium path, runs, then "name|hash|selector" pages.
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -17,7 +17,7 @@ await context.addInitScript((t) => sessionStorage.setItem("cloudexec-token", t),
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log("page                      first paint (median, min-max)   content (median, min-max)");
 for (const spec of pages) {
-  const [name, hash, selector] = spec.split("=");
+  const [name, hash, selector] = spec.split("|");
   const paints = [], contents = [];
   for (let i = 0; i < runs + 1; i++) {
     const page = await context.newPage();
