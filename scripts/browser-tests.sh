@@ -21,11 +21,12 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
 token=console-test-token-0123456789
+admin=console-admin-token-0123456789
 data=$(mktemp -d)
 server=
 cleanup() { [[ -n $server ]] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$data" --token "$token" >"$data/server.log" 2>&1 &
+"$bin" serve --listen "127.0.0.1:$port" --data-dir "$data" --token "$token" --admin-token "$admin" >"$data/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -fs -o /dev/null "$base/healthz" && break; sleep 0.1; done
 
@@ -101,4 +102,4 @@ YAML
 "$bin" flow deploy "$data/shapes.yaml" --name shapes "${client[@]}" >/dev/null
 
 mkdir -p target/browser-screenshots
-GUESTS_DIR="$guests" BROWSER_TOOLS="$PWD/$tools" node tests/browser/console.test.mjs "$base" "$token" "$chromium" target/browser-screenshots
+GUESTS_DIR="$guests" BROWSER_TOOLS="$PWD/$tools" node tests/browser/console.test.mjs "$base" "$token" "$chromium" target/browser-screenshots "$admin"

@@ -6,12 +6,12 @@
 // detail, a failed task in red, a state machine's Choice/Map/Parallel/Catch drawn, a
 // waiting execution stopped from the page. No request leaves the server; no error
 // reaches the browser console.
-// Arguments: base URL, app token, Chromium path, screenshot directory.
+// Arguments: base URL, app token, Chromium path, screenshot directory, admin token.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
-const [base, token, executablePath, shots] = process.argv.slice(2);
+const [base, token, executablePath, shots, adminToken] = process.argv.slice(2);
 const require = createRequire(path.join(process.env.BROWSER_TOOLS, "node_modules", "x.js"));
 const { chromium } = require("playwright-core");
 
@@ -46,6 +46,12 @@ page.on("request", (request) => {
 });
 page.on("console", (message) => { if (message.type() === "error") consoleErrors.push(message.text()); });
 page.on("pageerror", (error) => consoleErrors.push(String(error)));
+// Opens a page and waits for its own title: a hash change keeps the page before it on
+// screen until the new one is drawn, and its controls must not be mistaken for the new ones.
+async function open(url, title) {
+  await page.goto(url);
+  await page.waitForFunction((t) => document.querySelector("#view h1")?.textContent === t, title);
+}
 const shot = (name) => page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
 
 try {
@@ -66,13 +72,13 @@ try {
   check(counted.join(",") === "functions,flows,bins,instances", "the overview counts functions, flows, bins and instances");
   await shot("overview");
 
-  await page.goto(base + "/console/#/functions");
+  await open(base + "/console/#/functions", "Functions");
   await page.waitForSelector("table td");
   const listed = await page.textContent("#view");
   check(["hello", "hostile", "flow-start-node"].every((f) => listed.includes(f)), "the example functions are listed");
   await shot("functions");
 
-  await page.goto(base + "/console/#/functions/hello");
+  await open(base + "/console/#/functions/hello", "hello");
   await page.waitForSelector("#input");
   await page.fill("#input", '{"name": "Ada"}');
   await page.click("#invoke");
@@ -85,7 +91,7 @@ try {
 
   const failedJob = await api("POST", "/v1/functions/hostile/invoke", { action: "error" });
   await api("POST", "/v1/functions/hostile/invoke", { action: "echo" });
-  await page.goto(base + "/console/#/functions/hostile");
+  await open(base + "/console/#/functions/hostile", "hostile");
   await page.waitForSelector("#jobs table");
   await page.selectOption("#job-status", "execution_failed");
   await page.click("#job-filters button[type=submit]");
@@ -98,7 +104,7 @@ try {
   const jobText = await page.textContent("#view");
   check(jobText.includes("execution_failed") && jobText.includes("guest chose to fail"), "a failed job shows its status and error");
   await shot("failed-job");
-  await page.goto(base + "/console/#/");
+  await open(base + "/console/#/", "Overview");
   await page.waitForSelector("#failures");
   check(Number(await page.textContent('#jobs-by-status [data-status="execution_failed"] b')) >= 1, "the overview counts the last hour's jobs by status");
   await page.click(`#failures a[href="#/jobs/${failedJob.id}"]`);
@@ -107,12 +113,13 @@ try {
   await shot("overview-failures");
 
   // A function deployed by choosing a file, then a new version of it.
-  await page.goto(base + "/console/#/functions");
+  await open(base + "/console/#/functions", "Functions");
   await page.waitForSelector("#deploy-file");
   await page.fill("#deploy-name", "chosen");
   await page.setInputFiles("#deploy-file", path.join(process.env.GUESTS_DIR, "hello.wasm"));
   await page.click("#deploy button[type=submit]");
-  await page.waitForFunction(() => location.hash === "#/functions/chosen" && document.querySelector("#deploy-file"));
+  // The function's own page (its version cell), not the list's form still on screen.
+  await page.waitForFunction(() => location.hash === "#/functions/chosen" && document.getElementById("version")?.textContent === "1");
   await page.setInputFiles("#deploy-file", path.join(process.env.GUESTS_DIR, "flow_end_node.wasm"));
   await page.click("#deploy button[type=submit]");
   await page.waitForFunction(() => document.getElementById("version")?.textContent === "2");
@@ -132,7 +139,7 @@ try {
   })).json();
   const instance = await api("POST", "/v1/instances", { binId: uploaded.binId });
   const id = instance.executeInstanceId;
-  await page.goto(base + "/console/#/instances/" + id);
+  await open(base + "/console/#/instances/" + id, "Instance " + id);
   for (const [run, updates] of [{ item: "apple" }, { amount: 2.5 }, { pay: true }].entries()) {
     await page.waitForSelector("#updates");
     await page.fill("#updates", JSON.stringify(updates));
@@ -146,7 +153,7 @@ try {
 
   // The bin, its manifest and instances; the instances and services lists.
   await api("POST", "/v1/services", { alias: "shop", category: 1, binId: uploaded.binId });
-  await page.goto(base + "/console/#/bins");
+  await open(base + "/console/#/bins", "Bins");
   await page.waitForSelector("#bins");
   await page.click(`#bins a[href="#/bins/${uploaded.binId}"]`);
   await page.waitForSelector("#function-keys");
@@ -155,17 +162,17 @@ try {
   check(await page.$('.machine[data-machine="1"]') !== null, "and its state machine");
   check((await page.textContent("#instances")).includes(id), "and its instances");
   await shot("bin");
-  await page.goto(base + "/console/#/instances");
+  await open(base + "/console/#/instances", "Instances");
   await page.waitForSelector("#instances");
   check((await page.textContent("#instances")).includes("1: paid"), "the instances list shows each one's current state");
-  await page.goto(base + "/console/#/services");
+  await open(base + "/console/#/services", "Services");
   await page.waitForSelector("#services");
   check((await page.textContent("#services")).includes("dynamic flow (1)"), "the services list shows the category");
   check((await page.textContent("#bindings")).includes(key + "payOrder"), "and the bindings");
   await shot("services");
 
   // The seed 002 sample flow, drawn from its definition, started from the page, turning green live.
-  await page.goto(base + "/console/#/flows/sample");
+  await open(base + "/console/#/flows/sample", "sample");
   await page.waitForSelector("#outline svg .node");
   const drawn = await page.$$eval("#outline svg .node", (gs) => gs.map((g) => g.getAttribute("data-node")));
   check(drawn.join(",") === "startNode,endNode", "the sample flow's definition is drawn: " + drawn.join(","));
@@ -188,13 +195,13 @@ try {
   check(true, "reloading the task's URL shows the same task");
 
   const broken = await api("POST", "/v1/flows/broken/executions", { input: { action: "error" } });
-  await page.goto(base + "/console/#/executions/" + broken.execution_id);
+  await open(base + "/console/#/executions/" + broken.execution_id, "Execution " + broken.execution_id);
   await page.waitForSelector('#graph g.node[data-status="FAILED"]', { timeout: 30000 });
   check((await page.textContent("#tasks")).includes("guest chose to fail"), "the failed task shows its error");
   await shot("execution-failed");
 
   // A state machine with a Choice, a Map body, Parallel branches and a Catch, drawn.
-  await page.goto(base + "/console/#/flows/shapes");
+  await open(base + "/console/#/flows/shapes", "shapes");
   await page.waitForSelector("#outline svg .node");
   const kinds = await page.$$eval("#outline svg .node", (gs) => gs.map((g) => g.getAttribute("data-node") + ":" + g.getAttribute("data-kind")));
   check(["Route:choice", "EachItem:map", "Both:parallel", "Greet:task", "Left:pass", "Right:task"].every((k) => kinds.includes(k)),
@@ -206,7 +213,7 @@ try {
 
   // A waiting execution stopped from the page.
   page.once("dialog", (dialog) => dialog.accept());
-  await page.goto(base + "/console/#/flows/pause");
+  await open(base + "/console/#/flows/pause", "pause");
   await page.waitForSelector("#start");
   await page.click("#start");
   await page.waitForSelector("#stop");
@@ -215,15 +222,45 @@ try {
   check(!(await page.$("#stop")), "a stopped execution shows Stopped and no stop button");
   await shot("execution-stopped");
 
-  await page.goto(base + "/console/#/flows");
+  await open(base + "/console/#/flows", "Flows");
   await page.waitForSelector("#flows");
   await shot("flows");
+
+  // The admin token: the apps, an app's tokens issued and revoked from the page.
+  await page.click("#sign-out");
+  await page.waitForSelector("#token");
+  await page.fill("#token", adminToken);
+  await page.click("#sign-in button[type=submit]");
+  await page.waitForSelector("#apps");
+  // Sign-in tells the admin token by its 403 on an app's route: the browser logs that load.
+  for (let i = consoleErrors.length - 1; i >= 0; i--) if (consoleErrors[i].includes("403")) consoleErrors.splice(i, 1);
+  check(!(await page.isVisible('#nav a[href="#/functions"]')) && await page.isVisible('#nav a[href="#/apps"]'), "the admin sees the apps, not an app's pages");
+  await shot("apps");
+  await page.click('#apps a[href="#/apps/1"]');
+  await page.waitForSelector("#tokens");
+  await page.selectOption("#token-role", "service_user");
+  await page.click("#issue");
+  await page.waitForSelector("#new-token");
+  const issuedToken = (await page.textContent("#new-token")).trim();
+  const issuedOk = await fetch(base + "/v1/services", { headers: { Authorization: "Bearer " + issuedToken } });
+  // A service user's token is known (403 on what only developers may do, not 401).
+  check(issuedOk.status === 403, "a service-user token issued from the page is valid: " + issuedOk.status);
+  const issuedId = await page.$$eval("#tokens tr", (rows) => rows.map((r) => r.querySelector("td")?.textContent).filter(Boolean).map(Number).sort((a, b) => b - a)[0]);
+  const issuedRow = await page.$eval(`#tokens .revoke[data-token="${issuedId}"]`, (b) => b.closest("tr").textContent);
+  check(issuedRow.includes("service_user"), "its row says service_user: " + issuedRow);
+  await shot("app-tokens");
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.click(`#tokens .revoke[data-token="${issuedId}"]`);
+  await page.waitForFunction((id) => !document.querySelector(`#tokens .revoke[data-token="${id}"]`), issuedId);
+  const revoked = await fetch(base + "/v1/services", { headers: { Authorization: "Bearer " + issuedToken } });
+  check(revoked.status === 401, "and is unknown once revoked from the page: " + revoked.status);
 
   check(outside.length === 0, "no request leaves the server: " + outside.join(", "));
   check(consoleErrors.length === 0, "no error in the browser console: " + consoleErrors.join(" | "));
 } catch (error) {
   failures.push(String(error));
-  console.log("FAILED " + error + (consoleErrors.length ? "; browser console: " + consoleErrors.join(" | ") : ""));
+  const where = (error.stack || "").split("\n").find((l) => l.includes("console.test.mjs")) || "";
+  console.log("FAILED " + error + " " + where.trim() + (consoleErrors.length ? "; browser console: " + consoleErrors.join(" | ") : ""));
   await shot("failure").catch(() => {});
 } finally {
   await browser.close();

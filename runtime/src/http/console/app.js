@@ -5,6 +5,7 @@
 
 import { TOKEN_KEY, failed, hooks, show, token } from "./core.js";
 import { executionPage, flowPage, flowsPage, leave } from "./flow_pages.js";
+import { appPage, appsPage } from "./admin_pages.js";
 import { binPage, binsPage, instancesPage, servicesPage } from "./bin_pages.js";
 import { functionPage, functionsPage, instancePage, jobPage, overview } from "./pages.js";
 
@@ -44,8 +45,11 @@ async function route() {
   document.getElementById("sign-in").hidden = true;
   document.getElementById("nav").hidden = false;
   const { parts: [kind, id, sub, subId], query } = parse(location.hash);
+  const admin = !!sessionStorage.getItem(TOKEN_KEY + "-admin");
+  for (const a of document.querySelectorAll("#nav a")) a.hidden = admin !== a.hasAttribute("data-admin");
   try {
-    if (kind === "functions" && id) await functionPage(id, query);
+    if (admin) await (kind === "apps" && id ? appPage(id) : appsPage());
+    else if (kind === "functions" && id) await functionPage(id, query);
     else if (kind === "functions") await functionsPage();
     else if (kind === "jobs" && id) await jobPage(id);
     else if (kind === "flows" && id) await flowPage(id, sub === "versions" ? subId : undefined);

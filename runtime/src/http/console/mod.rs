@@ -13,13 +13,14 @@ use super::AppState;
 const INDEX: &str = include_str!("index.html");
 const STYLE: &str = include_str!("app.css");
 /// The page's script modules: the router, its building blocks, the graphs and the pages.
-const SCRIPTS: [(&str, &str); 6] = [
+const SCRIPTS: [(&str, &str); 7] = [
     ("app.js", include_str!("app.js")),
     ("core.js", include_str!("core.js")),
     ("graphs.js", include_str!("graphs.js")),
     ("pages.js", include_str!("pages.js")),
     ("flow_pages.js", include_str!("flow_pages.js")),
     ("bin_pages.js", include_str!("bin_pages.js")),
+    ("admin_pages.js", include_str!("admin_pages.js")),
 ];
 
 /// What the page may load: its own assets and API only.

@@ -7,10 +7,6 @@ const enc = encodeURIComponent;
 const JOB_STATUSES = ["", "waiting", "executing", "fulfilled", "execution_failed", "deadline_exceeded", "execution_rejected", "schedule_failed"];
 
 export async function overview() {
-  if (sessionStorage.getItem("cloudexec-token-admin")) {
-    const apps = await api("/v1/apps");
-    return show(el("h1", {}, "Apps"), table(["key", "name"], apps.items.map((a) => [a.appKey, a.name])));
-  }
   const kinds = ["functions", "flows", "bins", "instances"];
   const [recent, ...counts] = await Promise.all([api("/v1/overview?since_seconds=3600&failures=10"),
     ...kinds.map((what) => api("/v1/" + what + "?limit=1"))]);
