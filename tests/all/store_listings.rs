@@ -6,6 +6,7 @@ use cloudexec::engine::{InstanceState, Manifest};
 use cloudexec::store::{BinRecord, InstanceRecord, InstanceStatus, PageRequest, ServiceCategory, ServiceRecord, Store};
 
 use crate::store_flows::{Backend, conformance};
+use crate::store_postgres::new_function;
 use crate::support::{fulfilled, waiting_job};
 
 async fn bin(store: &dyn Store, app_key: i64, id: &str, at: i64) -> anyhow::Result<()> {
@@ -87,7 +88,6 @@ async fn listings(backend: &Backend) -> anyhow::Result<()> {
 
 conformance!(the_overview_counts_recent_jobs_by_status_and_lists_the_latest_failures, overview);
 async fn overview(backend: &Backend) -> anyhow::Result<()> {
-    use cloudexec::engine::Plan;
     use cloudexec::store::{FailedStatus, JobEnd, JobFailure, JobOutcome, JobStatus, NewFunction};
     use cloudexec::time::now_us;
 
@@ -96,14 +96,10 @@ async fn overview(backend: &Backend) -> anyhow::Result<()> {
     let other = store.create_app("b").await?.app_key;
     store.put_module("sha-f", b"\0asm".to_vec()).await?;
     let function = |app_key, name: &str| NewFunction {
-        app_key,
         name: name.into(),
-        remark: String::new(),
-        plan: Plan::default(),
-        sync_timeout_ms: 1000,
-        async_timeout_ms: 1000,
         module_sha256: "sha-f".into(),
         now: now_us(),
+        ..new_function(app_key)
     };
     let f = store.create_function(function(app, "f")).await?;
     let theirs = store.create_function(function(other, "g")).await?;
@@ -149,23 +145,13 @@ async fn overview(backend: &Backend) -> anyhow::Result<()> {
 
 conformance!(a_functions_versions_are_listed_newest_first, versions);
 async fn versions(backend: &Backend) -> anyhow::Result<()> {
-    use cloudexec::engine::Plan;
     use cloudexec::store::{FunctionUpdate, NewFunction};
 
     let store = backend.open().await?;
     let app = store.create_app("a").await?.app_key;
     store.put_module("sha-1", b"\0asm1".to_vec()).await?;
     store.put_module("sha-2", b"\0asm2".to_vec()).await?;
-    let new = NewFunction {
-        app_key: app,
-        name: "f".into(),
-        remark: String::new(),
-        plan: Plan::default(),
-        sync_timeout_ms: 1000,
-        async_timeout_ms: 1000,
-        module_sha256: "sha-1".into(),
-        now: 1_000,
-    };
+    let new = NewFunction { now: 1_000, ..new_function(app) };
     let f = store.create_function(new).await?;
     let change = FunctionUpdate {
         name: None,

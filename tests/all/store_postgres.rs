@@ -120,7 +120,8 @@ async fn nodes_claiming_at_once_never_take_the_same_job_and_only_stale_nodes_los
     Ok(())
 }
 
-fn new_function(app_key: i64) -> NewFunction {
+/// A function record to create in `app_key` (name `f`, module `sha-1`).
+pub(crate) fn new_function(app_key: i64) -> NewFunction {
     NewFunction {
         app_key,
         name: "f".into(),
