@@ -133,3 +133,25 @@ pub(crate) fn new_function(app_key: i64) -> NewFunction {
         now: 0,
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_is_kept_in_its_jobs_row_and_one_written_before_migration_8_is_still_read() -> anyhow::Result<()> {
+    let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
+    let url = cluster.create_database("logs")?;
+    let store = PgStore::connect(&url).await?;
+    let app = store.create_app("a").await?;
+    store.put_module("sha-1", b"not really wasm".to_vec()).await?;
+    let function = store.create_function(NewFunction { now: now_us(), ..new_function(app.app_key) }).await?;
+    let new =
+        store.insert_finished_job(waiting_job(app.app_key, &function, 1), fulfilled(json!(1), "kept inline")).await?;
+    assert_eq!(store.job_log(app.app_key, new).await?.as_deref(), Some("kept inline"));
+    let quiet = store.insert_finished_job(waiting_job(app.app_key, &function, 2), fulfilled(json!(2), "")).await?;
+    assert_eq!(store.job_log(app.app_key, quiet).await?, None, "an empty log is no log");
+
+    // A job recorded before migration 8 has its log in job_logs.
+    let old = store.insert_finished_job(waiting_job(app.app_key, &function, 3), fulfilled(json!(3), "")).await?;
+    cluster.execute("logs", &format!("INSERT INTO job_logs (job_id, text) VALUES ({old}, 'from before')"))?;
+    assert_eq!(store.job_log(app.app_key, old).await?.as_deref(), Some("from before"));
+    assert_eq!(store.job_log(app.app_key + 1, old).await?, None, "another app does not read it");
+    Ok(())
+}

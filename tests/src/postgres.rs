@@ -120,6 +120,28 @@ impl TestPostgres {
         Ok(self.url(name))
     }
 
+    /// Runs `sql` in database `name` with psql, as the superuser.
+    pub fn execute(&self, name: &str, sql: &str) -> anyhow::Result<()> {
+        Command::new(psql(&self.bin))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                name,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+            ])
+            .arg(sql)
+            .output_checked()
+            .with_context(|| format!("psql: {sql}"))?;
+        Ok(())
+    }
+
     /// The URL of database `name`.
     pub fn url(&self, name: &str) -> String {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/{name}", self.port)

@@ -12,8 +12,10 @@ use super::jobs::JobRow;
 use crate::{JobEnd, JobOutcome, NewJob, StoreResult};
 
 /// One statement (so one implicit transaction, one round trip) inserts a batch: the jobs
-/// from column arrays in input order, so their identity ids rise in that order, and the
-/// logs of the finished ones; it notifies the other nodes when a job waits.
+/// from column arrays in input order, so their identity ids rise in that order (and are
+/// returned in it), each finished one with its log in its own row (one heap row and its
+/// index entries per job: a separate log row cost a second row, its index entry and a
+/// foreign-key check locking the job's row); it notifies the other nodes when a job waits.
 const INSERT_BATCH: &str = "WITH input AS (
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
         $8::bigint[], $9::bigint[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::bigint[],
@@ -22,18 +24,14 @@ const INSERT_BATCH: &str = "WITH input AS (
         module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at, log, ord)
 ), inserted AS (
     INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
-        module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at)
+        module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at, log)
     SELECT app_key, function_id, version, source, service_type, status, input, timeout_ms, created_at,
-        module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at
+        module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at, finished_at,
+        NULLIF(log, '')
     FROM input ORDER BY ord
     RETURNING id
-), numbered AS (
-    SELECT id, row_number() OVER (ORDER BY id) AS ord FROM inserted
-), logs AS (
-    INSERT INTO job_logs (job_id, text)
-    SELECT n.id, i.log FROM numbered n JOIN input i ON i.ord = n.ord WHERE i.log <> ''
 )
-SELECT id, (SELECT pg_notify('cloudexec', 'job') WHERE $19)::text FROM numbered ORDER BY ord";
+SELECT id, (SELECT pg_notify('cloudexec', 'job') WHERE $19)::text FROM inserted ORDER BY id";
 
 /// The batch's columns, in [`INSERT_BATCH`]'s parameter order.
 #[derive(Default)]
@@ -140,13 +138,9 @@ const FINISH_BATCH: &str = "WITH input AS (
 ), updated AS (
     UPDATE jobs j SET status = i.status, output = i.output, error_code = i.error_code,
         error_message = i.error_message, mem_usage = i.mem_usage, started_at = i.started_at,
-        finished_at = i.finished_at
+        finished_at = i.finished_at, log = NULLIF(i.log, '')
     FROM input i WHERE j.id = i.id AND j.status = 'executing' AND j.claimed_by = i.node
     RETURNING j.id
-), logs AS (
-    INSERT INTO job_logs (job_id, text)
-    SELECT i.id, i.log FROM input i JOIN updated u ON u.id = i.id WHERE i.log <> ''
-    ON CONFLICT (job_id) DO NOTHING
 )
 SELECT i.id, u.id IS NOT NULL FROM input i LEFT JOIN updated u ON u.id = i.id";
 

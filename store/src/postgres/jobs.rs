@@ -19,7 +19,8 @@ const JOB_COLUMNS: &str = "id, app_key, function_id, version, source, service_ty
 
 const INSERT_JOB: &str = "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input,
      timeout_ms, created_at, module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at,
-     finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id";
+     finished_at, log) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+     RETURNING id";
 
 /// Stored JSON is written by us; text that does not parse is shown as a string.
 fn parse_json(text: &str) -> Json {
@@ -88,7 +89,8 @@ impl JobRow {
     }
 }
 
-/// Inserts a job (and the log of a finished one) on `c`, a transaction of the caller's.
+/// Inserts a job (with the log of a finished one, in its own row) on `c`, a transaction
+/// of the caller's.
 pub(super) async fn insert_job_in(
     c: &impl GenericClient,
     job: &NewJob,
@@ -96,7 +98,8 @@ pub(super) async fn insert_job_in(
 ) -> StoreResult<i64> {
     let row = JobRow::of(job, outcome.map(|o| &o.end));
     let service_type = job.service_type.as_str();
-    let params: [&(dyn ToSql + Sync); 17] = [
+    let log = outcome.map(|o| o.log.as_str()).filter(|l| !l.is_empty());
+    let params: [&(dyn ToSql + Sync); 18] = [
         &job.app_key,
         &job.function_id,
         &job.version,
@@ -114,14 +117,9 @@ pub(super) async fn insert_job_in(
         &row.mem_usage,
         &row.started_at,
         &row.finished_at,
+        &log,
     ];
-    let id: i64 = c.query_one(INSERT_JOB, &params).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
-    if let Some(log) = outcome.map(|o| &o.log).filter(|l| !l.is_empty()) {
-        c.execute("INSERT INTO job_logs (job_id, text) VALUES ($1, $2) ON CONFLICT (job_id) DO NOTHING", &[&id, log])
-            .await
-            .map_err(db_error)?;
-    }
-    Ok(id)
+    c.query_one(INSERT_JOB, &params).await.map_err(db_error)?.try_get(0).map_err(db_error)
 }
 
 impl PgStore {
@@ -270,11 +268,14 @@ impl PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT l.text FROM job_logs l JOIN jobs j ON j.id = l.job_id WHERE j.app_key = $1 AND j.id = $2",
+                "SELECT COALESCE(j.log, l.text) FROM jobs j LEFT JOIN job_logs l ON l.job_id = j.id
+                 WHERE j.app_key = $1 AND j.id = $2",
                 &[&app_key, &id],
             )
             .await
             .map_err(db_error)?;
-        row.map(|r| r.try_get(0)).transpose().map_err(db_error)
+        // Logs are kept in the job's row since migration 8, in `job_logs` before it.
+        let log: Option<Option<String>> = row.map(|r| r.try_get(0)).transpose().map_err(db_error)?;
+        Ok(log.flatten())
     }
 }
