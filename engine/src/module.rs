@@ -162,20 +162,22 @@ impl Engine {
     }
 
     fn compile_tiered(&self, bytes: &[u8], sha256: &str) -> Result<(Component, Tier), EngineError> {
+        let optimized = || Ok((self.inner.compiler.compile(bytes, sha256)?, Tier::Optimized));
+        let Some(baseline) = self.inner.baseline.as_ref().filter(|b| bytes.len() >= b.min_bytes) else {
+            return optimized();
+        };
         if let Some(component) = self.inner.compiler.cached(sha256) {
             return Ok((component, Tier::Optimized));
         }
-        if let Some(baseline) = &self.inner.baseline
-            && bytes.len() >= baseline.min_bytes
-        {
-            match baseline.compiler.compile(bytes, sha256) {
-                Ok(component) => return Ok((component, Tier::Baseline)),
-                Err(e @ (EngineError::ModuleTooLarge { .. } | EngineError::NotAComponent)) => return Err(e),
-                // Winch lacks a few proposals (tail calls, exceptions, parts of SIMD).
-                Err(e) => tracing::info!(sha256, error = %e, "Winch cannot compile this component; using Cranelift"),
+        match baseline.compiler.compile(bytes, sha256) {
+            Ok(component) => Ok((component, Tier::Baseline)),
+            Err(e @ (EngineError::ModuleTooLarge { .. } | EngineError::NotAComponent)) => Err(e),
+            // Winch lacks a few proposals (tail calls, exceptions, parts of SIMD).
+            Err(e) => {
+                tracing::info!(sha256, error = %e, "Winch cannot compile this component; using Cranelift");
+                optimized()
             }
         }
-        Ok((self.inner.compiler.compile(bytes, sha256)?, Tier::Optimized))
     }
 
     /// Queues the Cranelift compile of a module loaded at the baseline tier; `typed`

@@ -29,6 +29,7 @@ mod server;
 mod server_auth;
 mod server_bins;
 mod server_console;
+mod server_console_api;
 mod server_docs;
 mod server_flow_events;
 mod server_flow_nodes;

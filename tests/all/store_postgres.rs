@@ -41,11 +41,7 @@ async fn a_url_that_does_not_parse_or_reach_a_server_is_a_clear_error() -> anyho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_claiming_at_once_never_take_the_same_job_and_only_stale_nodes_lose_theirs() -> anyhow::Result<()> {
     let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
-    let url = cluster.create_database("jobs")?;
-    let store = PgStore::connect(&url).await?;
-    let app = store.create_app("a").await?;
-    store.put_module("sha-1", b"not really wasm".to_vec()).await?;
-    let function = store.create_function(NewFunction { now: now_us(), ..new_function(app.app_key) }).await?;
+    let (store, url, app, function) = store_with_function(&cluster, "jobs").await?;
     let taken = store.create_function(NewFunction { now: now_us(), ..new_function(app.app_key) }).await;
     assert!(matches!(taken, Err(StoreError::AlreadyExists { kind: "Function", .. })), "{taken:?}");
     for n in 0..200 {
@@ -120,6 +116,20 @@ async fn nodes_claiming_at_once_never_take_the_same_job_and_only_stale_nodes_los
     Ok(())
 }
 
+/// A store on a new database `name` of `cluster` (and its URL), with app `a` and its
+/// function `f`.
+async fn store_with_function(
+    cluster: &TestPostgres,
+    name: &str,
+) -> anyhow::Result<(PgStore, String, cloudexec::store::App, cloudexec::store::FunctionRecord)> {
+    let url = cluster.create_database(name)?;
+    let store = PgStore::connect(&url).await?;
+    let app = store.create_app("a").await?;
+    store.put_module("sha-1", b"not really wasm".to_vec()).await?;
+    let function = store.create_function(NewFunction { now: now_us(), ..new_function(app.app_key) }).await?;
+    Ok((store, url, app, function))
+}
+
 /// A function record to create in `app_key` (name `f`, module `sha-1`).
 pub(crate) fn new_function(app_key: i64) -> NewFunction {
     NewFunction {
@@ -137,11 +147,7 @@ pub(crate) fn new_function(app_key: i64) -> NewFunction {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_is_kept_in_its_jobs_row_and_one_written_before_migration_8_is_still_read() -> anyhow::Result<()> {
     let Some(cluster) = TestPostgres::start()? else { return Ok(()) };
-    let url = cluster.create_database("logs")?;
-    let store = PgStore::connect(&url).await?;
-    let app = store.create_app("a").await?;
-    store.put_module("sha-1", b"not really wasm".to_vec()).await?;
-    let function = store.create_function(NewFunction { now: now_us(), ..new_function(app.app_key) }).await?;
+    let (store, _, app, function) = store_with_function(&cluster, "logs").await?;
     let new =
         store.insert_finished_job(waiting_job(app.app_key, &function, 1), fulfilled(json!(1), "kept inline")).await?;
     assert_eq!(store.job_log(app.app_key, new).await?.as_deref(), Some("kept inline"));

@@ -76,3 +76,31 @@ async fn a_large_component_answers_on_baseline_code_then_runs_optimized_code() -
     restarted.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_large_component_is_refused_clearly_on_the_baseline_path_and_nothing_is_stored() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    // Half of an 18 MB component: a valid header, then it stops mid-section. Large enough
+    // for the Winch path; Winch refuses it, and so does Cranelift after it.
+    let mut wasm = language_guest_bytes("python", "hello")?;
+    wasm.truncate(wasm.len() / 2);
+    let response = server
+        .as_app(Method::POST, "/v1/functions?name=broken")
+        .header("content-type", "application/wasm")
+        .body(wasm)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await?;
+    assert_eq!(body["code"], "InvalidArgument", "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("wasm") || m.contains("WebAssembly")), "{body}");
+    let missing = server.as_app(Method::GET, "/v1/functions/broken").send().await?;
+    assert_eq!(missing.status(), 404, "nothing was created");
+
+    server.deploy("hello", "hello").await?.error_for_status()?;
+    let answer = invoke(&server, "hello", json!({"name": "Ada"})).await?;
+    assert_eq!(answer["output"], json!({"greeting": "Hello, Ada!"}), "the server keeps serving");
+    server.stop().await?;
+    Ok(())
+}

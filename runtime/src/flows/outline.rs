@@ -1,7 +1,8 @@
 //! A flow definition as a drawable graph, the same for both formats: each block's nodes
 //! with their kind, edges labelled by why they are taken (next, a Choice rule, the
 //! default, a Catch), and nested blocks (Map and foreach bodies, Parallel branches, DAG
-//! choice blocks). The console draws it; the browser never parses YAML.
+//! choice blocks). The console draws it; the browser never parses YAML. The walk recurses
+//! once per nested block: a parsed definition nests at most `MAX_NESTING` (64) levels.
 
 use serde::Serialize;
 use utoipa::ToSchema;
