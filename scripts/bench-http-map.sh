@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-10000}
 bin=${BIN:-target/release/cloudexec}
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p cloudexec -p cloudexec-benches --bin cloudexec --bin slow_endpoint >&2
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p cloudexec -p cloudexec-benches --bin cloudexec --bin slow_endpoint --bin healthz_probe >&2
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 token=bench-token-0123456789abcdef
 port=18090
@@ -34,9 +34,17 @@ flow=$'dagName: f\ntasks:\n  - name: each\n    category: foreach\n    iterationM
 curl -fsS -o /dev/null -X POST -H "$auth" -H 'Content-Type: text/yaml' --data-binary "$flow" "$url/v1/flows?name=f"
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
 
-# /healthz every 20 ms while the execution runs.
+# /healthz every 20 ms while the execution runs, on a new connection each time
+# (benches/src/bin/healthz_probe.rs: one process; PROBE=curl starts curl for each probe,
+# as this script did before 2026-11-27, which loads 2 cores by itself). A line per probe:
+# unix ms, connect µs, total µs, status.
 samples=$(mktemp)
-( while true; do curl -s -o /dev/null -w '%{time_total}\n' $url/healthz >> "$samples"; sleep 0.02; done ) &
+if [ "${PROBE:-}" = curl ]; then
+  ( while true; do curl -s -o /dev/null -w "$(date +%s%3N) 0 %{time_total} %{http_code}\n" $url/healthz \
+      | awk '{printf "%s %s %d %s\n", $1, $2, $3 * 1e6, $4}' >> "$samples"; sleep 0.02; done ) &
+else
+  target/release/healthz_probe "$port" 20 "$samples" &
+fi
 probe=$!
 pids+=($probe)
 start=$(date +%s%N)
@@ -48,5 +56,7 @@ hwm=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
 echo "answer: $status $(grep -o '"status":"[A-Za-z]*"' /tmp/bench-http-map-answer | head -1)"
 echo "foreach of $n HTTP tasks (1 s each, all at once): $(((end - start) / 1000000)) ms"
 echo "server RSS: $((rss0 / 1024)) MiB before, $((hwm / 1024)) MiB peak (+$(((hwm - rss0) / 1024)) MiB)"
-sort -n "$samples" | awk '{a[NR]=$1} END {printf "/healthz during the run: %d samples, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", NR, a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000, a[NR]*1000}'
+sort -n -k3 "$samples" | awk -v t0=$((start / 1000000)) '$4 != 200 {bad++} {a[NR]=$3; at[NR]=$1 - t0}
+  END {printf "/healthz during the run: %d samples (%d not 200), p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d ms into the run)\n",
+    NR, bad, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, a[NR]/1000, at[NR]}'
 rm -f "$samples"
