@@ -43,6 +43,7 @@ mod server_restart;
 mod store_deliveries;
 mod store_execution_leases;
 mod store_flows;
+mod store_large_writes;
 mod store_listings;
 mod store_postgres;
 mod store_wal;

@@ -3,8 +3,8 @@
 //! once never take the same job and never wait for each other.
 
 use serde_json::Value as Json;
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
 use super::errors::db_error;
@@ -16,11 +16,6 @@ use crate::{
 /// Columns of [`job`], in order (the SQLite store's, so the mapping reads the same).
 const JOB_COLUMNS: &str = "id, app_key, function_id, version, source, service_type, status, input, output, \
      error_code, error_message, mem_usage, timeout_ms, created_at, started_at, finished_at, module_sha256, memory_limit, restarts, claimed_by";
-
-const INSERT_JOB: &str = "INSERT INTO jobs (app_key, function_id, version, source, service_type, status, input,
-     timeout_ms, created_at, module_sha256, memory_limit, output, error_code, error_message, mem_usage, started_at,
-     finished_at, log) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-     RETURNING id";
 
 /// Stored JSON is written by us; text that does not parse is shown as a string.
 fn parse_json(text: &str) -> Json {
@@ -61,7 +56,7 @@ fn job(row: &Row) -> StoreResult<JobRecord> {
     })
 }
 
-/// The parameters of [`INSERT_JOB`]: `waiting` without an outcome, or finished with it.
+/// A job's row values: `waiting` without an outcome, or finished with it.
 pub(super) struct JobRow {
     pub(super) status: &'static str,
     pub(super) input: String,
@@ -87,39 +82,6 @@ impl JobRow {
             finished_at: end.map(|e| e.finished_at),
         }
     }
-}
-
-/// Inserts a job (with the log of a finished one, in its own row) on `c`, a transaction
-/// of the caller's.
-pub(super) async fn insert_job_in(
-    c: &impl GenericClient,
-    job: &NewJob,
-    outcome: Option<&JobOutcome>,
-) -> StoreResult<i64> {
-    let row = JobRow::of(job, outcome.map(|o| &o.end));
-    let service_type = job.service_type.as_str();
-    let log = outcome.map(|o| o.log.as_str()).filter(|l| !l.is_empty());
-    let params: [&(dyn ToSql + Sync); 18] = [
-        &job.app_key,
-        &job.function_id,
-        &job.version,
-        &job.source,
-        &service_type,
-        &row.status,
-        &row.input,
-        &job.timeout_ms,
-        &job.created_at,
-        &job.module_sha256,
-        &job.memory_limit,
-        &row.output,
-        &row.error_code,
-        &row.error_message,
-        &row.mem_usage,
-        &row.started_at,
-        &row.finished_at,
-        &log,
-    ];
-    c.query_one(INSERT_JOB, &params).await.map_err(db_error)?.try_get(0).map_err(db_error)
 }
 
 impl PgStore {
