@@ -2,9 +2,10 @@
 //! (a transition writes the row, its state parts, its events and its tasks' job records in
 //! one transaction; only the owning node writes).
 
+use deadpool_postgres::Object;
 use serde_json::Value as Json;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::{GenericClient, Row, Statement};
 
 use super::PgStore;
 use super::errors::{constraint, db_error};
@@ -60,23 +61,54 @@ fn event(r: &Row) -> StoreResult<ExecutionEvent> {
 }
 
 /// Appends history events with one statement (a Map of 10,000 items starts 20,000 of
-/// them in one write: a round trip each took seconds); a `seq` already used fails the
-/// write, naming the first seq of the batch.
-async fn insert_events(c: &impl GenericClient, id: &str, events: &[ExecutionEvent]) -> StoreResult<()> {
+/// them in one write: a round trip each took seconds).
+const INSERT_EVENTS: &str = "INSERT INTO execution_events (execution_id, seq, at, kind, node, detail)
+     SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])";
+
+/// Replaces the state parts a write carries with one statement; the others stay.
+const WRITE_PARTS: &str = "INSERT INTO execution_parts (execution_id, part, body)
+     SELECT $1, * FROM unnest($2::text[], $3::text[])
+     ON CONFLICT (execution_id, part) DO UPDATE SET body = excluded.body";
+
+/// A transition's row, fenced on the owner.
+const UPDATE_EXECUTION: &str = "UPDATE executions SET status = $1, state = $2, output = $3, error = $4,
+     finished_at = $5, updated_at = $6 WHERE id = $7 AND owner IS NOT DISTINCT FROM $8";
+
+/// The statements a transition runs, prepared once per pooled connection (a flow step's
+/// write is then a round trip each, not a prepare and a round trip each).
+struct Statements {
+    update: Statement,
+    parts: Statement,
+    events: Statement,
+    jobs: Statement,
+}
+
+impl Statements {
+    async fn of(client: &Object) -> StoreResult<Self> {
+        let prepare = |sql| client.prepare_cached(sql);
+        Ok(Self {
+            update: prepare(UPDATE_EXECUTION).await.map_err(db_error)?,
+            parts: prepare(WRITE_PARTS).await.map_err(db_error)?,
+            events: prepare(INSERT_EVENTS).await.map_err(db_error)?,
+            jobs: prepare(job_batch::INSERT_BATCH).await.map_err(db_error)?,
+        })
+    }
+}
+
+/// Runs [`INSERT_EVENTS`]; a `seq` already used fails the write, naming the batch's seqs.
+async fn insert_events(
+    c: &impl GenericClient,
+    stmt: &Statement,
+    id: &str,
+    events: &[ExecutionEvent],
+) -> StoreResult<()> {
     let Some(first) = events.first() else { return Ok(()) };
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     let ats: Vec<i64> = events.iter().map(|e| e.at).collect();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     let nodes: Vec<Option<&str>> = events.iter().map(|e| e.node.as_deref()).collect();
     let details: Vec<String> = events.iter().map(|e| e.detail.to_string()).collect();
-    let stmt = c
-        .prepare(
-            "INSERT INTO execution_events (execution_id, seq, at, kind, node, detail)
-             SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])",
-        )
-        .await
-        .map_err(db_error)?;
-    c.execute(&stmt, &[&id, &seqs, &ats, &kinds, &nodes, &details]).await.map_err(|err| {
+    c.execute(stmt, &[&id, &seqs, &ats, &kinds, &nodes, &details]).await.map_err(|err| {
         let what = match events.len() {
             1 => format!("event {} of execution {id:?}", first.seq),
             n => format!("one of events {}..{} ({n}) of execution {id:?}", first.seq, seqs[n - 1]),
@@ -86,22 +118,19 @@ async fn insert_events(c: &impl GenericClient, id: &str, events: &[ExecutionEven
     Ok(())
 }
 
-/// Replaces the state parts a write carries with one statement; the others stay.
-async fn write_parts(c: &impl GenericClient, id: &str, parts: &[(String, String)]) -> StoreResult<()> {
+/// Runs [`WRITE_PARTS`].
+async fn write_parts(
+    c: &impl GenericClient,
+    stmt: &Statement,
+    id: &str,
+    parts: &[(String, String)],
+) -> StoreResult<()> {
     if parts.is_empty() {
         return Ok(());
     }
     let names: Vec<&str> = parts.iter().map(|(part, _)| part.as_str()).collect();
     let bodies: Vec<&str> = parts.iter().map(|(_, body)| body.as_str()).collect();
-    let stmt = c
-        .prepare(
-            "INSERT INTO execution_parts (execution_id, part, body)
-             SELECT $1, * FROM unnest($2::text[], $3::text[])
-             ON CONFLICT (execution_id, part) DO UPDATE SET body = excluded.body",
-        )
-        .await
-        .map_err(db_error)?;
-    c.execute(&stmt, &[&id, &names, &bodies]).await.map_err(db_error)?;
+    c.execute(stmt, &[&id, &names, &bodies]).await.map_err(db_error)?;
     Ok(())
 }
 
@@ -121,6 +150,7 @@ impl PgStore {
     /// Inserts an execution (only if its flow belongs to its app) and its first events.
     pub async fn create_execution(&self, x: ExecutionRecord, events: Vec<ExecutionEvent>) -> StoreResult<()> {
         let mut client = self.client().await?;
+        let statements = Statements::of(&client).await?;
         let tx = client.transaction().await.map_err(db_error)?;
         let (status, input) = (x.status.as_str(), x.input.to_string());
         let (output, error) = (x.output.as_ref().map(Json::to_string), x.error.as_ref().map(Json::to_string));
@@ -157,33 +187,29 @@ impl PgStore {
         if inserted == 0 {
             return Err(StoreError::NotFound(format!("flow {}", x.flow_id)));
         }
-        write_parts(&*tx, &x.id, &x.state.parts).await?;
-        insert_events(&*tx, &x.id, &events).await?;
+        write_parts(&*tx, &statements.parts, &x.id, &x.state.parts).await?;
+        insert_events(&*tx, &statements.events, &x.id, &events).await?;
         tx.commit().await.map_err(db_error)
     }
 
     /// One transition: the row, its parts, its events and its job records together.
     pub async fn save_execution(&self, u: ExecutionUpdate, events: Vec<ExecutionEvent>) -> StoreResult<()> {
         let mut client = self.client().await?;
+        let statements = Statements::of(&client).await?;
         let tx = client.transaction().await.map_err(db_error)?;
         let (status, output) = (u.status.as_str(), u.output.as_ref().map(Json::to_string));
         let error = u.error.as_ref().map(Json::to_string);
-        let changed = tx
-            .execute(
-                "UPDATE executions SET status = $1, state = $2, output = $3, error = $4, finished_at = $5,
-                     updated_at = $6 WHERE id = $7 AND owner IS NOT DISTINCT FROM $8",
-                &[&status, &u.state.head, &output, &error, &u.finished_at, &now_us(), &u.id, &u.owner],
-            )
-            .await
-            .map_err(db_error)?;
+        let row: [&(dyn ToSql + Sync); 8] =
+            [&status, &u.state.head, &output, &error, &u.finished_at, &now_us(), &u.id, &u.owner];
+        let changed = tx.execute(&statements.update, &row).await.map_err(db_error)?;
         if changed == 0 {
             let exists = tx.query_opt("SELECT 1 FROM executions WHERE id = $1", &[&u.id]).await.map_err(db_error)?;
             let what = format!("execution {:?}", u.id);
             return Err(if exists.is_some() { StoreError::LeaseLost(what) } else { StoreError::NotFound(what) });
         }
-        write_parts(&*tx, &u.id, &u.state.parts).await?;
-        insert_events(&*tx, &u.id, &events).await?;
-        job_batch::insert_in(&*tx, &u.jobs).await?;
+        write_parts(&*tx, &statements.parts, &u.id, &u.state.parts).await?;
+        insert_events(&*tx, &statements.events, &u.id, &events).await?;
+        job_batch::insert_in(&*tx, &statements.jobs, &u.jobs).await?;
         tx.commit().await.map_err(db_error)
     }
 

@@ -17,7 +17,7 @@ use crate::{JobEnd, JobOutcome, NewJob, StoreResult};
 /// returned in it), each finished one with its log in its own row (one heap row and its
 /// index entries per job: a separate log row cost a second row, its index entry and a
 /// foreign-key check locking the job's row); it notifies the other nodes when a job waits.
-const INSERT_BATCH: &str = "WITH input AS (
+pub(super) const INSERT_BATCH: &str = "WITH input AS (
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
         $8::bigint[], $9::bigint[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::bigint[],
         $16::bigint[], $17::bigint[], $18::text[])
@@ -108,13 +108,17 @@ async fn insert(pool: &Pool, jobs: &[(&NewJob, Option<&JobOutcome>)]) -> StoreRe
 
 /// Inserts finished jobs with one statement on `c`, a transaction of the caller's (a
 /// flow's step that ran 10,000 function tasks records them in one round trip).
-pub(super) async fn insert_in(c: &impl GenericClient, jobs: &[(NewJob, JobOutcome)]) -> StoreResult<Vec<i64>> {
+/// `statement` is [`INSERT_BATCH`] prepared on the transaction's connection.
+pub(super) async fn insert_in(
+    c: &impl GenericClient,
+    statement: &Statement,
+    jobs: &[(NewJob, JobOutcome)],
+) -> StoreResult<Vec<i64>> {
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let statement = c.prepare(INSERT_BATCH).await.map_err(db_error)?;
     let jobs: Vec<(&NewJob, Option<&JobOutcome>)> = jobs.iter().map(|(job, outcome)| (job, Some(outcome))).collect();
-    insert_with(c, &statement, &jobs).await
+    insert_with(c, statement, &jobs).await
 }
 
 async fn insert_with(
