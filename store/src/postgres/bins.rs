@@ -125,7 +125,8 @@ impl PgStore {
         let sql = format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances WHERE app_key = $1 AND id = $2 AND status <> 'destroyed'"
         );
-        let row = client.query_opt(&sql, &[&app_key, &id]).await.map_err(db_error)?;
+        let stmt = client.prepare_cached(&sql).await.map_err(db_error)?;
+        let row = client.query_opt(&stmt, &[&app_key, &id]).await.map_err(db_error)?;
         row.as_ref().map(instance).transpose()
     }
 
@@ -134,19 +135,26 @@ impl PgStore {
     pub async fn commit_run(&self, i: InstanceRecord, queued: Vec<NewVarDelivery>) -> StoreResult<bool> {
         let mut client = self.client().await?;
         let (status, state) = (i.status.as_str(), to_json(&i.state)?);
-        let tx = client.transaction().await.map_err(db_error)?;
-        let changed = tx
-            .execute(
+        // Prepared once per pooled connection: a run's commit is then three round trips.
+        let update = client
+            .prepare_cached(
                 "UPDATE instances SET status = $1, state = $2, runs = $3 + 1, last_error = $4, updated_at = $5
                  WHERE app_key = $6 AND id = $7 AND runs = $3 AND status <> 'destroyed'",
-                &[&status, &state, &i.runs, &i.last_error, &now_us(), &i.app_key, &i.id],
             )
+            .await
+            .map_err(db_error)?;
+        let deliveries = super::deliveries::prepare(&client, &queued).await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let changed = tx
+            .execute(&update, &[&status, &state, &i.runs, &i.last_error, &now_us(), &i.app_key, &i.id])
             .await
             .map_err(db_error)?;
         if changed != 1 {
             return Ok(false);
         }
-        super::deliveries::insert(&tx, &queued).await?;
+        if let Some(deliveries) = deliveries {
+            super::deliveries::insert(&tx, &deliveries, &queued).await?;
+        }
         tx.commit().await.map_err(db_error)?;
         Ok(true)
     }

@@ -1,6 +1,7 @@
 //! Seed 000, 4.2 on PostgreSQL: engine-layer URLs and the outbox of variable updates.
 
-use tokio_postgres::Row;
+use deadpool_postgres::Object;
+use tokio_postgres::{Row, Statement};
 
 use super::PgStore;
 use super::errors::db_error;
@@ -29,18 +30,36 @@ fn delivery(row: &Row) -> VarDelivery {
     }
 }
 
-/// Queues `deliveries` inside the run's commit transaction.
-pub(super) async fn insert(tx: &tokio_postgres::Transaction<'_>, deliveries: &[NewVarDelivery]) -> StoreResult<()> {
-    let now = now_us();
-    for d in deliveries {
-        tx.execute(
-            "INSERT INTO var_deliveries (app_key, instance_id, variable_key, url, body, status, next_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
-            &[&d.app_key, &d.instance_id, &d.variable_key, &d.url, &d.body, &now],
-        )
-        .await
-        .map_err(db_error)?;
+/// Queues variable updates for the engine layer, one statement for all of a run's; their
+/// ids rise in the run's order (`ORDER BY ord`), the order they are delivered in.
+const INSERT_DELIVERIES: &str =
+    "INSERT INTO var_deliveries (app_key, instance_id, variable_key, url, body, status, next_at, created_at)
+     SELECT app_key, instance_id, variable_key, url, body, 'pending', $6, $6
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+       AS t(app_key, instance_id, variable_key, url, body, ord)
+     ORDER BY ord";
+
+/// [`INSERT_DELIVERIES`] prepared on `client` (cached per connection), or `None` when a
+/// run queued nothing.
+pub(super) async fn prepare(client: &Object, deliveries: &[NewVarDelivery]) -> StoreResult<Option<Statement>> {
+    if deliveries.is_empty() {
+        return Ok(None);
     }
+    client.prepare_cached(INSERT_DELIVERIES).await.map(Some).map_err(db_error)
+}
+
+/// Queues `deliveries` inside the run's commit transaction with `stmt` ([`prepare`]).
+pub(super) async fn insert(
+    tx: &tokio_postgres::Transaction<'_>,
+    stmt: &Statement,
+    deliveries: &[NewVarDelivery],
+) -> StoreResult<()> {
+    let app_keys: Vec<i64> = deliveries.iter().map(|d| d.app_key).collect();
+    let instances: Vec<&str> = deliveries.iter().map(|d| d.instance_id.as_str()).collect();
+    let keys: Vec<&str> = deliveries.iter().map(|d| d.variable_key.as_str()).collect();
+    let urls: Vec<&str> = deliveries.iter().map(|d| d.url.as_str()).collect();
+    let bodies: Vec<&str> = deliveries.iter().map(|d| d.body.as_str()).collect();
+    tx.execute(stmt, &[&app_keys, &instances, &keys, &urls, &bodies, &now_us()]).await.map_err(db_error)?;
     Ok(())
 }
 

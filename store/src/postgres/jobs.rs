@@ -146,7 +146,8 @@ impl PgStore {
                   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
              RETURNING {JOB_COLUMNS}"
         );
-        let rows = client.query(&sql, &[&started_at, &node, &skip, &limit]).await.map_err(db_error)?;
+        let stmt = client.prepare_cached(&sql).await.map_err(db_error)?;
+        let rows = client.query(&stmt, &[&started_at, &node, &skip, &limit]).await.map_err(db_error)?;
         let mut jobs = rows.iter().map(job).collect::<StoreResult<Vec<_>>>()?;
         jobs.sort_by_key(|j| j.id);
         Ok(jobs)
@@ -197,7 +198,8 @@ impl PgStore {
     pub async fn get_job(&self, app_key: i64, id: i64) -> StoreResult<Option<JobRecord>> {
         let client = self.client().await?;
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE app_key = $1 AND id = $2");
-        let row = client.query_opt(&sql, &[&app_key, &id]).await.map_err(db_error)?;
+        let stmt = client.prepare_cached(&sql).await.map_err(db_error)?;
+        let row = client.query_opt(&stmt, &[&app_key, &id]).await.map_err(db_error)?;
         row.as_ref().map(job).transpose()
     }
 
