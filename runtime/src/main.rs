@@ -3,6 +3,12 @@
 use clap::Parser;
 use cloudexec::cli::{Cli, run};
 
+/// mimalloc, not glibc's malloc: after a Map's large transition is freed, glibc's next
+/// large allocation consolidates every freed chunk of its arena first, and the request that
+/// made it (a `/healthz`) waited 10-15 ms (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     quiet_on_closed_stdout();
     tracing_subscriber::fmt()

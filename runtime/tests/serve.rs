@@ -156,6 +156,34 @@ fn token_prints_the_token_the_server_generated() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// At start a server raises its soft limit of open files to what `--max-connections` and
+/// `--max-outbound-calls` can use (plus 1,024 for the rest) and grows its descriptor table
+/// to match, so calls do not fail at a low default limit and no `accept` waits behind a
+/// table resize (cli/descriptors.rs).
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_makes_room_for_the_descriptors_its_limits_can_use() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let limits = ["--max-connections", "1000", "--max-outbound-calls", "500"];
+    let server = Server::start_with_open_files(256, &dir.path().join("data"), dir.path(), Some(TOKEN), &limits)?;
+    let wanted: u64 = 1000 + 500 + 1024;
+
+    let proc_limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid()))?;
+    let line = proc_limits.lines().find(|l| l.starts_with("Max open files")).context("no open files limit")?;
+    let mut values = line.trim_start_matches("Max open files").split_whitespace();
+    let soft: u64 = values.next().context("no soft limit")?.parse()?;
+    let hard = values.next().context("no hard limit")?;
+    let expected = if hard == "unlimited" { wanted } else { wanted.min(hard.parse()?) };
+    assert_eq!(soft, expected, "{line}");
+
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()))?;
+    let fd_size: u64 = status.lines().find_map(|l| l.strip_prefix("FDSize:")).context("no FDSize")?.trim().parse()?;
+    assert!(fd_size >= expected, "the descriptor table holds {fd_size}, not {expected}");
+    // And it serves as before.
+    assert_eq!(server.get_json("/healthz")?["status"], "ok");
+    Ok(())
+}
+
 fn path(path: &Path) -> anyhow::Result<&str> {
     path.to_str().context("non-UTF-8 temp path")
 }

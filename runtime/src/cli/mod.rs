@@ -3,6 +3,7 @@
 
 mod author;
 mod client;
+mod descriptors;
 mod flow_run;
 mod invoke;
 mod report;

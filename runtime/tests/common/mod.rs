@@ -39,11 +39,35 @@ impl Server {
     /// Starts `cloudexec serve` on a free port over `data_dir` (`--token` given unless
     /// `token` is `None`) and waits for `/healthz`. Output goes to files in `logs`.
     pub fn start(data_dir: &Path, logs: &Path, token: Option<&str>, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_from(Command::new(env!("CARGO_BIN_EXE_cloudexec")), data_dir, logs, token, extra)
+    }
+
+    /// As [`Server::start`], with the soft limit of open files at `soft` when the server
+    /// starts (a shell lowers it, then becomes the server).
+    pub fn start_with_open_files(
+        soft: u64,
+        data_dir: &Path,
+        logs: &Path,
+        token: Option<&str>,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let mut command = Command::new("bash");
+        command.args(["-c", &format!("ulimit -Sn {soft} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_cloudexec")]);
+        Self::start_from(command, data_dir, logs, token, extra)
+    }
+
+    /// Starts `command` (the server, or what becomes it) with `serve` and its arguments.
+    fn start_from(
+        mut command: Command,
+        data_dir: &Path,
+        logs: &Path,
+        token: Option<&str>,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let url = format!("http://127.0.0.1:{port}");
         let tag = format!("serve-{port}");
         let (stdout, stderr) = (logs.join(format!("{tag}.out")), logs.join(format!("{tag}.err")));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudexec"));
         command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
@@ -73,6 +97,11 @@ impl Server {
             sleep(Duration::from_millis(100));
         }
         bail!("cloudexec serve did not answer /healthz within {START_TIMEOUT:?}: {}", self.stderr_text())
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn stdout_text(&self) -> String {
