@@ -148,14 +148,7 @@ async fn a_python_bin_walks_the_shop_through_rust_and_python_functions() -> anyh
     let uploaded = server.as_app(Method::POST, "/v1/bins").json(&body).send().await?;
     anyhow::ensure!(uploaded.status() == 201, "bin upload answered {}", uploaded.status());
     let bin_id = uploaded.json::<Value>().await?["binId"].as_str().unwrap_or_default().to_string();
-    let created: Value = server
-        .as_app(Method::POST, "/v1/instances")
-        .json(&json!({"binId": bin_id}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let created = server.new_instance(&bin_id).await?;
     let functions = &created["appData"]["executionData"]["appFunction"];
     assert_eq!(
         functions[1],

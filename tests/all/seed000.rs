@@ -21,16 +21,7 @@ pub(crate) async fn shop(server: &TestServer) -> anyhow::Result<String> {
             .await?
             .error_for_status()?;
     }
-    let wasm = cloudexec_tests::guest_bytes("shop")?;
-    let bin: Value = server
-        .as_app(Method::POST, "/v1/bins")
-        .header("content-type", "application/wasm")
-        .body(wasm)
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(bin["binId"].as_str().unwrap_or_default().to_string())
+    server.upload_bin("shop").await
 }
 
 pub(crate) fn var_list(key: &str, data: Value) -> Value {

@@ -132,6 +132,32 @@ impl TestServer {
             .await?)
     }
 
+    /// Uploads example guest `guest` as a bin of the default app (raw wasm); its binId.
+    pub async fn upload_bin(&self, guest: &str) -> anyhow::Result<String> {
+        let wasm = cloudexec_tests::guest_bytes(guest)?;
+        let response = self
+            .as_app(reqwest::Method::POST, "/v1/bins")
+            .header("content-type", "application/wasm")
+            .body(wasm)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == 201, "the upload of {guest} answered {}", response.status());
+        let body: Value = response.json().await?;
+        Ok(body["binId"].as_str().ok_or_else(|| anyhow::anyhow!("no binId in {body}"))?.to_string())
+    }
+
+    /// Creates an instance of bin `bin_id` for the default app; the answer's body.
+    pub async fn new_instance(&self, bin_id: &str) -> anyhow::Result<Value> {
+        Ok(self
+            .as_app(reqwest::Method::POST, "/v1/instances")
+            .json(&serde_json::json!({"binId": bin_id}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
     /// Creates another app with the admin token; returns its key and token.
     pub async fn new_app(&self, name: &str) -> anyhow::Result<(i64, String)> {
         let body: Value = self

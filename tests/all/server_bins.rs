@@ -11,26 +11,6 @@ use crate::server::{ADMIN_TOKEN, TestServer};
 
 const KEY: &str = "utcook.jar:com.ut.BuzMethod";
 
-async fn upload_bin(server: &TestServer, guest: &str) -> anyhow::Result<String> {
-    let wasm = cloudexec_tests::guest_bytes(guest)?;
-    let response =
-        server.as_app(Method::POST, "/v1/bins").header("content-type", "application/wasm").body(wasm).send().await?;
-    anyhow::ensure!(response.status() == 201, "upload answered {}", response.status());
-    let body: Value = response.json().await?;
-    Ok(body["binId"].as_str().unwrap_or_default().to_string())
-}
-
-async fn new_instance(server: &TestServer, bin_id: &str) -> anyhow::Result<Value> {
-    Ok(server
-        .as_app(Method::POST, "/v1/instances")
-        .json(&json!({"binId": bin_id}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?)
-}
-
 async fn run(server: &TestServer, id: &str, updates: Value) -> anyhow::Result<Value> {
     Ok(server
         .as_app(Method::POST, &format!("/v1/instances/{id}/runs"))
@@ -56,8 +36,8 @@ async fn the_shop_walks_cart_ordered_paid_through_the_apps_functions() -> anyhow
         server.deploy(name, guest).await?.error_for_status()?;
         bind(&server, &format!("{KEY}.{key}"), json!({"function": name})).await?;
     }
-    let bin_id = upload_bin(&server, "shop").await?;
-    let created = new_instance(&server, &bin_id).await?;
+    let bin_id = server.upload_bin("shop").await?;
+    let created = server.new_instance(&bin_id).await?;
     let functions = &created["appData"]["executionData"]["appFunction"];
     assert_eq!(
         functions[1],
@@ -93,7 +73,7 @@ async fn the_shop_walks_cart_ordered_paid_through_the_apps_functions() -> anyhow
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trapping_run_commits_nothing_and_a_failing_call_keeps_the_bins_choice() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let id = new_instance(&server, &upload_bin(&server, "hostile-bin").await?).await?["executeInstanceId"]
+    let id = server.new_instance(&server.upload_bin("hostile-bin").await?).await?["executeInstanceId"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -159,7 +139,7 @@ fn read_request(stream: &mut std::net::TcpStream) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_bound_to_an_http_endpoint_gets_its_answer_and_an_unreachable_one_an_error() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let id = new_instance(&server, &upload_bin(&server, "hostile-bin").await?).await?["executeInstanceId"]
+    let id = server.new_instance(&server.upload_bin("hostile-bin").await?).await?["executeInstanceId"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -188,7 +168,7 @@ async fn a_key_bound_to_an_http_endpoint_gets_its_answer_and_an_unreachable_one_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_runs_of_one_instance_lose_no_update() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let id = new_instance(&server, &upload_bin(&server, "hostile-bin").await?).await?["executeInstanceId"]
+    let id = server.new_instance(&server.upload_bin("hostile-bin").await?).await?["executeInstanceId"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -219,7 +199,7 @@ async fn bad_bins_ids_and_updates_get_clear_errors_and_change_nothing() -> anyho
     assert_eq!(not_a_bin.status(), 400);
     let unknown_bin = server.as_app(Method::POST, "/v1/instances").json(&json!({"binId": "nope"})).send().await?;
     assert_eq!(unknown_bin.status(), 404);
-    let id = new_instance(&server, &upload_bin(&server, "hostile-bin").await?).await?["executeInstanceId"]
+    let id = server.new_instance(&server.upload_bin("hostile-bin").await?).await?["executeInstanceId"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -256,7 +236,7 @@ async fn bad_bins_ids_and_updates_get_clear_errors_and_change_nothing() -> anyho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_that_never_answers_times_out_into_an_error_the_bin_handles() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let id = new_instance(&server, &upload_bin(&server, "hostile-bin").await?).await?["executeInstanceId"]
+    let id = server.new_instance(&server.upload_bin("hostile-bin").await?).await?["executeInstanceId"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -276,10 +256,10 @@ async fn an_endpoint_that_never_answers_times_out_into_an_error_the_bin_handles(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_of_a_hundred_instances_all_proceed_independently() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let bin_id = upload_bin(&server, "hostile-bin").await?;
+    let bin_id = server.upload_bin("hostile-bin").await?;
     let mut ids = Vec::new();
     for _ in 0..100 {
-        ids.push(new_instance(&server, &bin_id).await?["executeInstanceId"].as_str().unwrap_or_default().to_string());
+        ids.push(server.new_instance(&bin_id).await?["executeInstanceId"].as_str().unwrap_or_default().to_string());
     }
     let mut runs = Vec::new();
     for id in &ids {
@@ -304,8 +284,8 @@ async fn bin_runs_and_their_calls_are_counted_and_throttled_like_function_calls(
     let server = TestServer::start().await?;
     server.deploy("cart", "shop-cart").await?.error_for_status()?;
     bind(&server, &format!("{KEY}.shoppingCart"), json!({"function": "cart"})).await?;
-    let bin_id = upload_bin(&server, "shop").await?;
-    let id = new_instance(&server, &bin_id).await?["executeInstanceId"].as_str().unwrap_or_default().to_string();
+    let bin_id = server.upload_bin("shop").await?;
+    let id = server.new_instance(&bin_id).await?["executeInstanceId"].as_str().unwrap_or_default().to_string();
     assert_eq!(run(&server, &id, json!({"item": "apple"})).await?["result"], "ok");
 
     let metrics = |server: &TestServer| {

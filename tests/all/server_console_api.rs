@@ -25,25 +25,8 @@ async fn the_console_routes_answer_bad_requests_clearly_and_keep_apps_apart() ->
     let server = TestServer::start().await?;
     server.deploy("hello", "hello").await?.error_for_status()?;
     create_flow(&server, "sample", SAMPLE).await?;
-    let wasm = cloudexec_tests::guest_bytes("shop")?;
-    let bin: Value = server
-        .as_app(Method::POST, "/v1/bins")
-        .header("content-type", "application/wasm")
-        .body(wasm)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let bin_id = bin["binId"].as_str().unwrap_or_default().to_string();
-    let made: Value = server
-        .as_app(Method::POST, "/v1/instances")
-        .json(&json!({"binId": bin_id}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let bin_id = server.upload_bin("shop").await?;
+    let made = server.new_instance(&bin_id).await?;
     server
         .as_app(Method::POST, "/v1/services")
         .json(&json!({"alias": "shop", "category": 1, "binId": bin_id}))

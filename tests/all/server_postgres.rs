@@ -138,19 +138,7 @@ async fn two_nodes_running_one_instance_at_once_lose_no_update() -> anyhow::Resu
     };
     let a = TestServer::start_with(node(&dir_a, "node-a")).await?;
     let b = TestServer::start_with(node(&dir_b, "node-b")).await?;
-    let wasm = cloudexec_tests::guest_bytes("hostile-bin")?;
-    let bin: Value = a
-        .as_app(Method::POST, "/v1/bins")
-        .header("content-type", "application/wasm")
-        .body(wasm)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let bin_id = bin["binId"].as_str().ok_or_else(|| anyhow::anyhow!("no binId in {bin}"))?;
-    let instance: Value =
-        a.as_app(Method::POST, "/v1/instances").json(&json!({"binId": bin_id})).send().await?.json().await?;
+    let instance = a.new_instance(&a.upload_bin("hostile-bin").await?).await?;
     let id = instance["executeInstanceId"].as_str().ok_or_else(|| anyhow::anyhow!("no id in {instance}"))?.to_string();
     // 200 runs, half through each node, all at once: each adds 1 to `counter`.
     let mut runs = Vec::new();

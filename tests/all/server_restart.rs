@@ -54,17 +54,8 @@ async fn instances_and_bindings_survive_a_restart_and_keep_running() -> anyhow::
     let temp = tempfile::tempdir()?;
     let cfg = config(temp.path());
     let server = TestServer::start_with(cfg.clone()).await?;
-    let wasm = cloudexec_tests::guest_bytes("hostile-bin")?;
-    let bin: Value = server
-        .as_app(Method::POST, "/v1/bins")
-        .header("content-type", "application/wasm")
-        .body(wasm)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let created: Value =
-        server.as_app(Method::POST, "/v1/instances").json(&json!({"binId": bin["binId"]})).send().await?.json().await?;
+    let bin_id = server.upload_bin("hostile-bin").await?;
+    let created = server.new_instance(&bin_id).await?;
     let id = created["executeInstanceId"].as_str().unwrap_or_default().to_string();
     for _ in 0..3 {
         server
@@ -74,7 +65,7 @@ async fn instances_and_bindings_survive_a_restart_and_keep_running() -> anyhow::
             .await?
             .error_for_status()?;
     }
-    let published = json!({"alias": "counter", "category": 1, "binId": bin["binId"]});
+    let published = json!({"alias": "counter", "category": 1, "binId": bin_id});
     server.as_app(Method::POST, "/v1/services").json(&published).send().await?.error_for_status()?;
     server.stop().await?;
 
