@@ -59,4 +59,6 @@ echo "server RSS: $((rss0 / 1024)) MiB before, $((hwm / 1024)) MiB peak (+$(((hw
 sort -n -k3 "$samples" | awk -v t0=$((start / 1000000)) '$4 != 200 {bad++} {a[NR]=$3; at[NR]=$1 - t0}
   END {printf "/healthz during the run: %d samples (%d not 200), p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d ms into the run)\n",
     NR, bad, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, a[NR]/1000, at[NR]}'
+echo "the five slowest probes (ms, and ms into the run):"
+sort -n -k3 "$samples" | tail -5 | awk -v t0=$((start / 1000000)) '{printf "  %.1f at +%d\n", $3 / 1000, $1 - t0}'
 rm -f "$samples"
