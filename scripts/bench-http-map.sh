@@ -16,7 +16,8 @@ auth="Authorization: Bearer $token"
 url=http://127.0.0.1:$port
 data=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$data"; }
+# Waits for the endpoint and the server to exit, so a next run can bind their ports.
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$data"; }
 trap cleanup EXIT
 
 # The endpoint (benches/src/bin/slow_endpoint.rs): one thread, any number of connections,

@@ -159,10 +159,10 @@ fn token_prints_the_token_the_server_generated() -> anyhow::Result<()> {
 /// At start a server raises its soft limit of open files to what `--max-connections` and
 /// `--max-outbound-calls` can use (plus 1,024 for the rest) and grows its descriptor table
 /// to match, so calls do not fail at a low default limit and no `accept` waits behind a
-/// table resize (cli/descriptors.rs).
+/// table resize; and it turns transparent huge pages off for itself (cli/serve_process.rs).
 #[cfg(target_os = "linux")]
 #[test]
-fn serve_makes_room_for_the_descriptors_its_limits_can_use() -> anyhow::Result<()> {
+fn serve_prepares_its_process_for_its_limits() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let limits = ["--max-connections", "1000", "--max-outbound-calls", "500"];
     let server = Server::start_with_open_files(256, &dir.path().join("data"), dir.path(), Some(TOKEN), &limits)?;
@@ -179,6 +179,9 @@ fn serve_makes_room_for_the_descriptors_its_limits_can_use() -> anyhow::Result<(
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()))?;
     let fd_size: u64 = status.lines().find_map(|l| l.strip_prefix("FDSize:")).context("no FDSize")?.trim().parse()?;
     assert!(fd_size >= expected, "the descriptor table holds {fd_size}, not {expected}");
+    // Transparent huge pages are off for it (the kernel's per-process flag).
+    let thp = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).context("no THP_enabled")?.trim();
+    assert_eq!(thp, "0", "transparent huge pages are still on");
     // And it serves as before.
     assert_eq!(server.get_json("/healthz")?["status"], "ok");
     Ok(())

@@ -3,12 +3,12 @@
 
 mod author;
 mod client;
-mod descriptors;
 mod flow_run;
 mod invoke;
 mod report;
 mod run_bin;
 mod serve;
+mod serve_process;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -103,7 +103,7 @@ pub struct TokenArgs {
 }
 
 pub(super) fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
-    super::descriptors::make_room(args.max_connections, args.max_outbound_calls);
+    super::serve_process::prepare(args.max_connections, args.max_outbound_calls);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,18 +1,33 @@
-//! Open-file descriptors of a serving process. Every connection and every outbound call
-//! holds one. Linux grows a process's descriptor table by doubling it, and while a
-//! process with several threads grows it, the growing thread waits for an RCU grace
-//! period and every other thread that opens a descriptor (an `accept`) waits behind it:
-//! `/healthz` stalled 10-20 ms at each doubling while a Map opened 3,072 connections
-//! (BENCHMARKS.md). So `serve` grows the table once, before its threads start, to what its
-//! limits can use, and raises the soft limit of open files (toward the hard one) so
-//! those limits can be reached at all.
+//! What a serving process sets up for itself before its threads start.
+//!
+//! Open-file descriptors: every connection and every outbound call holds one. Linux grows
+//! a process's descriptor table by doubling it, and while a process with several threads
+//! grows it, the growing thread waits for an RCU grace period and every other thread that
+//! opens a descriptor (an `accept`) waits behind it: `/healthz` stalled 10-20 ms at each
+//! doubling while a Map opened 3,072 connections (BENCHMARKS.md). So `serve` grows the
+//! table once, to what its limits can use, and raises the soft limit of open files (toward
+//! the hard one) so those limits can be reached at all.
+//!
+//! Transparent huge pages: mimalloc asks for them, and they made a Map's memory growth 37
+//! MiB larger (+160 MiB against +123) for no throughput gain (BENCHMARKS.md); a fault on
+//! one may also wait for the kernel to compact memory. `serve` turns them off for itself.
+
+/// Prepares the process to serve `max_connections` connections and `max_outbound_calls`
+/// calls at once.
+pub(super) fn prepare(max_connections: usize, max_outbound_calls: usize) {
+    make_room(max_connections, max_outbound_calls);
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!(%error, "transparent huge pages stay as the system sets them");
+    }
+}
 
 /// Descriptors for everything but connections and outbound calls: the database and its
 /// WAL, pooled readers, the module cache, the runtimes' own.
 const OTHER_DESCRIPTORS: u64 = 1024;
 
 /// Makes room for `max_connections` connections and `max_outbound_calls` calls at once.
-pub(super) fn make_room(max_connections: usize, max_outbound_calls: usize) {
+fn make_room(max_connections: usize, max_outbound_calls: usize) {
     let want = u64::try_from(max_connections.saturating_add(max_outbound_calls))
         .unwrap_or(u64::MAX)
         .saturating_add(OTHER_DESCRIPTORS);
