@@ -165,7 +165,7 @@ fn token_prints_the_token_the_server_generated() -> anyhow::Result<()> {
 fn serve_prepares_its_process_for_its_limits() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let limits = ["--max-connections", "1000", "--max-outbound-calls", "500"];
-    let server = Server::start_with_open_files(256, &dir.path().join("data"), dir.path(), Some(TOKEN), &limits)?;
+    let server = Server::start_under_ulimit("-Sn 256", &dir.path().join("data"), dir.path(), Some(TOKEN), &limits)?;
     let wanted: u64 = 1000 + 500 + 1024;
 
     let proc_limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid()))?;
@@ -183,6 +183,24 @@ fn serve_prepares_its_process_for_its_limits() -> anyhow::Result<()> {
     let thp = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).context("no THP_enabled")?.trim();
     assert_eq!(thp, "0", "transparent huge pages are still on");
     // And it serves as before.
+    assert_eq!(server.get_json("/healthz")?["status"], "ok");
+    Ok(())
+}
+
+/// A hard limit of open files below what the limits can use: the server raises its soft
+/// limit as far as it may (here it already is there), says so on stderr, and serves.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_says_when_the_hard_limit_of_open_files_is_below_its_limits() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let limits = ["--max-connections", "3000", "--max-outbound-calls", "500"];
+    let server = Server::start_under_ulimit("-n 2000", &dir.path().join("data"), dir.path(), Some(TOKEN), &limits)?;
+    let proc_limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid()))?;
+    let line = proc_limits.lines().find(|l| l.starts_with("Max open files")).context("no open files limit")?;
+    let values: Vec<&str> = line.trim_start_matches("Max open files").split_whitespace().collect();
+    assert_eq!(values.get(..2), Some(&["2000", "2000"][..]), "{line}");
+    let log = server.stderr_text();
+    assert!(log.contains("the hard limit of open files is below") && log.contains("wanted=4524"), "{log}");
     assert_eq!(server.get_json("/healthz")?["status"], "ok");
     Ok(())
 }

@@ -59,7 +59,7 @@ fn raise_limit(want: u64) -> u64 {
         );
     }
     match setrlimit(Resource::Nofile, Rlimit { current: Some(target), maximum }) {
-        Ok(()) => target.max(soft),
+        Ok(()) => target,
         Err(error) => {
             tracing::warn!(%error, soft_limit = soft, "the soft limit of open files could not be raised");
             soft

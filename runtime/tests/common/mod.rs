@@ -42,17 +42,17 @@ impl Server {
         Self::start_from(Command::new(env!("CARGO_BIN_EXE_cloudexec")), data_dir, logs, token, extra)
     }
 
-    /// As [`Server::start`], with the soft limit of open files at `soft` when the server
-    /// starts (a shell lowers it, then becomes the server).
-    pub fn start_with_open_files(
-        soft: u64,
+    /// As [`Server::start`], with the limits of open files `ulimit` sets (e.g. `-Sn 256`)
+    /// when the server starts (a shell sets them, then becomes the server).
+    pub fn start_under_ulimit(
+        ulimit: &str,
         data_dir: &Path,
         logs: &Path,
         token: Option<&str>,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
         let mut command = Command::new("bash");
-        command.args(["-c", &format!("ulimit -Sn {soft} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_cloudexec")]);
+        command.args(["-c", &format!("ulimit {ulimit} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_cloudexec")]);
         Self::start_from(command, data_dir, logs, token, extra)
     }
 
