@@ -7,6 +7,8 @@
 # A throwaway cluster is made in a temporary directory (as the `postgres` user when run as
 # root) with PostgreSQL's durable defaults; SYNC_COMMIT=off sets synchronous_commit=off
 # (a commit does not wait for the WAL flush: closer to SQLite's synchronous=NORMAL).
+# SPLIT_CORES=1 puts the nodes on CPU 0 and PostgreSQL with wrk on CPU 1 (PostgreSQL as if on
+# a host of its own) and prints each CPU's busy share; SYNC_ONLY=1 stops after part 1.
 #   DURATION=10s CONNECTIONS=16 JOBS=5000 SYNC_COMMIT=on bash scripts/bench-postgres.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,14 +36,31 @@ echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'), synchronous_
 node 18081 sqlite
 node 18083 pg --database "$(db sync_invoke)" --node-id pg
 deploy 18081; deploy 18083
+load=()
+if [ "${SPLIT_CORES:-0}" = 1 ]; then
+  for pid in "${pids[@]}"; do taskset -a -p -c 0 "$pid" >/dev/null; done
+  for pid in $(pgrep -x postgres); do taskset -a -p -c 1 "$pid" >/dev/null; done
+  load=(taskset -c 1)
+fi
+# busy_cpus SECONDS: each CPU's busy share over the next SECONDS (from /proc/stat).
+busy_cpus() {
+  local before after
+  before=$(grep -E '^cpu[0-9]+ ' /proc/stat); sleep "$1"; after=$(grep -E '^cpu[0-9]+ ' /proc/stat)
+  paste <(echo "$before") <(echo "$after") | awk '{ n = NF / 2; total = 0; idle = 0
+    for (i = 2; i <= n; i++) { d = $(i + n) - $i; total += d; if (i == 5 || i == 6) idle += d }
+    printf "%s busy %d%%  ", $1, 100 * (total - idle) / total } END { print "" }'
+}
 for target in "sqlite 18081" "postgres 18083"; do
   set -- $target
   url="http://127.0.0.1:$2/v1/functions/hello/invoke"
-  wrk -t2 -c"$connections" -d2s -s "$script" "$url" >/dev/null   # warm-up
+  "${load[@]}" wrk -t2 -c"$connections" -d2s -s "$script" "$url" >/dev/null   # warm-up
   echo "== sync invoke, one node on $1 ($connections connections, $duration)"
-  wrk -t2 -c"$connections" -d"$duration" --latency -s "$script" "$url" | grep -E 'Requests/sec|Latency|99%|50%'
+  busy_cpus "${duration%s}" > "$work/busy" &
+  "${load[@]}" wrk -t2 -c"$connections" -d"$duration" --latency -s "$script" "$url" | grep -E 'Requests/sec|Latency|99%|50%'
+  sleep 0.2; cat "$work/busy"
 done
 for pid in "${pids[@]}"; do kill "$pid"; done; wait 2>/dev/null || true; pids=()
+[ "${SYNC_ONLY:-0}" = 1 ] && exit 0
 
 for n in 1 2 3; do
   url=$(db "async_$n")

@@ -1,6 +1,7 @@
 # Shared by the PostgreSQL benchmarks (sourced): a throwaway cluster in a temporary
 # directory (as the `postgres` user when run as root), nodes of cloudexec on it, cleanup
-# at exit. Expects $bin, $guests and $sync_commit; defines psql, db, node, deploy.
+# at exit. Expects $bin, $guests and $sync_commit ($PG_OPTS, when set, adds server settings:
+# PG_OPTS='-c commit_delay=100'); defines psql, db, node, deploy.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$pgbin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
 
@@ -18,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 "${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust >/dev/null
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=$sync_commit" >/dev/null
+  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=$sync_commit ${PG_OPTS:-}" >/dev/null
 psql() { "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qtA "$@"; }
 db() { psql -c "CREATE DATABASE $1" >/dev/null; echo "postgres://postgres@127.0.0.1:$pg_port/$1"; }
 
