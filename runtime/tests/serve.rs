@@ -168,13 +168,9 @@ fn serve_prepares_its_process_for_its_limits() -> anyhow::Result<()> {
     let server = Server::start_under_ulimit("-Sn 256", &dir.path().join("data"), dir.path(), Some(TOKEN), &limits)?;
     let wanted: u64 = 1000 + 500 + 1024;
 
-    let proc_limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid()))?;
-    let line = proc_limits.lines().find(|l| l.starts_with("Max open files")).context("no open files limit")?;
-    let mut values = line.trim_start_matches("Max open files").split_whitespace();
-    let soft: u64 = values.next().context("no soft limit")?.parse()?;
-    let hard = values.next().context("no hard limit")?;
+    let (soft, hard) = open_files_limits(server.pid())?;
     let expected = if hard == "unlimited" { wanted } else { wanted.min(hard.parse()?) };
-    assert_eq!(soft, expected, "{line}");
+    assert_eq!(soft, expected.to_string(), "hard limit {hard}");
 
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()))?;
     let fd_size: u64 = status.lines().find_map(|l| l.strip_prefix("FDSize:")).context("no FDSize")?.trim().parse()?;
@@ -195,14 +191,21 @@ fn serve_says_when_the_hard_limit_of_open_files_is_below_its_limits() -> anyhow:
     let dir = tempfile::tempdir()?;
     let limits = ["--max-connections", "3000", "--max-outbound-calls", "500"];
     let server = Server::start_under_ulimit("-n 2000", &dir.path().join("data"), dir.path(), Some(TOKEN), &limits)?;
-    let proc_limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid()))?;
-    let line = proc_limits.lines().find(|l| l.starts_with("Max open files")).context("no open files limit")?;
-    let values: Vec<&str> = line.trim_start_matches("Max open files").split_whitespace().collect();
-    assert_eq!(values.get(..2), Some(&["2000", "2000"][..]), "{line}");
+    let (soft, hard) = open_files_limits(server.pid())?;
+    assert_eq!((soft.as_str(), hard.as_str()), ("2000", "2000"));
     let log = server.stderr_text();
     assert!(log.contains("the hard limit of open files is below") && log.contains("wanted=4524"), "{log}");
     assert_eq!(server.get_json("/healthz")?["status"], "ok");
     Ok(())
+}
+
+/// A process's soft and hard limits of open files, as `/proc/PID/limits` writes them.
+#[cfg(target_os = "linux")]
+fn open_files_limits(pid: u32) -> anyhow::Result<(String, String)> {
+    let proc_limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let line = proc_limits.lines().find(|l| l.starts_with("Max open files")).context("no open files limit")?;
+    let mut values = line.trim_start_matches("Max open files").split_whitespace().map(str::to_string);
+    Ok((values.next().context("no soft limit")?, values.next().context("no hard limit")?))
 }
 
 fn path(path: &Path) -> anyhow::Result<&str> {
